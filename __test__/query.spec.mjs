@@ -1,0 +1,43 @@
+// The query path: one query through JS → napi → pool → server → columns → rows.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const { DatabaseManager, DatabaseError } = require('..')
+
+test('a query resolves to a node-postgres-shaped result', async () => {
+  const db = new DatabaseManager()
+  try {
+    const r = await db.query('SELECT $1::int + 1 AS x, $2::text AS y', [41, 'héllo'])
+    assert.deepEqual(r.rows, [{ x: 42, y: 'héllo' }])
+    assert.equal(r.rowCount, 1)
+    assert.equal(r.command, 'SELECT')
+    assert.deepEqual(r.fields.map((f) => [f.name, f.dataTypeID]), [['x', 23], ['y', 25]])
+  } finally {
+    await db.close()
+  }
+})
+
+test('query({ text, values, rowMode: "array" }) returns arrays', async () => {
+  const db = new DatabaseManager()
+  try {
+    const r = await db.query({ text: 'SELECT $1::int AS a, NULL::text AS b', values: [7], rowMode: 'array' })
+    assert.deepEqual(r.rows, [[7, null]])
+  } finally {
+    await db.close()
+  }
+})
+
+test('a server error is a DatabaseError with the SQLSTATE and the caller on its stack', async () => {
+  const db = new DatabaseManager()
+  try {
+    const err = await db.query('SELEC 1').catch((e) => e)
+    assert.ok(err instanceof DatabaseError)
+    assert.equal(err.code, '42601')
+    assert.equal(err.position, '1')
+    assert.match(err.stack.split('\n')[1], /query\.spec\.mjs/)
+  } finally {
+    await db.close()
+  }
+})

@@ -1,0 +1,58 @@
+// `npm test`: starts a throwaway PostgreSQL cluster, runs the Rust unit tests, type-checks the
+// public typings, runs every JS spec against the cluster, and stops the cluster, even when a
+// step fails or the run is interrupted.
+import { spawn } from 'node:child_process'
+import { readdirSync, existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startCluster } from './harness/cluster.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..')
+
+function run(command, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } })
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
+  })
+}
+
+if (!readdirSync(root).some((f) => f.endsWith('.node'))) {
+  console.error('The native addon is not built: run `npm install` (or `npm run build`) first.')
+  process.exit(1)
+}
+
+const only = process.argv.slice(2)
+const specs = readdirSync(here)
+  .filter((f) => f.endsWith('.spec.mjs'))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .map((f) => join('__test__', f))
+
+const cluster = await startCluster()
+let stopping = false
+async function stop(code) {
+  if (stopping) return
+  stopping = true
+  await cluster.stop()
+  process.exit(code)
+}
+process.on('SIGINT', () => stop(130))
+process.on('SIGTERM', () => stop(143))
+
+const env = { ...cluster.env, PGRP_TEST_SOCKET_DIR: cluster.socketDir, PGRP_TEST_URL: cluster.url }
+const steps = []
+if (only.length === 0) {
+  steps.push(['cargo test', () => run('cargo', ['test', '--quiet', '--lib'])])
+  if (existsSync(join(here, 'typecheck.ts'))) {
+    steps.push(['tsc', () => run(join(root, 'node_modules/.bin/tsc'), ['--noEmit', '--strict', '--types', 'node', join('__test__', 'typecheck.ts')])])
+  }
+}
+steps.push(['specs', () => run(process.execPath, ['--expose-gc', '--test', '--test-concurrency=1', ...specs], env)])
+
+let failed = []
+for (const [name, step] of steps) {
+  const code = await step()
+  if (code !== 0) failed.push(name)
+}
+if (failed.length) console.error(`failed: ${failed.join(', ')}`)
+await stop(failed.length ? 1 : 0)

@@ -1,0 +1,6 @@
+'use strict'
+// pg-rust-pool: a PostgreSQL connection pool for Node.js with a Rust engine.
+const { DatabaseManager } = require('./lib/manager')
+const { DatabaseError } = require('./lib/errors')
+
+module.exports = { DatabaseManager, DatabaseError }

@@ -1,0 +1,51 @@
+'use strict'
+// DatabaseError: every failure the package reports, with a stable `code` (the SQLSTATE for
+// server errors, like node-postgres, or a SCREAMING_SNAKE client code) and a stack that starts at
+// the caller's line, captured before the call went to native code.
+
+const SERVER_FIELDS = [
+  'severity', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',
+  'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine',
+]
+
+class DatabaseError extends Error {
+  constructor(message, code, fields) {
+    super(message)
+    this.name = 'DatabaseError'
+    this.code = code
+    if (fields) {
+      for (const key of SERVER_FIELDS) {
+        if (fields[key] != null) this[key] = fields[key]
+      }
+    }
+  }
+}
+
+/** Captures the caller's stack now, cheaply (V8 formats it only if it is read). */
+function captureTrace(below) {
+  const trace = {}
+  Error.captureStackTrace(trace, below)
+  return trace
+}
+
+/** Gives `error` the stack of `trace` (the caller of the public method). */
+function withTrace(error, trace) {
+  if (trace) {
+    const frames = trace.stack
+    const at = frames.indexOf('\n')
+    error.stack = `${error.name}: ${error.message}${at === -1 ? '' : frames.slice(at)}`
+  }
+  return error
+}
+
+/** A DatabaseError from the native layer's error data. */
+function fromNative(data, trace) {
+  return withTrace(new DatabaseError(data.message, data.code, data), trace)
+}
+
+/** A client-side DatabaseError with `code`. */
+function clientError(code, message, trace) {
+  return withTrace(new DatabaseError(message, code), trace)
+}
+
+module.exports = { DatabaseError, captureTrace, withTrace, fromNative, clientError }

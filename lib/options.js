@@ -1,0 +1,60 @@
+'use strict'
+// Checks the JS types of DatabaseManager options before they reach native code, so a wrong type
+// gets a message that names the option; the native resolver checks values and precedence.
+
+const { INT8_MODES } = require('./types')
+
+const STRING = ['connectionString', 'host', 'database', 'user', 'password', 'applicationName']
+const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeout', 'maxPreparedStatements']
+const BOOLEAN = ['statementCache']
+const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8'])
+
+class OptionError extends Error {}
+
+function describe(value) {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' ? 'an object' : String(value)
+}
+
+/** Validated native options, or throws OptionError. */
+function nativeOptions(options, parsers) {
+  if (options === undefined || options === null) options = {}
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new OptionError(`options must be an object (got ${describe(options)})`)
+  }
+  const out = {}
+  for (const key of Object.keys(options)) {
+    const value = options[key]
+    if (value === undefined) continue
+    if (!KNOWN.has(key)) throw new OptionError(`unknown option \`${key}\`: see the options table in the README`)
+    if (STRING.includes(key) && typeof value !== 'string') {
+      throw new OptionError(`\`${key}\` must be a string (got ${key === 'password' ? typeof value : describe(value)})`)
+    }
+    if (NUMBER.includes(key) && (typeof value !== 'number' || Number.isNaN(value))) {
+      throw new OptionError(`\`${key}\` must be a number (got ${describe(value)})`)
+    }
+    if (BOOLEAN.includes(key) && typeof value !== 'boolean') {
+      throw new OptionError(`\`${key}\` must be true or false (got ${describe(value)})`)
+    }
+    if (key === 'types') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new OptionError('`types` must be an object mapping type OIDs to parser functions')
+      }
+      for (const [oid, parse] of Object.entries(value)) {
+        if (!/^\d+$/.test(oid) || Number(oid) > 0xffffffff) throw new OptionError(`\`types\` keys must be type OIDs (got ${JSON.stringify(oid)})`)
+        if (typeof parse !== 'function') throw new OptionError(`\`types[${oid}]\` must be a function (text) => value`)
+      }
+      continue
+    }
+    if (key === 'int8') {
+      if (!Object.hasOwn(INT8_MODES, value)) throw new OptionError(`\`int8\` must be 'string', 'number' or 'bigint' (got ${describe(value)})`)
+      continue
+    }
+    out[key] = value
+  }
+  out.textOids = parsers.textOids()
+  return out
+}
+
+module.exports = { nativeOptions, OptionError }

@@ -1,0 +1,202 @@
+//! The pool: deadpool's managed pool of our [`Conn`]s (a deadpool-postgres client plus the state we
+//! keep per connection), the lifecycle state every entry point checks, and acquire errors.
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::params::Param;
+use crate::query::{self, QueryOptions};
+use crate::result::ResultSet;
+use crate::statements::StatementCache;
+use deadpool::managed::{self, Metrics, PoolError, RecycleResult, TimeoutType, Timeouts};
+use deadpool::Runtime;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use tokio::sync::Notify;
+
+/// One pooled connection.
+pub struct Conn {
+    client: deadpool_postgres::ClientWrapper,
+    /// Prepared statements of this connection.
+    pub statements: StatementCache,
+}
+
+impl Conn {
+    /// The tokio-postgres client.
+    pub fn client(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+}
+
+/// Creates and recycles [`Conn`]s through deadpool-postgres' manager.
+pub struct Manager {
+    inner: deadpool_postgres::Manager,
+    statement_cache_size: usize,
+}
+
+impl managed::Manager for Manager {
+    type Type = Conn;
+    type Error = tokio_postgres::Error;
+
+    async fn create(&self) -> std::result::Result<Conn, tokio_postgres::Error> {
+        let client = managed::Manager::create(&self.inner).await?;
+        Ok(Conn {
+            client,
+            statements: StatementCache::new(self.statement_cache_size),
+        })
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut Conn,
+        metrics: &Metrics,
+    ) -> RecycleResult<tokio_postgres::Error> {
+        managed::Manager::recycle(&self.inner, &mut conn.client, metrics).await
+    }
+
+    fn detach(&self, conn: &mut Conn) {
+        managed::Manager::detach(&self.inner, &mut conn.client)
+    }
+}
+
+/// Lifecycle states; every entry point checks the state once.
+const OPEN: u8 = 0;
+const CLOSING: u8 = 1;
+const CLOSED: u8 = 2;
+
+/// A pool of connections with its configuration and lifecycle.
+pub struct Pool {
+    pool: managed::Pool<Manager>,
+    config: Config,
+    query_options: QueryOptions,
+    state: AtomicU8,
+    in_flight: AtomicUsize,
+    idle: Notify,
+}
+
+/// Counts a call in flight; `close()` waits for the count to reach zero.
+struct InFlight<'a>(&'a Pool);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl Pool {
+    /// A pool for `config`; no connection is opened until one is needed.
+    pub fn new(config: Config, text_oids: Vec<u32>) -> Result<Self> {
+        let manager = Manager {
+            inner: deadpool_postgres::Manager::from_config(
+                config.pg.clone(),
+                tokio_postgres::NoTls,
+                deadpool_postgres::ManagerConfig {
+                    recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+                },
+            ),
+            statement_cache_size: config.max_prepared_statements,
+        };
+        let pool = managed::Pool::builder(manager)
+            .max_size(config.max)
+            .runtime(Runtime::Tokio1)
+            .timeouts(Timeouts {
+                wait: config.connection_timeout,
+                create: config.connection_timeout,
+                recycle: None,
+            })
+            .build()
+            .map_err(|e| Error::Internal(format!("could not build the pool: {e}")))?;
+        let query_options = QueryOptions {
+            statement_cache: config.statement_cache,
+            text_oids,
+        };
+        Ok(Pool {
+            pool,
+            config,
+            query_options,
+            state: AtomicU8::new(OPEN),
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
+        })
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Registers a call, or fails with `POOL_CLOSED` once `close()` has begun.
+    fn enter(&self) -> Result<InFlight<'_>> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let guard = InFlight(self);
+        if self.state.load(Ordering::SeqCst) != OPEN {
+            return Err(Error::PoolClosed);
+        }
+        Ok(guard)
+    }
+
+    /// Checks out a connection, waiting at most `connectionTimeoutMillis`.
+    async fn acquire(&self) -> Result<managed::Object<Manager>> {
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Timeout(TimeoutType::Wait) => {
+                let status = self.pool.status();
+                Error::PoolTimeout(format!(
+                    "timed out after {} ms waiting for a connection: all {} connections (`max`) are \
+                     in use and {} requests are waiting; raise `max`, release clients sooner, or \
+                     raise `connectionTimeoutMillis`",
+                    self.config.connection_timeout.map_or(0, |d| d.as_millis()),
+                    status.max_size,
+                    status.waiting,
+                ))
+            }
+            PoolError::Timeout(_) => Error::ConnectTimeout(format!(
+                "could not connect to the server within {} ms (`connectionTimeoutMillis`): check \
+                 that it is running and reachable",
+                self.config.connection_timeout.map_or(0, |d| d.as_millis()),
+            )),
+            PoolError::Backend(e) => e.into(),
+            PoolError::Closed => Error::PoolClosed,
+            other => Error::Internal(format!("could not get a connection: {other}")),
+        })
+    }
+
+    /// Runs one query string on a pooled connection.
+    pub async fn query(&self, sql: &str, params: Vec<Param>) -> Result<Vec<ResultSet>> {
+        let _call = self.enter()?;
+        let mut conn = self.acquire().await?;
+        let outcome = query::execute(&mut conn, sql, &params, &self.query_options).await;
+        if matches!(&outcome, Err(e) if e.is_connection_fatal()) || conn.client().is_closed() {
+            // Not returned to the pool: dropping it closes the connection.
+            drop(managed::Object::take(conn));
+        }
+        outcome
+    }
+
+    /// Opens a connection now and runs a check query on it.
+    pub async fn initialize(&self) -> Result<()> {
+        let _call = self.enter()?;
+        let conn = self.acquire().await?;
+        conn.client().simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
+    /// Stops new calls, waits for calls in flight, then closes every connection. Idempotent.
+    pub async fn close(&self) {
+        if self
+            .state
+            .compare_exchange(OPEN, CLOSING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            loop {
+                let idle = self.idle.notified();
+                tokio::pin!(idle);
+                idle.as_mut().enable();
+                if self.in_flight.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                idle.await;
+            }
+            self.pool.close();
+            self.state.store(CLOSED, Ordering::SeqCst);
+        }
+    }
+}

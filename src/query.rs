@@ -1,0 +1,224 @@
+//! Running one query string on one connection: prepared (and cached) or transient statements,
+//! the multi-statement form, and the collection of rows into columns.
+use crate::convert::ColumnBuilder;
+use crate::error::{Error, Result};
+use crate::params::{check_count, Param};
+use crate::pool::Conn;
+use crate::result::{Field, ResultSet};
+use crate::split::{has_row_count, split, Statement as Parsed};
+use futures_util::{pin_mut, StreamExt};
+use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::Statement;
+
+/// How queries run on a connection.
+#[derive(Debug, Clone, Default)]
+pub struct QueryOptions {
+    /// Keep prepared statements per connection (`statementCache`).
+    pub statement_cache: bool,
+    /// Type OIDs whose values JS parses itself from text (the `types` option).
+    pub text_oids: Vec<u32>,
+}
+
+/// A column value exactly as the server sent it.
+struct Raw<'a>(Option<&'a [u8]>);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(
+        _: &Type,
+        raw: &'a [u8],
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(Some(raw)))
+    }
+
+    fn from_sql_null(
+        _: &Type,
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(None))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// Runs `sql` with `params` on `conn`. A query without values that holds several statements
+/// resolves to one result per statement, all in one implicit transaction as the server's simple
+/// protocol runs them; any other query resolves to one result.
+pub async fn execute(
+    conn: &mut Conn,
+    sql: &str,
+    params: &[Param],
+    options: &QueryOptions,
+) -> Result<Vec<ResultSet>> {
+    check_count(params)?;
+    let statements = split(sql);
+    if params.is_empty() && statements.len() > 1 {
+        return execute_many(conn, &statements, options).await;
+    }
+    let Some(first) = statements.first() else {
+        // An empty query: the server answers EmptyQueryResponse, node-postgres an empty result.
+        return Ok(vec![ResultSet {
+            command: None,
+            row_count: None,
+            fields: vec![],
+            columns: vec![],
+            rows: 0,
+        }]);
+    };
+    Ok(vec![
+        execute_one(conn, sql, &first.command, params, options).await?,
+    ])
+}
+
+/// Runs several statements as one unit: all of them or none, like a simple-protocol query.
+async fn execute_many(
+    conn: &mut Conn,
+    statements: &[Parsed<'_>],
+    options: &QueryOptions,
+) -> Result<Vec<ResultSet>> {
+    // A string that manages its own transaction keeps that control.
+    let own_transaction = !statements.iter().any(|s| {
+        matches!(
+            s.command.as_str(),
+            "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "PREPARE"
+        )
+    });
+    if own_transaction {
+        conn.client().batch_execute("BEGIN").await?;
+    }
+    let mut results = Vec::with_capacity(statements.len());
+    for statement in statements {
+        let prepared = conn.client().prepare(statement.text).await;
+        let outcome = match prepared {
+            Ok(prepared) => collect(conn, &prepared, &statement.command, &[], options).await,
+            Err(e) => Err(e.into()),
+        };
+        match outcome {
+            Ok(result) => results.push(result),
+            Err(e) => {
+                if own_transaction {
+                    // The statement's error is what the caller needs; a failed ROLLBACK means the
+                    // connection is broken, which the pool sees when it next checks it.
+                    let _ = conn.client().batch_execute("ROLLBACK").await;
+                }
+                return Err(e);
+            }
+        }
+    }
+    if own_transaction {
+        conn.client().batch_execute("COMMIT").await?;
+    }
+    Ok(results)
+}
+
+/// Whether the server rejected a cached statement because its tables changed under it.
+fn is_stale(e: &Error) -> bool {
+    matches!(e, Error::Server(s) if (s.code == "0A000" && s.message.contains("cached plan"))
+        || s.code == "26000")
+}
+
+/// Runs one statement, through the connection's statement cache when it is on.
+async fn execute_one(
+    conn: &mut Conn,
+    sql: &str,
+    command: &str,
+    params: &[Param],
+    options: &QueryOptions,
+) -> Result<ResultSet> {
+    if !options.statement_cache {
+        // Prepared, run, and closed again when `statement` drops: no named statement stays.
+        let statement = conn.client().prepare(sql).await?;
+        return collect(conn, &statement, command, params, options).await;
+    }
+    let mut retried = false;
+    loop {
+        let statement = match conn.statements.get(sql) {
+            Some(statement) => statement,
+            None => {
+                let statement = conn.client().prepare(sql).await?;
+                conn.statements.insert(sql, statement.clone());
+                statement
+            }
+        };
+        match collect(conn, &statement, command, params, options).await {
+            Err(e) if !retried && is_stale(&e) => {
+                conn.statements.remove(sql);
+                retried = true;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// Executes a prepared statement and gathers its rows into columns.
+async fn collect(
+    conn: &Conn,
+    statement: &Statement,
+    command: &str,
+    params: &[Param],
+    options: &QueryOptions,
+) -> Result<ResultSet> {
+    let expected = statement.params().len();
+    if params.len() != expected {
+        return Err(Error::argument(format!(
+            "the query has {expected} parameter{} but {} value{} given: pass one value for each \
+             $n placeholder",
+            if expected == 1 { "" } else { "s" },
+            params.len(),
+            if params.len() == 1 { " was" } else { "s were" },
+        )));
+    }
+    let columns = statement.columns();
+    let mut builders: Vec<ColumnBuilder> = columns
+        .iter()
+        .map(|c| ColumnBuilder::new(c.type_(), options.text_oids.contains(&c.type_().oid())))
+        .collect();
+    let stream = conn.client().query_raw(statement, params.iter()).await?;
+    pin_mut!(stream);
+    let mut rows = 0usize;
+    // A value that fails to decode does not stop the stream: the rest of the response is read so
+    // the connection stays in step with the server, and the first such error is reported.
+    let mut decode_error = None;
+    while let Some(row) = stream.next().await {
+        let row = row?;
+        rows += 1;
+        if decode_error.is_some() {
+            continue;
+        }
+        for (i, builder) in builders.iter_mut().enumerate() {
+            let pushed = row
+                .try_get::<_, Raw<'_>>(i)
+                .map_err(Error::from)
+                .and_then(|raw| builder.push(raw.0));
+            if let Err(e) = pushed {
+                decode_error = Some(e);
+                break;
+            }
+        }
+    }
+    if let Some(e) = decode_error {
+        return Err(e);
+    }
+    let fields = columns
+        .iter()
+        .map(|c| Field {
+            name: c.name().to_owned(),
+            table_id: c.table_oid().unwrap_or(0),
+            column_id: c.column_id().unwrap_or(0),
+            data_type_id: c.type_().oid(),
+            data_type_size: crate::convert::type_size(c.type_()),
+            data_type_modifier: c.type_modifier(),
+        })
+        .collect();
+    Ok(ResultSet {
+        command: Some(command.to_owned()),
+        row_count: if has_row_count(command) {
+            stream.rows_affected()
+        } else {
+            None
+        },
+        fields,
+        columns: builders.into_iter().map(ColumnBuilder::finish).collect(),
+        rows,
+    })
+}

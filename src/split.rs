@@ -1,0 +1,339 @@
+//! A small SQL lexer: it splits a query string into its statements (for the multi-statement
+//! form `SELECT 1; SELECT 2`) and names each statement's command the way the server's command
+//! tag would, because tokio-postgres reports only the affected-row count of a command tag.
+//!
+//! It knows PostgreSQL's quoting rules (`'…'` with `''`, `E'…'` with backslashes, `"…"`,
+//! `$tag$…$tag$`, `--` and nested `/* */` comments) and nothing else of the grammar.
+
+/// One statement of a query string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement<'a> {
+    /// The statement's text, without the separating `;`.
+    pub text: &'a str,
+    /// The command word the server's tag starts with (`SELECT`, `INSERT`, `CREATE`, …).
+    pub command: String,
+}
+
+impl Statement<'_> {
+    /// Whether the server's command tag for this command ends in a row count (`SELECT 3`,
+    /// `INSERT 0 3`); node-postgres reports `rowCount: null` for the others.
+    pub fn has_row_count(&self) -> bool {
+        has_row_count(&self.command)
+    }
+}
+
+/// Whether a command's tag carries a row count.
+pub fn has_row_count(command: &str) -> bool {
+    matches!(
+        command,
+        "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "MOVE" | "FETCH" | "COPY"
+    )
+}
+
+/// A lexical token that matters for splitting and naming: words and parentheses at their depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token<'a> {
+    Word(&'a str),
+    Open,
+    Close,
+    Semicolon,
+    Other,
+}
+
+/// Iterates over the tokens of `sql` with their byte offsets, skipping quoted text and comments.
+struct Lexer<'a> {
+    sql: &'a str,
+    pos: usize,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(sql: &'a str) -> Self {
+        Lexer { sql, pos: 0 }
+    }
+
+    /// Skips a quoted section that starts at `self.pos` with `quote`; `backslashes` for E'' strings.
+    fn skip_quoted(&mut self, quote: u8, backslashes: bool) {
+        let b = self.sql.as_bytes();
+        self.pos += 1;
+        while self.pos < b.len() {
+            let c = b[self.pos];
+            if backslashes && c == b'\\' {
+                self.pos += 2;
+                continue;
+            }
+            self.pos += 1;
+            if c == quote {
+                if self.pos < b.len() && b[self.pos] == quote {
+                    self.pos += 1;
+                } else {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Skips a `$tag$ … $tag$` string if one starts at `self.pos`; returns whether it did.
+    fn skip_dollar(&mut self) -> bool {
+        let rest = &self.sql[self.pos..];
+        let body = &rest[1..];
+        let tag_len = body
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(body.len());
+        if !body[tag_len..].starts_with('$')
+            || body[..tag_len].starts_with(|c: char| c.is_ascii_digit())
+        {
+            return false;
+        }
+        let delimiter = &rest[..tag_len + 2];
+        match rest[delimiter.len()..].find(delimiter) {
+            Some(end) => self.pos += delimiter.len() * 2 + end,
+            None => self.pos = self.sql.len(),
+        }
+        true
+    }
+}
+
+impl<'a> Iterator for Lexer<'a> {
+    type Item = (usize, Token<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.sql.as_bytes();
+        while self.pos < b.len() {
+            let start = self.pos;
+            let c = b[start];
+            match c {
+                b if b.is_ascii_whitespace() => self.pos += 1,
+                b'-' if b.get(start + 1) == Some(&b'-') => {
+                    self.pos = self.sql[start..]
+                        .find('\n')
+                        .map_or(b.len(), |n| start + n + 1);
+                }
+                b'/' if b.get(start + 1) == Some(&b'*') => {
+                    let mut depth = 0usize;
+                    while self.pos < b.len() {
+                        if b[self.pos..].starts_with(b"/*") {
+                            depth += 1;
+                            self.pos += 2;
+                        } else if b[self.pos..].starts_with(b"*/") {
+                            depth -= 1;
+                            self.pos += 2;
+                            if depth == 0 {
+                                break;
+                            }
+                        } else {
+                            self.pos += 1;
+                        }
+                    }
+                }
+                b'\'' => {
+                    self.skip_quoted(b'\'', false);
+                    return Some((start, Token::Other));
+                }
+                b'"' => {
+                    self.skip_quoted(b'"', false);
+                    return Some((start, Token::Other));
+                }
+                b'$' => {
+                    if !self.skip_dollar() {
+                        self.pos += 1;
+                    }
+                    return Some((start, Token::Other));
+                }
+                b'(' => {
+                    self.pos += 1;
+                    return Some((start, Token::Open));
+                }
+                b')' => {
+                    self.pos += 1;
+                    return Some((start, Token::Close));
+                }
+                b';' => {
+                    self.pos += 1;
+                    return Some((start, Token::Semicolon));
+                }
+                c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
+                    let len = self.sql[start..]
+                        .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '$'))
+                        .unwrap_or(b.len() - start);
+                    self.pos = start + len;
+                    // E'…' (and e'…') strings take backslash escapes.
+                    if len == 1 && (c == b'E' || c == b'e') && b.get(self.pos) == Some(&b'\'') {
+                        self.skip_quoted(b'\'', true);
+                        return Some((start, Token::Other));
+                    }
+                    return Some((start, Token::Word(&self.sql[start..start + len])));
+                }
+                _ => {
+                    let len = self.sql[start..].chars().next().map_or(1, char::len_utf8);
+                    self.pos += len;
+                    return Some((start, Token::Other));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Splits `sql` into its non-empty statements, each with its command.
+pub fn split(sql: &str) -> Vec<Statement<'_>> {
+    let mut statements = Vec::new();
+    let mut start = 0;
+    let mut tokens: Vec<Token<'_>> = Vec::new();
+    let mut depth = 0i32;
+    let mut finish = |end: usize, tokens: &mut Vec<Token<'_>>, start: usize| {
+        if !tokens.is_empty() {
+            let text = sql[start..end].trim();
+            statements.push(Statement {
+                text,
+                command: command_of(tokens),
+            });
+        }
+        tokens.clear();
+    };
+    for (at, token) in Lexer::new(sql) {
+        match token {
+            Token::Semicolon if depth == 0 => {
+                finish(at, &mut tokens, start);
+                start = at + 1;
+                continue;
+            }
+            Token::Open => depth += 1,
+            Token::Close => depth -= 1,
+            _ => {}
+        }
+        tokens.push(token);
+    }
+    finish(sql.len(), &mut tokens, start);
+    statements
+}
+
+/// Names the command of one statement's tokens as the server's command tag would.
+fn command_of(tokens: &[Token<'_>]) -> String {
+    let mut depth = 0i32;
+    // (word, depth) pairs, in order.
+    let words: Vec<(String, i32)> = tokens
+        .iter()
+        .filter_map(|t| {
+            match t {
+                Token::Open => depth += 1,
+                Token::Close => depth -= 1,
+                Token::Word(w) => return Some((w.to_ascii_uppercase(), depth)),
+                _ => {}
+            }
+            None
+        })
+        .collect();
+    let Some((first, first_depth)) = words.first() else {
+        return String::new();
+    };
+    let top = |w: &(String, i32)| w.1 == *first_depth;
+    match first.as_str() {
+        "SELECT" | "VALUES" | "TABLE" => "SELECT".into(),
+        // The main statement of a WITH is the first data-modifying or query keyword outside the
+        // parenthesised CTE bodies.
+        "WITH" => words
+            .iter()
+            .skip(1)
+            .filter(|w| top(w))
+            .find_map(|(w, _)| match w.as_str() {
+                "SELECT" | "VALUES" | "TABLE" => Some("SELECT"),
+                "INSERT" | "UPDATE" | "DELETE" | "MERGE" => Some(w.as_str()),
+                _ => None,
+            })
+            .unwrap_or("SELECT")
+            .into(),
+        "END" => "COMMIT".into(),
+        "ABORT" => "ROLLBACK".into(),
+        "ANALYSE" => "ANALYZE".into(),
+        // CREATE TABLE … AS and CREATE MATERIALIZED VIEW report `SELECT n`.
+        "CREATE" => {
+            let rest: Vec<&str> = words
+                .iter()
+                .skip(1)
+                .filter(|w| top(w))
+                .map(|w| w.0.as_str())
+                .collect();
+            let is_table = rest
+                .iter()
+                .take_while(|w| !matches!(**w, "AS"))
+                .any(|w| *w == "TABLE");
+            let materialized = rest.first() == Some(&"MATERIALIZED");
+            if materialized || (is_table && rest.contains(&"AS") && !rest.contains(&"OF")) {
+                "SELECT".into()
+            } else {
+                "CREATE".into()
+            }
+        }
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands(sql: &str) -> Vec<String> {
+        split(sql).into_iter().map(|s| s.command).collect()
+    }
+
+    #[test]
+    fn splits_at_top_level_semicolons_only() {
+        let sql = "SELECT 'a;b', \"c;d\", $x$;$x$, E'\\';' ; -- c;\n/* x; /* y; */ */ INSERT INTO t VALUES (1);";
+        let parts = split(sql);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert_eq!(parts[0].command, "SELECT");
+        assert_eq!(parts[1].command, "INSERT");
+        assert_eq!(
+            parts[1].text,
+            "-- c;\n/* x; /* y; */ */ INSERT INTO t VALUES (1)"
+        );
+    }
+
+    #[test]
+    fn empty_statements_are_dropped() {
+        assert!(split("  ; ;-- only a comment\n").is_empty());
+        assert_eq!(commands("SELECT 1;;SELECT 2;"), ["SELECT", "SELECT"]);
+    }
+
+    #[test]
+    fn names_commands_as_the_server_tags_them() {
+        assert_eq!(commands("(select 1)"), ["SELECT"]);
+        assert_eq!(commands("values (1)"), ["SELECT"]);
+        assert_eq!(commands("TABLE t"), ["SELECT"]);
+        assert_eq!(
+            commands("with x as (select 1) insert into t select * from x"),
+            ["INSERT"]
+        );
+        assert_eq!(
+            commands("WITH RECURSIVE t(n) AS (VALUES (1)) SELECT n FROM t"),
+            ["SELECT"]
+        );
+        assert_eq!(commands("end"), ["COMMIT"]);
+        assert_eq!(commands("abort"), ["ROLLBACK"]);
+        assert_eq!(commands("create table t (a int)"), ["CREATE"]);
+        assert_eq!(commands("create temp table t as select 1"), ["SELECT"]);
+        assert_eq!(
+            commands("create materialized view v as select 1"),
+            ["SELECT"]
+        );
+        assert_eq!(commands("create view v as select 1"), ["CREATE"]);
+        assert_eq!(commands("set TimeZone = 'UTC'"), ["SET"]);
+        assert_eq!(commands("do $$ begin perform 1; end $$"), ["DO"]);
+        assert_eq!(commands("begin"), ["BEGIN"]);
+    }
+
+    #[test]
+    fn dollar_quotes_need_a_valid_tag() {
+        // `$1` is a parameter, not a dollar quote.
+        assert_eq!(split("SELECT $1; SELECT $2").len(), 2);
+        assert_eq!(split("SELECT $a$ ; $a$").len(), 1);
+    }
+
+    #[test]
+    fn row_counts_follow_the_command() {
+        assert!(has_row_count("SELECT"));
+        assert!(has_row_count("INSERT"));
+        assert!(!has_row_count("CREATE"));
+        assert!(!has_row_count("SET"));
+    }
+}
