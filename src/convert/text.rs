@@ -3,6 +3,8 @@
 use crate::error::Error;
 use tokio_postgres::types::{Kind as PgKind, Type};
 
+mod containers;
+
 fn malformed(ty: &Type) -> Error {
     Error::Decode(format!("malformed binary value of type {}", ty.name()))
 }
@@ -12,7 +14,17 @@ pub fn render(ty: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
     match ty.kind() {
         PgKind::Enum(_) => return utf8(ty, raw, out),
         PgKind::Domain(base) => return render(base, raw, out),
+        PgKind::Array(element) => return containers::array(element, raw, out),
+        PgKind::Range(element) => return containers::range(element, raw, out),
+        PgKind::Multirange(range) => return containers::multirange(range, raw, out),
+        PgKind::Composite(fields) => {
+            let types: Vec<Type> = fields.iter().map(|f| f.type_().clone()).collect();
+            return containers::record(&types, raw, out);
+        }
         _ => {}
+    }
+    if *ty == Type::RECORD {
+        return containers::record(&[], raw, out);
     }
     match *ty {
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::XML => {
