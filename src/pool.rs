@@ -155,7 +155,18 @@ impl Pool {
                  that it is running and reachable",
                 self.config.connection_timeout.map_or(0, |d| d.as_millis()),
             )),
-            PoolError::Backend(e) => e.into(),
+            PoolError::Backend(e) => match Error::from(e) {
+                // Only the pool knows where it tried to connect; the password is never part of it.
+                Error::Connect { code, message } => Error::Connect {
+                    code,
+                    message: format!(
+                        "{message} (connecting as {}): check that PostgreSQL is running there and \
+                         that `host`, `port` and `database` are right",
+                        crate::config::describe(&self.config)
+                    ),
+                },
+                other => other,
+            },
             PoolError::Closed => Error::PoolClosed,
             other => Error::Internal(format!("could not get a connection: {other}")),
         })
