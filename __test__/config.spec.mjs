@@ -115,11 +115,20 @@ test('explicit options connect, over a connection string and the environment', a
   })
 })
 
-test('connectionString connects (percent-encoded password), over DATABASE_URL and the environment', async () => {
+test('connectionString connects (URL with percent-encoded password, key=value), over DATABASE_URL and the environment', async () => {
   await using({ DATABASE_URL: WRONG_URL, ...WRONG_DB, ...WRONG_PG },
     { connectionString: `${GOOD_URL}?application_name=via-connection-string` }, async (db) => {
       assert.deepEqual(await whoami(db), expected('via-connection-string'))
     })
+  // `?port=` replaces the host part's (implicit 5432) port, as in libpq; key=value strings work.
+  for (const connectionString of [
+    `postgres://${enc(ROLE)}:${enc(PASSWORD)}@127.0.0.1/${DATABASE}?port=${PORT}&application_name=via-query-port`,
+    `host=127.0.0.1 port=${PORT} user=${ROLE} password='${PASSWORD}' dbname=${DATABASE} application_name=via-query-port`,
+  ]) {
+    await using({ ...WRONG_DB, ...WRONG_PG }, { connectionString }, async (db) => {
+      assert.deepEqual(await whoami(db), expected('via-query-port'))
+    })
+  }
 })
 
 test('DATABASE_URL connects, over DB_* and PG*', async () => {

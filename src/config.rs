@@ -465,6 +465,19 @@ fn carry_over(url: &tokio_postgres::Config, pg: &mut tokio_postgres::Config) {
     }
 }
 
+/// The connection string's ports, one per host. tokio-postgres gives each host of the URL's host
+/// part a port (5432 when it has none) and appends `?port=` after them; as in libpq, `?port=`
+/// replaces the host part's ports.
+fn url_ports(url: &tokio_postgres::Config) -> &[u16] {
+    let ports = url.get_ports();
+    let hosts = url.get_hosts().len().max(url.get_hostaddrs().len());
+    if hosts > 0 && ports.len() > hosts {
+        &ports[ports.len() - hosts..]
+    } else {
+        ports
+    }
+}
+
 /// Resolves `options` over the connection string, the environment `env` and the defaults.
 pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Config> {
     let url = match &options.connection_string {
@@ -506,10 +519,10 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         pg.host(host.map_or(defaults::HOST.to_owned(), |(h, _)| h));
     }
 
-    let url_port = sources.url("port", |u| u.get_ports().first().map(|p| u64::from(*p)));
+    let url_port = sources.url("port", |u| url_ports(u).first().map(|p| u64::from(*p)));
     match sources.integer(&PORT, options.port, url_port, PORT_NUMBER)? {
         Some((_, Source::Url { .. })) if hosts_from_url => {
-            for port in url.map_or(&[][..], |u| u.get_ports()) {
+            for port in url.map_or(&[][..], url_ports) {
                 pg.port(*port);
             }
         }
@@ -1024,7 +1037,7 @@ mod tests {
             ),
             &[],
         );
-        assert_eq!(c.pg.get_ports(), [5432, 6001]);
+        assert_eq!(c.pg.get_ports(), [6001]);
         assert_eq!(c.pg.get_application_name(), Some("qapp"));
         assert_eq!(c.pg.get_options(), Some("-c search_path=x"));
         assert_eq!(c.connection_timeout, Some(Duration::from_secs(7)));
@@ -1035,6 +1048,10 @@ mod tests {
         );
         let c = ok(&url("postgres:///db?port=6001"), &[]);
         assert_eq!(c.pg.get_ports(), [6001]);
+        let c = ok(&url("postgres://a:1,b:2/db?port=6001,6002"), &[]);
+        assert_eq!(c.pg.get_ports(), [6001, 6002]);
+        let c = ok(&url("postgres://a:1,b:2/db"), &[]);
+        assert_eq!(c.pg.get_ports(), [1, 2]);
     }
 
     #[test]
