@@ -251,7 +251,7 @@ pub fn type_size(ty: &Type) -> i16 {
     match ty.kind() {
         PgKind::Enum(_) => 4,
         PgKind::Domain(base) => type_size(base),
-        PgKind::Simple => text::builtin_type_size(ty.oid()),
+        PgKind::Simple | PgKind::Pseudo => text::builtin_type_size(ty.oid()),
         _ => -1,
     }
 }
