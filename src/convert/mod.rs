@@ -236,7 +236,9 @@ fn number(ty: &Type, raw: &[u8]) -> Result<f64, Error> {
         Type::FLOAT4 => {
             let f = f32::from_be_bytes(raw.try_into().map_err(|_| bad())?);
             if f.is_finite() {
-                f.to_string().parse::<f64>().map_err(|_| bad())?
+                let mut digits = String::new();
+                text::push_float4(f, &mut digits);
+                digits.parse::<f64>().map_err(|_| bad())?
             } else {
                 f as f64
             }
