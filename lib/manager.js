@@ -10,6 +10,7 @@ const { prepareValues, ValueError } = require('./values')
 const { buildResult } = require('./rows')
 const { Parsers } = require('./types')
 const { nativeOptions, OptionError } = require('./options')
+const { EventBridge } = require('./events')
 
 const ROW_MODES = new Set([undefined, null, 'array', 'object'])
 
@@ -35,6 +36,7 @@ function queryArguments(textOrConfig, values) {
 class DatabaseManager extends EventEmitter {
   #native
   #parsers
+  #events
 
   /** @param {import('../index').DatabaseManagerOptions} [options] */
   constructor(options) {
@@ -48,12 +50,23 @@ class DatabaseManager extends EventEmitter {
       if (e instanceof OptionError || e.code === 'InvalidArg') throw clientError('INVALID_CONFIG', e.message, trace)
       throw e
     }
+    this.#events = new EventBridge(this, this.#native)
   }
 
-  /** Connects now and runs a check query; rejects if the server is unreachable. */
+  /** Opens `min` connections (at least one) and runs a check query; rejects if it cannot. */
   async initialize() {
     const trace = captureTrace(this.initialize)
     const outcome = await this.#native.initialize()
+    if (outcome.error) throw fromNative(outcome.error, trace)
+  }
+
+  /** Retries connecting with backoff until the server accepts or `timeoutMillis` pass. */
+  async waitForDatabase({ timeoutMillis = 30000 } = {}) {
+    const trace = captureTrace(this.waitForDatabase)
+    if (!Number.isInteger(timeoutMillis) || timeoutMillis < 0 || timeoutMillis > 0xffffffff) {
+      throw clientError('INVALID_ARGUMENT', `timeoutMillis must be a whole number of milliseconds ≥ 0 (got ${timeoutMillis})`, trace)
+    }
+    const outcome = await this.#native.waitForDatabase(timeoutMillis)
     if (outcome.error) throw fromNative(outcome.error, trace)
   }
 
@@ -79,9 +92,18 @@ class DatabaseManager extends EventEmitter {
     return results.length === 1 ? results[0] : results
   }
 
-  /** Waits for queries in flight, closes every connection; later calls reject with POOL_CLOSED. */
-  async close() {
-    await this.#native.close()
+  /**
+   * Stops new work, waits for queries in flight (at most `timeoutMillis` when given), closes every
+   * connection, and resolves once their events have reached the listeners. Later calls reject
+   * with POOL_CLOSED.
+   */
+  async close({ timeoutMillis } = {}) {
+    const trace = captureTrace(this.close)
+    if (timeoutMillis !== undefined && (!Number.isInteger(timeoutMillis) || timeoutMillis < 0 || timeoutMillis > 0xffffffff)) {
+      throw clientError('INVALID_ARGUMENT', `timeoutMillis must be a whole number of milliseconds ≥ 0 (got ${timeoutMillis})`, trace)
+    }
+    await this.#native.close(timeoutMillis)
+    await this.#events.drain()
   }
 
   toString() {

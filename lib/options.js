@@ -5,9 +5,11 @@
 const { INT8_MODES } = require('./types')
 
 const STRING = ['connectionString', 'host', 'database', 'user', 'password', 'applicationName']
-const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeout', 'maxPreparedStatements']
-const BOOLEAN = ['statementCache']
-const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8'])
+const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeout', 'maxPreparedStatements',
+  'idleTimeoutMillis', 'maxLifetimeSeconds', 'maxUses', 'keepAliveInitialDelayMillis']
+const BOOLEAN = ['statementCache', 'keepAlive']
+const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options'])
+const SETTING_VALUE = new Set(['string', 'number', 'boolean'])
 
 class OptionError extends Error {}
 
@@ -44,6 +46,17 @@ function nativeOptions(options, parsers) {
       for (const [oid, parse] of Object.entries(value)) {
         if (!/^\d+$/.test(oid) || Number(oid) > 0xffffffff) throw new OptionError(`\`types\` keys must be type OIDs (got ${JSON.stringify(oid)})`)
         if (typeof parse !== 'function') throw new OptionError(`\`types[${oid}]\` must be a function (text) => value`)
+      }
+      continue
+    }
+    if (key === 'options') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new OptionError('`options` must be an object of server settings, e.g. { search_path: \'app,public\' }')
+      }
+      out.serverSettings = {}
+      for (const [name, setting] of Object.entries(value)) {
+        if (!SETTING_VALUE.has(typeof setting)) throw new OptionError(`\`options.${name}\` must be a string, number or boolean (got ${describe(setting)})`)
+        out.serverSettings[name] = String(setting)
       }
       continue
     }

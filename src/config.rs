@@ -60,6 +60,19 @@ pub struct Options {
     pub statement_cache: Option<bool>,
     /// Size of each connection's statement cache.
     pub max_prepared_statements: Option<f64>,
+    /// Close idle connections above `min` after this many ms (0 = never).
+    pub idle_timeout_millis: Option<f64>,
+    /// Retire connections older than this many seconds (0 = never).
+    pub max_lifetime_seconds: Option<f64>,
+    /// Retire a connection after this many queries (0 = unlimited).
+    pub max_uses: Option<f64>,
+    /// TCP keepalive on the connections.
+    pub keep_alive: Option<bool>,
+    /// Idle time before the first keepalive probe, in ms.
+    pub keep_alive_initial_delay_millis: Option<f64>,
+    /// Server settings sent at connection start (`options: { search_path: … }`), as name and
+    /// value text.
+    pub server_settings: Vec<(String, String)>,
 }
 
 /// The defaults, each with its reason.
@@ -82,6 +95,13 @@ pub mod defaults {
     pub const STATEMENT_CACHE: bool = true;
     /// Hundreds of distinct statements cover most applications; each costs server memory.
     pub const MAX_PREPARED_STATEMENTS: usize = 256;
+    /// node-postgres' `idleTimeoutMillis`: idle connections above `min` go after 10 s.
+    pub const IDLE_TIMEOUT_MILLIS: u64 = 10_000;
+    /// On: a connection through a NAT or firewall that dropped it is noticed, not kept forever.
+    pub const KEEP_ALIVE: bool = true;
+    /// One minute, well under the idle timeouts of common NATs and load balancers (several
+    /// minutes); the OS default of two hours would notice a dead peer far too late.
+    pub const KEEP_ALIVE_INITIAL_DELAY_MILLIS: u64 = 60_000;
 }
 
 /// A resolved configuration.
@@ -100,6 +120,12 @@ pub struct Config {
     pub statement_cache: bool,
     /// Size of each connection's statement cache.
     pub max_prepared_statements: usize,
+    /// Idle connections above `min` close after this; `None` keeps them.
+    pub idle_timeout: Option<Duration>,
+    /// Connections retire after this age; `None` for no limit.
+    pub max_lifetime: Option<Duration>,
+    /// Connections retire after this many queries; 0 for no limit.
+    pub max_uses: u64,
 }
 
 /// A setting's JS option and the environment variables read for it, first set wins.
@@ -152,6 +178,22 @@ const MAX_PREPARED_STATEMENTS: Setting = Setting {
     option: "maxPreparedStatements",
     env: &[],
 };
+const IDLE_TIMEOUT: Setting = Setting {
+    option: "idleTimeoutMillis",
+    env: &["DB_IDLE_TIMEOUT"],
+};
+const MAX_LIFETIME: Setting = Setting {
+    option: "maxLifetimeSeconds",
+    env: &[],
+};
+const MAX_USES: Setting = Setting {
+    option: "maxUses",
+    env: &[],
+};
+const KEEP_ALIVE_DELAY: Setting = Setting {
+    option: "keepAliveInitialDelayMillis",
+    env: &[],
+};
 
 /// The connection string's environment variable.
 const DATABASE_URL: &str = "DATABASE_URL";
@@ -171,6 +213,7 @@ pub const ENVIRONMENT: &[&str] = &[
     "DB_POOL_MIN",
     "DB_TIMEOUT",
     "DB_STATEMENT_TIMEOUT",
+    "DB_IDLE_TIMEOUT",
     "PGHOST",
     "PGPORT",
     "PGDATABASE",
@@ -578,10 +621,11 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
     let timeout = sources.integer(&STATEMENT_TIMEOUT, options.statement_timeout, None, MILLIS)?;
     let timeout = timeout.map(|(ms, source)| (format!("-c statement_timeout={ms}"), source));
     let url_options = url.and_then(|u| u.get_options()).map(str::to_owned);
+    let settings = server_settings(&options.server_settings)?;
     let startup: Vec<String> = match timeout {
-        Some((timeout, Source::Option(_))) => [url_options, Some(timeout)],
-        Some((timeout, _)) => [Some(timeout), url_options],
-        None => [url_options, None],
+        Some((timeout, Source::Option(_))) => [url_options, settings, Some(timeout)],
+        Some((timeout, _)) => [Some(timeout), url_options, settings],
+        None => [url_options, settings, None],
     }
     .into_iter()
     .flatten()
@@ -623,6 +667,37 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
             COUNT,
         )?
         .map_or(defaults::MAX_PREPARED_STATEMENTS, |(n, _)| n as usize);
+    let idle_timeout = sources
+        .integer(&IDLE_TIMEOUT, options.idle_timeout_millis, None, MILLIS)?
+        .map_or(defaults::IDLE_TIMEOUT_MILLIS, |(ms, _)| ms);
+    let max_lifetime = sources
+        .integer(
+            &MAX_LIFETIME,
+            options.max_lifetime_seconds,
+            None,
+            COUNT_OR_ZERO,
+        )?
+        .map_or(0, |(s, _)| s);
+    let max_uses = sources
+        .integer(&MAX_USES, options.max_uses, None, COUNT_OR_ZERO)?
+        .map_or(0, |(n, _)| n);
+    let keep_alive = options.keep_alive.unwrap_or(defaults::KEEP_ALIVE);
+    pg.keepalives(keep_alive);
+    if keep_alive {
+        let delay = sources
+            .integer(
+                &KEEP_ALIVE_DELAY,
+                options.keep_alive_initial_delay_millis,
+                None,
+                MILLIS,
+            )?
+            .map_or(defaults::KEEP_ALIVE_INITIAL_DELAY_MILLIS, |(ms, _)| ms);
+        // The kernel counts keepalive idle time in whole seconds.
+        pg.keepalives_idle(Duration::from_secs(delay.div_ceil(1000).max(1)));
+    }
+    if connection_timeout > 0 {
+        pg.connect_timeout(Duration::from_millis(connection_timeout));
+    }
     Ok(Config {
         pg,
         max: max as usize,
@@ -631,7 +706,36 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
             .then(|| Duration::from_millis(connection_timeout)),
         statement_cache: options.statement_cache.unwrap_or(defaults::STATEMENT_CACHE),
         max_prepared_statements,
+        idle_timeout: (idle_timeout > 0).then(|| Duration::from_millis(idle_timeout)),
+        max_lifetime: (max_lifetime > 0).then(|| Duration::from_secs(max_lifetime)),
+        max_uses,
     })
+}
+
+/// The `options` server settings as startup options (`-c name=value …`), with the escaping the
+/// server's option splitter expects: a backslash before spaces and backslashes.
+fn server_settings(settings: &[(String, String)]) -> Result<Option<String>> {
+    let mut out = Vec::with_capacity(settings.len());
+    for (name, value) in settings {
+        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if !valid {
+            return Err(Error::config(format!(
+                "`options` keys must be server setting names such as search_path (got {name:?})"
+            )));
+        }
+        let mut escaped = String::with_capacity(value.len());
+        for c in value.chars() {
+            if c == '\\' || c.is_whitespace() {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+        out.push(format!("-c {name}={escaped}"));
+    }
+    Ok((!out.is_empty()).then(|| out.join(" ")))
 }
 
 /// Where a configuration connects, without its password: `user@host:port/database`, with every
@@ -760,15 +864,29 @@ mod tests {
             statement_cache: Some(false),
             max_prepared_statements: Some(32.0),
             connection_string: None,
+            idle_timeout_millis: Some(500.0),
+            max_lifetime_seconds: Some(60.0),
+            max_uses: Some(7.0),
+            keep_alive: Some(true),
+            keep_alive_initial_delay_millis: Some(1500.0),
+            server_settings: vec![("search_path".into(), "a b\\c".into())],
         };
         let c = ok(&options, &[]);
+        assert_eq!(c.idle_timeout, Some(Duration::from_millis(500)));
+        assert_eq!(c.max_lifetime, Some(Duration::from_secs(60)));
+        assert_eq!(c.max_uses, 7);
+        assert!(c.pg.get_keepalives());
+        assert_eq!(c.pg.get_keepalives_idle(), Duration::from_secs(2));
         assert_eq!(c.pg.get_hosts(), [tcp("db.example")]);
         assert_eq!(c.pg.get_ports(), [6543]);
         assert_eq!(c.pg.get_dbname(), Some("app"));
         assert_eq!(c.pg.get_user(), Some("me"));
         assert_eq!(c.pg.get_password(), Some(SECRET.as_bytes()));
         assert_eq!(c.pg.get_application_name(), Some("api"));
-        assert_eq!(c.pg.get_options(), Some("-c statement_timeout=250"));
+        assert_eq!(
+            c.pg.get_options(),
+            Some("-c search_path=a\\ b\\\\c -c statement_timeout=250")
+        );
         assert_eq!((c.max, c.min), (20, 2));
         assert_eq!(c.connection_timeout, Some(Duration::from_millis(1500)));
         assert!(!c.statement_cache);
@@ -1391,6 +1509,10 @@ mod tests {
             &CONNECTION_TIMEOUT,
             &STATEMENT_TIMEOUT,
             &MAX_PREPARED_STATEMENTS,
+            &IDLE_TIMEOUT,
+            &MAX_LIFETIME,
+            &MAX_USES,
+            &KEEP_ALIVE_DELAY,
         ];
         let mut read: Vec<&str> = settings
             .iter()

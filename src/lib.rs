@@ -7,8 +7,10 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod connection;
 pub mod convert;
 pub mod error;
+pub mod events;
 pub mod params;
 pub mod pool;
 pub mod query;

@@ -1,21 +1,41 @@
 //! The exported class: each method converts its arguments, calls one core function, and
 //! converts the result back.
 use crate::config;
-use crate::options::{params, JsOutcome, JsValue, PoolOptions};
-use crate::pool::Pool;
+use crate::events::{Event, Sink};
+use crate::options::{params, JsEvent, JsOutcome, JsValue, PoolOptions};
+use crate::pool::{self, Pool};
+use napi::bindgen_prelude::spawn;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Error, Status};
 use napi_derive::napi;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// The facade's event callback: weak (it never keeps the process alive) and called without an
+/// error argument.
+type EventCallback = ThreadsafeFunction<JsEvent, (), JsEvent, Status, false, true>;
+
+/// Delivers events to JS without blocking the tokio worker that emits them.
+struct JsSink(EventCallback);
+
+impl Sink for JsSink {
+    fn send(&self, event: Event) {
+        self.0
+            .call(event.into(), ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
 
 /// The native half of `DatabaseManager`; the JS facade in `lib/` wraps it.
 #[napi]
 pub struct NativePool {
     pool: Arc<Pool>,
+    sink: Option<Arc<JsSink>>,
 }
 
 #[napi]
 impl NativePool {
-    /// Resolves the configuration and builds the (still unconnected) pool.
+    /// Resolves the configuration, builds the (still unconnected) pool and starts its
+    /// maintenance.
     #[napi(constructor)]
     pub fn new(options: Option<PoolOptions>) -> napi::Result<Self> {
         let options = options.unwrap_or_default();
@@ -23,9 +43,37 @@ impl NativePool {
             .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
         let pool = Pool::new(config, options.text_oids.unwrap_or_default())
             .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
-        Ok(NativePool {
-            pool: Arc::new(pool),
-        })
+        let pool = Arc::new(pool);
+        spawn(pool::maintain(Arc::downgrade(&pool)));
+        Ok(NativePool { pool, sink: None })
+    }
+
+    /// Sends every event to `callback`.
+    #[napi]
+    pub fn listen(&mut self, callback: EventCallback) {
+        let sink = Arc::new(JsSink(callback));
+        self.pool.events().set_sink(sink.clone());
+        self.sink = Some(sink);
+    }
+
+    /// Which event kinds have listeners (bits of `events::kind`).
+    #[napi]
+    pub fn set_listening(&self, mask: u32) {
+        self.pool.events().set_mask(mask);
+    }
+
+    /// Queues a `drained` marker behind every event emitted so far.
+    #[napi]
+    pub fn drain_events(&self) {
+        if let Some(sink) = &self.sink {
+            let marker = JsEvent {
+                kind: "drained".into(),
+                pid: 0,
+                reason: None,
+                error: None,
+            };
+            sink.0.call(marker, ThreadsafeFunctionCallMode::NonBlocking);
+        }
     }
 
     /// Runs a query string with prepared values.
@@ -34,16 +82,28 @@ impl NativePool {
         self.pool.query(&text, params(values)).await.into()
     }
 
-    /// Connects now and runs a check query.
+    /// Opens `min` connections (at least one) and runs a check query.
     #[napi]
     pub async fn initialize(&self) -> JsOutcome {
         self.pool.initialize().await.map(|()| Vec::new()).into()
     }
 
-    /// Closes the pool once calls in flight finish.
+    /// Retries connecting until the server accepts or `timeout_millis` pass.
     #[napi]
-    pub async fn close(&self) {
-        self.pool.close().await
+    pub async fn wait_for_database(&self, timeout_millis: u32) -> JsOutcome {
+        let timeout = Duration::from_millis(timeout_millis.into());
+        self.pool
+            .wait_for_database(timeout)
+            .await
+            .map(|()| Vec::new())
+            .into()
+    }
+
+    /// Closes the pool once calls in flight finish, or after `timeout_millis`.
+    #[napi]
+    pub async fn close(&self, timeout_millis: Option<u32>) {
+        let timeout = timeout_millis.map(|ms| Duration::from_millis(ms.into()));
+        self.pool.close(timeout).await
     }
 
     /// Where the pool connects, without secrets: `user@host:port/database`.

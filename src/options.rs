@@ -3,10 +3,12 @@
 use crate::config;
 use crate::convert::Column;
 use crate::error::Error;
+use crate::events::Event;
 use crate::params::Param;
 use crate::result::{Field, ResultSet};
 use napi::bindgen_prelude::{Buffer, Either, Float64Array, Uint32Array};
 use napi_derive::napi;
+use std::collections::HashMap;
 
 /// Pool options as the JS facade passes them (already type-checked there).
 #[napi(object)]
@@ -38,6 +40,18 @@ pub struct PoolOptions {
     pub statement_cache: Option<bool>,
     /// See `index.d.ts`.
     pub max_prepared_statements: Option<f64>,
+    /// See `index.d.ts`.
+    pub idle_timeout_millis: Option<f64>,
+    /// See `index.d.ts`.
+    pub max_lifetime_seconds: Option<f64>,
+    /// See `index.d.ts`.
+    pub max_uses: Option<f64>,
+    /// See `index.d.ts`.
+    pub keep_alive: Option<bool>,
+    /// See `index.d.ts`.
+    pub keep_alive_initial_delay_millis: Option<f64>,
+    /// The `options` server settings, values already turned into text by the facade.
+    pub server_settings: Option<HashMap<String, String>>,
     /// OIDs of types the facade parses itself from text (keys of the `types` option).
     pub text_oids: Option<Vec<u32>>,
 }
@@ -58,6 +72,22 @@ impl From<&PoolOptions> for config::Options {
             statement_timeout: o.statement_timeout,
             statement_cache: o.statement_cache,
             max_prepared_statements: o.max_prepared_statements,
+            idle_timeout_millis: o.idle_timeout_millis,
+            max_lifetime_seconds: o.max_lifetime_seconds,
+            max_uses: o.max_uses,
+            keep_alive: o.keep_alive,
+            keep_alive_initial_delay_millis: o.keep_alive_initial_delay_millis,
+            server_settings: {
+                // Sorted, so the startup options are the same from run to run.
+                let mut settings: Vec<(String, String)> = o
+                    .server_settings
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
+                settings.sort();
+                settings
+            },
         }
     }
 }
@@ -237,6 +267,40 @@ impl From<Error> for JsError {
                 message,
                 ..Default::default()
             },
+        }
+    }
+}
+
+/// A pool event as JS listeners receive it (the facade adds the `Error` object).
+#[napi(object)]
+pub struct JsEvent {
+    /// `connect`, `acquire`, `release`, `remove`, `error`, or `drained` (the facade's marker
+    /// that every earlier event has been delivered).
+    pub kind: String,
+    /// Server process id of the connection.
+    pub pid: i32,
+    /// Why a connection was removed.
+    pub reason: Option<String>,
+    /// What failed, for `error`.
+    pub error: Option<JsError>,
+}
+
+impl From<Event> for JsEvent {
+    fn from(e: Event) -> Self {
+        let (kind, pid, reason, error) = match e {
+            Event::Connect { pid } => ("connect", pid, None, None),
+            Event::Acquire { pid } => ("acquire", pid, None, None),
+            Event::Release { pid } => ("release", pid, None, None),
+            Event::Remove { pid, reason } => {
+                ("remove", pid, Some(reason.as_str().to_owned()), None)
+            }
+            Event::Error { pid, error } => ("error", pid, None, Some(error.into())),
+        };
+        JsEvent {
+            kind: kind.to_owned(),
+            pid,
+            reason,
+            error,
         }
     }
 }

@@ -1,71 +1,46 @@
-//! The pool: deadpool's managed pool of our [`Conn`]s (a deadpool-postgres client plus the state we
-//! keep per connection), the lifecycle state every entry point checks, and acquire errors.
+//! The pool: deadpool's managed pool of [`Conn`]s, the lifecycle state every entry point checks,
+//! what happens when a connection is handed out and comes back (events, retirement), the
+//! maintenance that keeps `min` connections and closes idle ones, and a graceful close.
 use crate::config::Config;
+pub use crate::connection::{Conn, Manager};
 use crate::error::{Error, Result};
+use crate::events::{kind, Event, Events, Reason};
 use crate::params::Param;
 use crate::query::{self, QueryOptions};
 use crate::result::ResultSet;
-use crate::statements::StatementCache;
-use deadpool::managed::{self, Metrics, PoolError, RecycleResult, TimeoutType, Timeouts};
+use deadpool::managed::{self, PoolError, TimeoutType, Timeouts};
 use deadpool::Runtime;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, OnceCell};
 
-/// One pooled connection.
-pub struct Conn {
-    client: deadpool_postgres::ClientWrapper,
-    /// Prepared statements of this connection.
-    pub statements: StatementCache,
-}
-
-impl Conn {
-    /// The tokio-postgres client.
-    pub fn client(&self) -> &tokio_postgres::Client {
-        &self.client
-    }
-}
-
-/// Creates and recycles [`Conn`]s through deadpool-postgres' manager.
-pub struct Manager {
-    inner: deadpool_postgres::Manager,
-    statement_cache_size: usize,
-}
-
-impl managed::Manager for Manager {
-    type Type = Conn;
-    type Error = tokio_postgres::Error;
-
-    async fn create(&self) -> std::result::Result<Conn, tokio_postgres::Error> {
-        let client = managed::Manager::create(&self.inner).await?;
-        Ok(Conn {
-            client,
-            statements: StatementCache::new(self.statement_cache_size),
-        })
-    }
-
-    async fn recycle(
-        &self,
-        conn: &mut Conn,
-        metrics: &Metrics,
-    ) -> RecycleResult<tokio_postgres::Error> {
-        managed::Manager::recycle(&self.inner, &mut conn.client, metrics).await
-    }
-
-    fn detach(&self, conn: &mut Conn) {
-        managed::Manager::detach(&self.inner, &mut conn.client)
-    }
-}
+/// A checked-out connection.
+pub type Object = managed::Object<Manager>;
 
 /// Lifecycle states; every entry point checks the state once.
 const OPEN: u8 = 0;
 const CLOSING: u8 = 1;
 const CLOSED: u8 = 2;
 
+/// How often maintenance runs: often enough that idle timeouts of a second or less are honoured
+/// closely, rarely enough to cost nothing measurable (it only scans idle connections).
+const MAINTENANCE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// `waitForDatabase`' backoff: from 100 ms, ×1.5 per attempt, at most 30 s between attempts.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_CAP: Duration = Duration::from_secs(30);
+
+/// SQLSTATEs with which the server ends a backend before it runs anything more
+/// (`admin_shutdown`, `crash_shutdown`, `cannot_connect_now`): a query that met one never ran.
+const ENDED_BEFORE_RUNNING: [&str; 3] = ["57P01", "57P02", "57P03"];
+
 /// A pool of connections with its configuration and lifecycle.
 pub struct Pool {
     pool: managed::Pool<Manager>,
     config: Config,
     query_options: QueryOptions,
+    events: Arc<Events>,
     state: AtomicU8,
     in_flight: AtomicUsize,
     idle: Notify,
@@ -86,15 +61,12 @@ impl Drop for InFlight<'_> {
 impl Pool {
     /// A pool for `config`; no connection is opened until one is needed.
     pub fn new(config: Config, text_oids: Vec<u32>) -> Result<Self> {
+        let events = Arc::new(Events::default());
         let manager = Manager {
-            inner: deadpool_postgres::Manager::from_config(
-                config.pg.clone(),
-                tokio_postgres::NoTls,
-                deadpool_postgres::ManagerConfig {
-                    recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-                },
-            ),
+            pg: config.pg.clone(),
             statement_cache_size: config.max_prepared_statements,
+            max_lifetime: config.max_lifetime,
+            events: events.clone(),
         };
         let pool = managed::Pool::builder(manager)
             .max_size(config.max)
@@ -102,7 +74,7 @@ impl Pool {
             .timeouts(Timeouts {
                 wait: config.connection_timeout,
                 create: config.connection_timeout,
-                recycle: None,
+                recycle: config.connection_timeout,
             })
             .build()
             .map_err(|e| Error::Internal(format!("could not build the pool: {e}")))?;
@@ -114,6 +86,7 @@ impl Pool {
             pool,
             config,
             query_options,
+            events,
             state: AtomicU8::new(OPEN),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
@@ -124,6 +97,11 @@ impl Pool {
     /// The resolved configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The pool's event outlet.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     /// Registers a call, or fails with `POOL_CLOSED` once `close()` has begun.
@@ -137,79 +115,253 @@ impl Pool {
     }
 
     /// Checks out a connection, waiting at most `connectionTimeoutMillis`.
-    async fn acquire(&self) -> Result<managed::Object<Manager>> {
-        self.pool.get().await.map_err(|e| match e {
+    async fn acquire(&self) -> Result<Object> {
+        let conn = self.pool.get().await.map_err(|e| self.acquire_error(e))?;
+        let pid = conn.pid();
+        self.events.emit(kind::ACQUIRE, || Event::Acquire { pid });
+        Ok(conn)
+    }
+
+    fn acquire_error(&self, e: PoolError<Error>) -> Error {
+        let millis = self.config.connection_timeout.map_or(0, |d| d.as_millis());
+        match e {
             PoolError::Timeout(TimeoutType::Wait) => {
                 let status = self.pool.status();
                 Error::PoolTimeout(format!(
-                    "timed out after {} ms waiting for a connection: all {} connections (`max`) are \
-                     in use and {} requests are waiting; raise `max`, release clients sooner, or \
-                     raise `connectionTimeoutMillis`",
-                    self.config.connection_timeout.map_or(0, |d| d.as_millis()),
-                    status.max_size,
-                    status.waiting,
+                    "timed out after {millis} ms waiting for a connection: all {} connections \
+                     (`max`) are in use and {} requests are waiting; raise `max`, release clients \
+                     sooner, or raise `connectionTimeoutMillis`",
+                    status.max_size, status.waiting,
                 ))
             }
             PoolError::Timeout(_) => Error::ConnectTimeout(format!(
-                "could not connect to the server within {} ms (`connectionTimeoutMillis`): check \
-                 that it is running and reachable",
-                self.config.connection_timeout.map_or(0, |d| d.as_millis()),
+                "could not connect to the server within {millis} ms (`connectionTimeoutMillis`) \
+                 (connecting as {}): check that it is running and reachable",
+                crate::config::describe(&self.config)
             )),
-            PoolError::Backend(e) => match Error::from(e) {
-                // Only the pool knows where it tried to connect; the password is never part of it.
-                Error::Connect { code, message } => Error::Connect {
-                    code,
-                    message: format!(
-                        "{message} (connecting as {}): check that PostgreSQL is running there and \
-                         that `host`, `port` and `database` are right",
-                        crate::config::describe(&self.config)
-                    ),
-                },
-                other => other,
+            // Only the pool knows where it tried to connect; the password is never part of it.
+            PoolError::Backend(Error::Connect { code, message }) => Error::Connect {
+                code,
+                message: format!(
+                    "{message} (connecting as {}): check that PostgreSQL is running there and \
+                     that `host`, `port` and `database` are right",
+                    crate::config::describe(&self.config)
+                ),
             },
+            PoolError::Backend(e) => e,
             PoolError::Closed => Error::PoolClosed,
             other => Error::Internal(format!("could not get a connection: {other}")),
-        })
+        }
     }
 
-    /// Runs one query string on a pooled connection.
+    /// Takes back a connection after use. It returns to the pool unless it is broken, used up,
+    /// past its lifetime, or the pool is closing, in which case it is closed (`remove`).
+    fn give_back(&self, mut conn: Object, broken: bool) {
+        let pid = conn.pid();
+        self.events.emit(kind::RELEASE, || Event::Release { pid });
+        let reason = if broken {
+            Some(Reason::Broken)
+        } else if self.state.load(Ordering::SeqCst) != OPEN {
+            Some(Reason::Closed)
+        } else {
+            conn.used(self.config.max_uses)
+        };
+        match reason {
+            Some(reason) => {
+                self.events.removed(pid, reason);
+                let conn = managed::Object::take(conn);
+                tokio::spawn(conn.close());
+            }
+            None => conn.set_idle(true),
+        }
+    }
+
+    /// Runs one query string on a pooled connection. A query whose connection turns out to have
+    /// been ended by the server before it ran is retried once on another connection.
     pub async fn query(&self, sql: &str, params: Vec<Param>) -> Result<Vec<ResultSet>> {
         let _call = self.enter()?;
-        let mut conn = self.acquire().await?;
-        let outcome = query::execute(&mut conn, sql, &params, &self.query_options).await;
-        if matches!(&outcome, Err(e) if e.is_connection_fatal()) || conn.client().is_closed() {
-            // Not returned to the pool: dropping it closes the connection.
-            drop(managed::Object::take(conn));
+        let mut retried = false;
+        loop {
+            let mut conn = self.acquire().await?;
+            let never_sent = conn.client().is_closed();
+            let outcome = if never_sent {
+                Err(Error::ConnectionClosed(
+                    "the connection was closed before the query".into(),
+                ))
+            } else {
+                query::execute(&mut conn, sql, &params, &self.query_options).await
+            };
+            let broken = matches!(&outcome, Err(e) if e.is_connection_fatal());
+            self.give_back(conn, broken);
+            let retry = match &outcome {
+                Err(Error::Server(e)) => ENDED_BEFORE_RUNNING.contains(&e.code.as_str()),
+                Err(Error::ConnectionClosed(_)) => never_sent,
+                _ => false,
+            };
+            if retry && !retried {
+                retried = true;
+                continue;
+            }
+            return outcome;
         }
-        outcome
     }
 
-    /// Opens a connection now and runs a check query on it.
+    /// Opens `min` connections (at least one) now and runs a check query.
     pub async fn initialize(&self) -> Result<()> {
         let _call = self.enter()?;
+        self.fill_to(self.config.min.max(1)).await?;
         let conn = self.acquire().await?;
-        conn.client().simple_query("SELECT 1").await?;
-        Ok(())
+        let checked = conn
+            .client()
+            .simple_query("SELECT 1")
+            .await
+            .map_err(Error::from);
+        self.give_back(conn, checked.is_err());
+        checked.map(|_| ())
     }
 
-    /// Stops new calls, waits for calls in flight, then closes every connection. A second call,
-    /// concurrent or later, waits for the same close.
-    pub async fn close(&self) {
+    /// Opens connections until the pool holds at least `n`.
+    async fn fill_to(&self, n: usize) -> Result<()> {
+        let missing = n.saturating_sub(self.pool.status().size);
+        if missing == 0 {
+            return Ok(());
+        }
+        // Holding them all at once makes each get() open a new connection instead of reusing the
+        // one just returned.
+        let mut held = Vec::with_capacity(missing);
+        let mut failure = None;
+        for _ in 0..missing {
+            match self.pool.get().await {
+                Ok(conn) => held.push(conn),
+                Err(e) => {
+                    failure = Some(self.acquire_error(e));
+                    break;
+                }
+            }
+        }
+        for conn in held {
+            conn.set_idle(true);
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// One round of maintenance: closes idle connections that are broken, past their lifetime,
+    /// or idle too long while more than `min` are idle; then tops the pool up to `min`.
+    pub async fn maintain(&self) {
+        if self.state.load(Ordering::SeqCst) != OPEN {
+            return;
+        }
+        let status = self.pool.status();
+        let mut removable = status.available.saturating_sub(self.config.min);
+        let idle_timeout = self.config.idle_timeout;
+        let mut reasons = Vec::new();
+        let removed = self.pool.retain(|conn, metrics| {
+            let reason = conn.expired().or_else(|| {
+                let idle_too_long = idle_timeout.is_some_and(|t| metrics.last_used() >= t);
+                (idle_too_long && removable > 0).then_some(Reason::Idle)
+            });
+            match reason {
+                Some(reason) => {
+                    removable = removable.saturating_sub(1);
+                    reasons.push(reason);
+                    false
+                }
+                None => true,
+            }
+        });
+        for (conn, reason) in removed.removed.into_iter().zip(reasons) {
+            self.events.removed(conn.pid(), reason);
+            tokio::spawn(conn.close());
+        }
+        if self.config.min > 0 {
+            if let Err(e) = self.fill_to(self.config.min).await {
+                tracing::warn!("could not open the `min` connections: {e}");
+            }
+        }
+    }
+
+    /// Retries connecting with exponential backoff until the server accepts a connection or
+    /// `timeout` passes; then fails with `CONNECT_TIMEOUT` naming the attempts and the last error.
+    pub async fn wait_for_database(&self, timeout: Duration) -> Result<()> {
+        let _call = self.enter()?;
+        let deadline = Instant::now() + timeout;
+        let mut delay = RETRY_FIRST;
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let attempt = tokio::time::timeout(left, self.pool.get()).await;
+            let error = match attempt {
+                Ok(Ok(conn)) => {
+                    conn.set_idle(true);
+                    return Ok(());
+                }
+                Ok(Err(e)) => self.acquire_error(e),
+                Err(_) => Error::ConnectTimeout("the last attempt did not finish in time".into()),
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.state.load(Ordering::SeqCst) != OPEN {
+                return Err(Error::ConnectTimeout(format!(
+                    "the database did not accept a connection within {} ms ({attempts} attempts); \
+                     last error: {error}",
+                    timeout.as_millis()
+                )));
+            }
+            tokio::time::sleep(delay.min(left)).await;
+            delay = (delay * 3 / 2).min(RETRY_CAP);
+        }
+    }
+
+    /// Stops new calls, waits for calls in flight (at most `timeout`), then closes every
+    /// connection and waits for each to end. A second call, concurrent or later, waits for the
+    /// same close.
+    pub async fn close(&self, timeout: Option<Duration>) {
         self.closed
             .get_or_init(|| async {
                 self.state.store(CLOSING, Ordering::SeqCst);
-                loop {
-                    let idle = self.idle.notified();
-                    tokio::pin!(idle);
-                    idle.as_mut().enable();
-                    if self.in_flight.load(Ordering::SeqCst) == 0 {
-                        break;
+                let drained = async {
+                    loop {
+                        let idle = self.idle.notified();
+                        tokio::pin!(idle);
+                        idle.as_mut().enable();
+                        if self.in_flight.load(Ordering::SeqCst) == 0 {
+                            break;
+                        }
+                        idle.await;
                     }
-                    idle.await;
+                };
+                match timeout {
+                    Some(t) => {
+                        let _ = tokio::time::timeout(t, drained).await;
+                    }
+                    None => drained.await,
                 }
+                let removed = self.pool.retain(|_, _| false).removed;
                 self.pool.close();
+                let mut closing = Vec::with_capacity(removed.len());
+                for conn in removed {
+                    self.events.removed(conn.pid(), Reason::Closed);
+                    closing.push(conn.close());
+                }
+                futures_util::future::join_all(closing).await;
                 self.state.store(CLOSED, Ordering::SeqCst);
             })
             .await;
+    }
+
+    /// Whether `close()` has begun.
+    pub fn is_closed(&self) -> bool {
+        self.state.load(Ordering::SeqCst) != OPEN
+    }
+}
+
+/// Runs maintenance until the pool is closed or dropped.
+pub async fn maintain(pool: Weak<Pool>) {
+    loop {
+        tokio::time::sleep(MAINTENANCE_INTERVAL).await;
+        match pool.upgrade() {
+            Some(pool) if !pool.is_closed() => pool.maintain().await,
+            _ => return,
+        }
     }
 }

@@ -1,0 +1,88 @@
+'use strict'
+// Pool events from the native layer to the manager's listeners. The native side only builds and
+// sends the kinds somebody listens to (a bitmask kept current from newListener/removeListener);
+// `error` is always sent, because an error nobody listens to must still be reported — on stderr,
+// never by throwing, so that an idle connection dying cannot crash the process.
+
+const { fromNative } = require('./errors')
+
+// Must match `events::kind` in src/events.rs.
+const BITS = { connect: 1, acquire: 2, release: 4, remove: 8, error: 16 }
+
+function warn(message) {
+  process.emitWarning(message, { type: 'PgRustPoolWarning' })
+}
+
+/** Calls the listeners of `name`; a listener that throws is reported, and the pool goes on. */
+function emitSafely(manager, name, ...args) {
+  try {
+    manager.emit(name, ...args)
+  } catch (e) {
+    warn(`a '${name}' listener threw (the pool carries on): ${e?.stack ?? e}`)
+  }
+}
+
+class EventBridge {
+  #manager
+  #native
+  #drained = []
+
+  constructor(manager, native) {
+    this.#manager = manager
+    this.#native = native
+    native.listen((event) => this.#deliver(event))
+    // newListener fires before the listener is added, so it is counted by hand.
+    manager.on('newListener', (name) => {
+      if (Object.hasOwn(BITS, name)) this.#update(name)
+    })
+    manager.on('removeListener', (name) => {
+      if (Object.hasOwn(BITS, name)) this.#update()
+    })
+  }
+
+  #update(adding) {
+    let mask = 0
+    for (const [name, bit] of Object.entries(BITS)) {
+      if (name === adding || this.#manager.listenerCount(name) > 0) mask |= bit
+    }
+    this.#native.setListening(mask)
+  }
+
+  #deliver(event) {
+    const manager = this.#manager
+    switch (event.kind) {
+      case 'drained':
+        this.#drained.shift()?.()
+        return
+      case 'error': {
+        const error = fromNative(event.error)
+        const info = { pid: event.pid }
+        if (manager.listenerCount('error') > 0) emitSafely(manager, 'error', error, info)
+        else warn(`an idle connection (server pid ${event.pid}) failed and was removed; add an 'error' listener to handle this: ${error.code}: ${error.message}`)
+        return
+      }
+      case 'remove':
+        emitSafely(manager, 'remove', { pid: event.pid, reason: event.reason })
+        return
+      default:
+        emitSafely(manager, event.kind, { pid: event.pid })
+    }
+  }
+
+  /** Resolves once every event emitted before this call has reached the listeners. */
+  drain() {
+    return new Promise((resolve) => {
+      // Events travel through a weak (unref'd) channel; this timer keeps the process alive until
+      // the marker arrives, and gives up after a second rather than hang.
+      const keepAlive = setTimeout(done, 1000)
+      function done() {
+        clearTimeout(keepAlive)
+        resolve()
+      }
+      this.#drained.push(done)
+      this.#native.drainEvents()
+    })
+  }
+}
+
+module.exports = { EventBridge }

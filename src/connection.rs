@@ -1,0 +1,202 @@
+//! One pooled connection ([`Conn`]) and the deadpool manager that opens, checks and retires them.
+//!
+//! The manager owns each connection's tokio-postgres connection task, which deadpool-postgres'
+//! manager does not let us do: the task's error is what an idle connection's `error` event
+//! carries, and dropping the client (rather than aborting the task) lets the task say Terminate to
+//! the server before the socket closes.
+use crate::error::{Error, Result};
+use crate::events::{kind, Event, Events, Reason};
+use crate::statements::StatementCache;
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+
+/// A connection idle longer than this is checked with a round trip before it is handed out: long
+/// enough that a busy pool never pays for it, short enough to catch connections a firewall or a
+/// server restart dropped while they sat in the pool.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(5);
+
+/// How long closing a connection waits for its task to say goodbye to the server.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// State the connection task shares with the pool.
+#[derive(Default)]
+struct Shared {
+    /// In the pool, not checked out: a failure now is reported as an `error` event.
+    idle: AtomicBool,
+    pid: AtomicI32,
+}
+
+/// One pooled connection.
+pub struct Conn {
+    client: Option<tokio_postgres::Client>,
+    task: Option<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    /// Prepared statements of this connection.
+    pub statements: StatementCache,
+    pid: i32,
+    retire_at: Option<Instant>,
+    uses: u64,
+}
+
+impl Conn {
+    /// The tokio-postgres client.
+    pub fn client(&self) -> &tokio_postgres::Client {
+        self.client
+            .as_ref()
+            .expect("a Conn has its client until it is closed")
+    }
+
+    /// The server process id of this connection.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Marks the connection as back in the pool (`true`) or handed out (`false`).
+    pub fn set_idle(&self, idle: bool) {
+        self.shared.idle.store(idle, Ordering::Relaxed);
+    }
+
+    /// Counts one use; returns why the connection must be retired now, if it must.
+    pub fn used(&mut self, max_uses: u64) -> Option<Reason> {
+        self.uses += 1;
+        if self.client().is_closed() {
+            Some(Reason::Broken)
+        } else if max_uses > 0 && self.uses >= max_uses {
+            Some(Reason::MaxUses)
+        } else if self.retire_at.is_some_and(|at| Instant::now() >= at) {
+            Some(Reason::Lifetime)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the connection is past its lifetime or closed (checked while it is idle).
+    pub fn expired(&self) -> Option<Reason> {
+        if self.client().is_closed() {
+            Some(Reason::Broken)
+        } else if self.retire_at.is_some_and(|at| Instant::now() >= at) {
+            Some(Reason::Lifetime)
+        } else {
+            None
+        }
+    }
+
+    /// Closes the connection: the task sends Terminate and closes the socket; waits for it briefly.
+    pub async fn close(mut self) {
+        self.client.take();
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(CLOSE_WAIT, task).await;
+        }
+    }
+}
+
+/// Opens and checks [`Conn`]s for deadpool.
+pub struct Manager {
+    /// Connection parameters.
+    pub pg: tokio_postgres::Config,
+    /// Size of each connection's statement cache.
+    pub statement_cache_size: usize,
+    /// Lifetime of a connection; `None` for no limit.
+    pub max_lifetime: Option<Duration>,
+    /// Where events go.
+    pub events: Arc<Events>,
+}
+
+/// A retirement time for a new connection: its lifetime less up to a tenth, so connections opened
+/// together do not all retire together. The spread comes from the backend pid and the clock, which
+/// is random enough for this and needs no generator.
+fn retire_at(lifetime: Duration, pid: i32) -> Instant {
+    let spread = lifetime.as_millis() as u64 / 10;
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let seed = (pid as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ clock;
+    let jitter = if spread == 0 { 0 } else { seed % spread };
+    Instant::now() + lifetime - Duration::from_millis(jitter)
+}
+
+impl managed::Manager for Manager {
+    type Type = Conn;
+    type Error = Error;
+
+    async fn create(&self) -> Result<Conn> {
+        let (client, connection) = self.pg.connect(tokio_postgres::NoTls).await?;
+        let shared = Arc::new(Shared::default());
+        let task = {
+            let shared = shared.clone();
+            let events = self.events.clone();
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    if shared.idle.load(Ordering::Relaxed) {
+                        let pid = shared.pid.load(Ordering::Relaxed);
+                        events.emit(kind::ERROR, || Event::Error {
+                            pid,
+                            error: e.into(),
+                        });
+                    } else {
+                        // The query that was using the connection reports the failure itself.
+                        tracing::debug!("connection ended: {e}");
+                    }
+                }
+            })
+        };
+        // tokio-postgres keeps the backend pid private; one round trip per new connection.
+        let pid = match client.simple_query("SELECT pg_backend_pid()").await {
+            Ok(messages) => messages.iter().find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0)?.parse::<i32>().ok(),
+                _ => None,
+            }),
+            Err(e) => {
+                drop(client);
+                return Err(e.into());
+            }
+        }
+        .ok_or_else(|| Error::Internal("the server did not report its process id".into()))?;
+        shared.pid.store(pid, Ordering::Relaxed);
+        self.events.emit(kind::CONNECT, || Event::Connect { pid });
+        Ok(Conn {
+            client: Some(client),
+            task: Some(task),
+            shared,
+            statements: StatementCache::new(self.statement_cache_size),
+            pid,
+            retire_at: self.max_lifetime.map(|l| retire_at(l, pid)),
+            uses: 0,
+        })
+    }
+
+    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
+        let mut reason = conn.expired();
+        if reason.is_none() && metrics.last_used() > CHECK_IDLE_AFTER {
+            if let Err(e) = conn.client().simple_query("").await {
+                tracing::debug!("idle connection {} failed its check: {e}", conn.pid);
+                reason = Some(Reason::Broken);
+            }
+        }
+        if let Some(reason) = reason {
+            self.events.removed(conn.pid, reason);
+            return Err(RecycleError::message(reason.as_str()));
+        }
+        conn.set_idle(false);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retirement_is_spread_over_the_last_tenth_of_the_lifetime() {
+        let lifetime = Duration::from_secs(100);
+        let now = Instant::now();
+        for pid in 1..50 {
+            let at = retire_at(lifetime, pid);
+            assert!(at <= now + lifetime + Duration::from_millis(50));
+            assert!(at >= now + Duration::from_secs(90));
+        }
+    }
+}
