@@ -16,7 +16,7 @@ pub fn render(ty: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
         PgKind::Domain(base) => return render(base, raw, out),
         PgKind::Array(element) => return containers::array(element, raw, out),
         PgKind::Range(element) => return containers::range(element, raw, out),
-        PgKind::Multirange(range) => return containers::multirange(range, raw, out),
+        PgKind::Multirange(element) => return containers::multirange(element, raw, out),
         PgKind::Composite(fields) => {
             let types: Vec<Type> = fields.iter().map(|f| f.type_().clone()).collect();
             return containers::record(&types, raw, out);

@@ -252,9 +252,10 @@ fn push_bound(
     Ok(())
 }
 
-/// Renders a binary multirange whose members are of the range type `range`.
-pub fn multirange(range: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
-    let what = format!("multirange of {}", range.name());
+/// Renders a binary multirange whose ranges are over `element`. (tokio-postgres's
+/// `Kind::Multirange` carries the element type, not the range type.)
+pub fn multirange(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
+    let what = format!("multirange of {}", element.name());
     let mut r = Reader::new(raw, &what);
     let count = r.i32()?;
     if count < 0 {
@@ -266,7 +267,7 @@ pub fn multirange(range: &Type, raw: &[u8], out: &mut String) -> Result<(), Erro
             out.push(',');
         }
         // Members are written bare: a range's text never needs quoting inside a multirange.
-        super::render(range, r.present()?, out)?;
+        range(element, r.present()?, out)?;
     }
     out.push('}');
     r.end()
@@ -529,11 +530,11 @@ mod tests {
         put_value(&mut raw, Some(&r1));
         put_value(&mut raw, Some(&r2));
         assert_eq!(
-            rendered(|o| multirange(&Type::INT4_RANGE, &raw, o)),
+            rendered(|o| multirange(&Type::INT4, &raw, o)),
             "{[1,3),[5,7)}"
         );
         let none = 0i32.to_be_bytes();
-        assert_eq!(rendered(|o| multirange(&Type::INT4_RANGE, &none, o)), "{}");
+        assert_eq!(rendered(|o| multirange(&Type::INT4, &none, o)), "{}");
     }
 
     #[test]
