@@ -126,6 +126,7 @@ const LITERALS = [
   ['composite from a table', "SELECT * FROM diff_items ORDER BY id"],
   ['record', "SELECT ROW(1, 'a') AS r"],
   ['record with quoting and nesting', "SELECT ROW(1, NULL, '', 'x\"y', 'back\\slash', ROW(2, 'z w'), ARRAY['a','b c']) AS r"],
+  ['whitespace kinds in containers', "SELECT ARRAY[E'a\\vb', E'a\\fb', E'a\\rb', 'a\u00a0b', ' '] AS arr, ROW(E'a\\vb', 'a\u00a0b', E'\\t') AS rec, diff_textrange(E'a\\vb', 'a\u00a0b') AS rng"],
   ['int arrays', "SELECT ARRAY[1, NULL, 3]::int4[] AS a, '{{1,2},{3,NULL}}'::int4[] AS two, '[0:1]={5,6}'::int4[] AS lb, '{}'::int4[] AS empty, '{{{1,2}},{{3,4}}}'::int[] AS three, ARRAY[-32768, 32767]::int2[] AS i2, ARRAY[-9223372036854775808, NULL]::int8[] AS i8"],
   ['text arrays', "SELECT ARRAY['a b', '', NULL, 'NULL', 'null', 'x\"y', 'back\\slash', '{}', 'é', 'a,b', 'plain']::text[] AS t, '{{a,b},{c,d}}'::varchar[] AS v, '[2:3][-1:0]={{a,b},{c,d}}'::text[] AS lb, ARRAY['a', 'b c']::char(3)[] AS bp, ARRAY['x', 'y z']::name[] AS nm"],
   ['number arrays', "SELECT ARRAY[1.5, NULL, 'NaN', -0.001]::numeric[] AS n, ARRAY['NaN', 'Infinity', '-Infinity', '-0', 0.1]::float8[] AS f8, ARRAY[1.1, NULL]::float4[] AS f4, ARRAY[1, 4294967295]::oid[] AS o"],
