@@ -41,3 +41,21 @@ test('a server error is a DatabaseError with the SQLSTATE and the caller on its 
     await db.close()
   }
 })
+
+test('initialize() connects now and rejects with a precise error when it cannot', async () => {
+  const db = new DatabaseManager()
+  await db.initialize()
+  await db.close()
+  // Nothing listens on port 1.
+  const down = new DatabaseManager({ host: '127.0.0.1', port: 1, connectionTimeoutMillis: 5000 })
+  const err = await down.initialize().catch((e) => e)
+  assert.ok(err instanceof DatabaseError)
+  assert.equal(err.code, 'ECONNREFUSED')
+  assert.match(err.message, /127\.0\.0\.1:1\/.*check that PostgreSQL is running/)
+  await down.close()
+  const wrong = new DatabaseManager({ password: 'not-the-password' })
+  const auth = await wrong.initialize().catch((e) => e)
+  assert.equal(auth.code, '28P01')
+  assert.doesNotMatch(auth.message + auth.stack, /not-the-password/)
+  await wrong.close()
+})

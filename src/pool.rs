@@ -9,7 +9,7 @@ use crate::statements::StatementCache;
 use deadpool::managed::{self, Metrics, PoolError, RecycleResult, TimeoutType, Timeouts};
 use deadpool::Runtime;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OnceCell};
 
 /// One pooled connection.
 pub struct Conn {
@@ -69,6 +69,7 @@ pub struct Pool {
     state: AtomicU8,
     in_flight: AtomicUsize,
     idle: Notify,
+    closed: OnceCell<()>,
 }
 
 /// Counts a call in flight; `close()` waits for the count to reach zero.
@@ -116,6 +117,7 @@ impl Pool {
             state: AtomicU8::new(OPEN),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
+            closed: OnceCell::new(),
         })
     }
 
@@ -153,7 +155,18 @@ impl Pool {
                  that it is running and reachable",
                 self.config.connection_timeout.map_or(0, |d| d.as_millis()),
             )),
-            PoolError::Backend(e) => e.into(),
+            PoolError::Backend(e) => match Error::from(e) {
+                // Only the pool knows where it tried to connect; the password is never part of it.
+                Error::Connect { code, message } => Error::Connect {
+                    code,
+                    message: format!(
+                        "{message} (connecting as {}): check that PostgreSQL is running there and \
+                         that `host`, `port` and `database` are right",
+                        crate::config::describe(&self.config)
+                    ),
+                },
+                other => other,
+            },
             PoolError::Closed => Error::PoolClosed,
             other => Error::Internal(format!("could not get a connection: {other}")),
         })
@@ -179,24 +192,24 @@ impl Pool {
         Ok(())
     }
 
-    /// Stops new calls, waits for calls in flight, then closes every connection. Idempotent.
+    /// Stops new calls, waits for calls in flight, then closes every connection. A second call,
+    /// concurrent or later, waits for the same close.
     pub async fn close(&self) {
-        if self
-            .state
-            .compare_exchange(OPEN, CLOSING, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
-            loop {
-                let idle = self.idle.notified();
-                tokio::pin!(idle);
-                idle.as_mut().enable();
-                if self.in_flight.load(Ordering::SeqCst) == 0 {
-                    break;
+        self.closed
+            .get_or_init(|| async {
+                self.state.store(CLOSING, Ordering::SeqCst);
+                loop {
+                    let idle = self.idle.notified();
+                    tokio::pin!(idle);
+                    idle.as_mut().enable();
+                    if self.in_flight.load(Ordering::SeqCst) == 0 {
+                        break;
+                    }
+                    idle.await;
                 }
-                idle.await;
-            }
-            self.pool.close();
-            self.state.store(CLOSED, Ordering::SeqCst);
-        }
+                self.pool.close();
+                self.state.store(CLOSED, Ordering::SeqCst);
+            })
+            .await;
     }
 }

@@ -236,7 +236,9 @@ fn number(ty: &Type, raw: &[u8]) -> Result<f64, Error> {
         Type::FLOAT4 => {
             let f = f32::from_be_bytes(raw.try_into().map_err(|_| bad())?);
             if f.is_finite() {
-                f.to_string().parse::<f64>().map_err(|_| bad())?
+                let mut digits = String::new();
+                text::push_float4(f, &mut digits);
+                digits.parse::<f64>().map_err(|_| bad())?
             } else {
                 f as f64
             }
@@ -251,7 +253,7 @@ pub fn type_size(ty: &Type) -> i16 {
     match ty.kind() {
         PgKind::Enum(_) => 4,
         PgKind::Domain(base) => type_size(base),
-        PgKind::Simple => text::builtin_type_size(ty.oid()),
+        PgKind::Simple | PgKind::Pseudo => text::builtin_type_size(ty.oid()),
         _ => -1,
     }
 }

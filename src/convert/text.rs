@@ -3,7 +3,20 @@
 use crate::error::Error;
 use tokio_postgres::types::{Kind as PgKind, Type};
 
+mod bits;
+mod bytes;
 mod containers;
+mod datetime;
+mod float;
+mod geometric;
+mod ids;
+mod network;
+mod numeric;
+mod reader;
+mod tsearch;
+
+pub(crate) use float::{push_float4, push_float8};
+use reader::Reader;
 
 fn malformed(ty: &Type) -> Error {
     Error::Decode(format!("malformed binary value of type {}", ty.name()))
@@ -26,21 +39,93 @@ pub fn render(ty: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
     if *ty == Type::RECORD {
         return containers::record(&[], raw, out);
     }
+    let mut r = Reader::new(ty, raw);
+    scalar(ty, &mut r, out)?;
+    r.finish()
+}
+
+/// Renders a value of a built-in scalar type (or a user-defined base type we cannot decode).
+fn scalar(ty: &Type, r: &mut Reader, out: &mut String) -> Result<(), Error> {
     match *ty {
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::XML => {
-            utf8(ty, raw, out)
+        Type::TEXT
+        | Type::VARCHAR
+        | Type::BPCHAR
+        | Type::NAME
+        | Type::UNKNOWN
+        | Type::XML
+        | Type::JSON
+        | Type::REFCURSOR
+        | Type::PG_NODE_TREE
+        | Type::CSTRING => out.push_str(r.rest_str()?),
+        Type::JSONB => out.push_str(json_text(ty, r.rest())?),
+        // jsonpath's binary form is a version byte, then the text the server prints.
+        Type::JSONPATH => match r.u8()? {
+            1 => out.push_str(r.rest_str()?),
+            _ => return Err(r.malformed()),
+        },
+        Type::VOID => {}
+        Type::BOOL => out.push(if r.u8()? != 0 { 't' } else { 'f' }),
+        Type::INT2 => push_display(r.i16()?, out),
+        Type::INT4 => push_display(r.i32()?, out),
+        Type::INT8 => push_display(r.i64()?, out),
+        Type::OID => push_display(r.u32()?, out),
+        Type::FLOAT4 => push_float4(r.f32()?, out),
+        Type::FLOAT8 => push_float8(r.f64()?, out),
+        Type::NUMERIC => numeric::numeric(r, out)?,
+        Type::MONEY => numeric::money(r, out)?,
+        Type::BYTEA => bytes::bytea(r, out)?,
+        Type::CHAR => bytes::char(r, out)?,
+        Type::UUID => bytes::uuid(r, out)?,
+        Type::DATE => datetime::date(r, out)?,
+        Type::TIME => datetime::time(r, out)?,
+        Type::TIMETZ => datetime::timetz(r, out)?,
+        Type::TIMESTAMP => datetime::timestamp(r, out)?,
+        Type::TIMESTAMPTZ => datetime::timestamptz(r, out)?,
+        Type::INTERVAL => datetime::interval(r, out)?,
+        Type::INET => network::inet(r, false, out)?,
+        Type::CIDR => network::inet(r, true, out)?,
+        Type::MACADDR => network::macaddr(r, out)?,
+        Type::MACADDR8 => network::macaddr8(r, out)?,
+        Type::BIT | Type::VARBIT => bits::bits(r, out)?,
+        Type::POINT => geometric::point(r, out)?,
+        Type::LINE => geometric::line(r, out)?,
+        Type::LSEG => geometric::lseg(r, out)?,
+        Type::BOX => geometric::boxed(r, out)?,
+        Type::PATH => geometric::path(r, out)?,
+        Type::POLYGON => geometric::polygon(r, out)?,
+        Type::CIRCLE => geometric::circle(r, out)?,
+        Type::TS_VECTOR => tsearch::tsvector(r, out)?,
+        Type::TSQUERY => tsearch::tsquery(r, out)?,
+        Type::TID => ids::tid(r, out)?,
+        Type::XID | Type::CID => ids::u32_text(r, out)?,
+        Type::XID8 => ids::u64_text(r, out)?,
+        Type::PG_LSN => ids::pg_lsn(r, out)?,
+        Type::TXID_SNAPSHOT | Type::PG_SNAPSHOT => ids::snapshot(r, out)?,
+        Type::REGOPER | Type::REGOPERATOR => ids::reg_oid(r, "0", out)?,
+        Type::REGPROC
+        | Type::REGPROCEDURE
+        | Type::REGCLASS
+        | Type::REGTYPE
+        | Type::REGCONFIG
+        | Type::REGDICTIONARY
+        | Type::REGNAMESPACE
+        | Type::REGROLE
+        | Type::REGCOLLATION => ids::reg_oid(r, "-", out)?,
+        _ => {
+            return Err(Error::Decode(format!(
+                "cannot read values of type {} (oid {}): pg-rust-pool does not know its binary \
+                 format; cast the column to text in the query (`SELECT col::text`)",
+                ty.name(),
+                ty.oid()
+            )))
         }
-        Type::INT2 => fixed::<2>(ty, raw).map(|b| out.push_str(&i16::from_be_bytes(b).to_string())),
-        Type::INT4 => fixed::<4>(ty, raw).map(|b| out.push_str(&i32::from_be_bytes(b).to_string())),
-        Type::INT8 => fixed::<8>(ty, raw).map(|b| out.push_str(&i64::from_be_bytes(b).to_string())),
-        Type::OID => fixed::<4>(ty, raw).map(|b| out.push_str(&u32::from_be_bytes(b).to_string())),
-        Type::BOOL => fixed::<1>(ty, raw).map(|b| out.push(if b[0] != 0 { 't' } else { 'f' })),
-        _ => Err(Error::Decode(format!(
-            "no text output for type {} (oid {})",
-            ty.name(),
-            ty.oid()
-        ))),
     }
+    Ok(())
+}
+
+fn push_display(value: impl std::fmt::Display, out: &mut String) {
+    use std::fmt::Write;
+    let _ = write!(out, "{value}");
 }
 
 fn utf8(ty: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
@@ -74,25 +159,59 @@ pub fn timestamp_millis(raw: &[u8]) -> Result<f64, Error> {
     })
 }
 
-/// `typlen` of a built-in type (`pg_type.typlen`): the `dataTypeSize` of a field.
+/// `typlen` of a built-in type (`pg_type.typlen`): the `dataTypeSize` of a field. Taken from
+/// PostgreSQL 15's catalog (`SELECT oid, typlen FROM pg_type WHERE oid < 10000`); -1 for
+/// variable-length types and for every OID not listed.
 pub fn builtin_type_size(oid: u32) -> i16 {
     match oid {
+        // bool, "char"
         16 | 18 => 1,
+        // int2
         21 => 2,
-        27 => 6,
-        23 | 26 | 700 | 1082 | 24 | 2202 | 2203 | 2204 | 2205 | 2206 | 3734 | 3769 | 4089
-        | 4096 | 4191 | 28 | 29 => 4,
-        20 | 701 | 1083 | 1114 | 1184 | 790 | 3220 | 5069 => 8,
-        1266 | 1033 => 12,
-        1186 => 16,
-        19 => 64,
-        600 => 16,
-        718 => 24,
+        // int4, regproc, oid, xid, cid, float4, date, the other reg* types; the 4-byte pseudo
+        // types (void, trigger, the handlers, any*, event_trigger)
+        23
+        | 24
+        | 26
+        | 28
+        | 29
+        | 700
+        | 1082
+        | 2202..=2206
+        | 3734
+        | 3769
+        | 4089
+        | 4096
+        | 4191
+        | 269
+        | 325
+        | 2276
+        | 2278..=2280
+        | 2283
+        | 2776
+        | 3115
+        | 3310
+        | 3500
+        | 3838
+        | 5077
+        | 5079 => 4,
+        // tid, macaddr
+        27 | 829 => 6,
+        // int8, pg_ddl_command, float8, macaddr8, money, time, timestamp, timestamptz,
+        // internal, pg_lsn, xid8
+        20 | 32 | 701 | 774 | 790 | 1083 | 1114 | 1184 | 2281 | 3220 | 5069 => 8,
+        // aclitem, timetz
+        1033 | 1266 => 12,
+        // point, interval, uuid
+        600 | 1186 | 2950 => 16,
+        // line, circle
+        628 | 718 => 24,
+        // lseg, box
         601 | 603 => 32,
-        628 => 24,
-        2950 => 16,
-        829 => 6,
-        774 => 8,
+        // name
+        19 => 64,
+        // unknown, cstring (NUL-terminated)
+        705 | 2275 => -2,
         _ => -1,
     }
 }

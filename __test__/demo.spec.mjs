@@ -1,0 +1,83 @@
+// The demo (`npm run demo`): with no DATABASE_URL it embeds a throwaway PostgreSQL, serves its
+// routes, and on SIGINT closes everything and exits 0, leaving no server process behind.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { waitForLine, withChildren, waitUntilGone, isRunning } from './harness/processes.mjs'
+
+const demoServer = join(dirname(fileURLToPath(import.meta.url)), 'demo', 'server.mjs')
+
+/** This environment without any database settings, so that the demo embeds its own server. */
+function envWithoutDatabase() {
+  const env = { ...process.env, PORT: '0' }
+  for (const key of Object.keys(env)) if (key === 'DATABASE_URL' || /^(PG|DB_)/.test(key)) delete env[key]
+  return env
+}
+
+async function request(base, method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  })
+  return { status: res.status, body: await res.json() }
+}
+
+test('the demo embeds PostgreSQL, serves users and stops cleanly on SIGINT', { timeout: 60000 }, async (t) => {
+  const demo = spawn(process.execPath, [demoServer], { env: envWithoutDatabase(), stdio: ['ignore', 'pipe', 'pipe'] })
+  t.after(() => demo.kill('SIGKILL')) // a failed assertion must not leave the demo running
+  const exited = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })))
+  let stdout = ''
+  demo.stdout.setEncoding('utf8')
+  demo.stdout.on('data', (d) => { stdout += d })
+  demo.stderr.resume()
+
+  const [, base] = await waitForLine(demo.stdout, /^listening on (http:\/\/127\.0\.0\.1:\d+)$/, { what: 'the listening line' })
+  const embedded = stdout.match(/started an embedded PostgreSQL \(pid (\d+)\) in (\S+)/)
+  assert.ok(embedded, `the demo says it embedded a server; it printed:\n${stdout}`)
+  const postmaster = Number(embedded[1])
+  const dataDir = embedded[2]
+  assert.ok(isRunning(postmaster))
+  const serverProcesses = withChildren(postmaster)
+
+  const index = await request(base, 'GET', '/')
+  assert.equal(index.status, 200)
+  assert.ok(index.body.routes.includes('GET /users'))
+
+  const users = await request(base, 'GET', '/users')
+  assert.equal(users.status, 200)
+  assert.deepEqual(users.body.map((u) => [u.id, u.name, u.email]), [
+    [1, 'Ada Lovelace', 'ada@example.com'],
+    [2, 'Alan Turing', 'alan@example.com'],
+    [3, 'Grace Hopper', 'grace@example.com'],
+  ])
+
+  const created = await request(base, 'POST', '/users', { name: 'Edsger Dijkstra', email: 'edsger@example.com' })
+  assert.equal(created.status, 201)
+  assert.deepEqual({ ...created.body, createdAt: typeof created.body.createdAt },
+    { id: 4, name: 'Edsger Dijkstra', email: 'edsger@example.com', createdAt: 'string' })
+  assert.ok(Math.abs(Date.parse(created.body.createdAt) - Date.now()) < 60000, 'createdAt is a timestamp from now')
+
+  assert.deepEqual(await request(base, 'GET', '/users/4'), { status: 200, body: created.body })
+  assert.deepEqual(await request(base, 'GET', '/users/999'), { status: 404, body: { error: 'no such user', code: 'NOT_FOUND' } })
+
+  const duplicate = await request(base, 'POST', '/users', { name: 'Someone Else', email: 'edsger@example.com' })
+  assert.equal(duplicate.status, 500)
+  assert.equal(duplicate.body.code, '23505')
+  assert.match(duplicate.body.error, /duplicate key value/)
+
+  const time = await request(base, 'GET', '/time')
+  assert.ok(Math.abs(Date.parse(time.body.now) - Date.now()) < 60000, 'GET /time answers the server time')
+
+  demo.kill('SIGINT')
+  let timer
+  const late = new Promise((resolve) => { timer = setTimeout(resolve, 15000, 'still running after 15 s') })
+  const ended = await Promise.race([exited, late]).finally(() => clearTimeout(timer))
+  assert.deepEqual(ended, { code: 0, signal: null })
+  assert.deepEqual(await waitUntilGone(serverProcesses, 1000), [], 'no process of the embedded server remains')
+  assert.equal(spawnSync('pgrep', ['-f', dataDir]).status, 1, `no process mentions ${dataDir}`)
+  assert.equal(existsSync(dirname(dataDir)), false, 'the embedded cluster directory is removed')
+})

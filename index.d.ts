@@ -1,0 +1,218 @@
+// Public typings of pg-rust-pool. Hand-written: the generated native typings live in native.d.ts.
+/// <reference types="node" />
+import { EventEmitter } from 'node:events'
+
+/** A parser from PostgreSQL's text output of a value to the JS value you want. */
+export type TypeParser = (text: string) => unknown
+
+/**
+ * Options of `new DatabaseManager(options)`. Each falls back to the connection string, then to
+ * the environment variable named, then to the default.
+ */
+export interface DatabaseManagerOptions {
+  /**
+   * `postgres://user:password@host:port/database?application_name=…` or a libpq
+   * `key=value` string. Explicit options win over its parts.
+   * Environment: `DATABASE_URL`.
+   */
+  connectionString?: string
+  /**
+   * Host name, IP address, or a unix-socket directory (a path starting with `/`).
+   * Environment: `DB_HOST`, then `PGHOST`.
+   * @default 'localhost'
+   */
+  host?: string
+  /**
+   * Server port.
+   * Environment: `DB_PORT`, then `PGPORT`.
+   * @default 5432
+   */
+  port?: number
+  /**
+   * Database name.
+   * Environment: `DB_NAME`, then `PGDATABASE`.
+   * @default the user name
+   */
+  database?: string
+  /**
+   * User name.
+   * Environment: `DB_USER`, then `PGUSER`, then `USER`.
+   * @default 'postgres'
+   */
+  user?: string
+  /**
+   * Password. Never appears in errors, logs or `String(manager)`.
+   * Environment: `DB_PASSWORD`, then `PGPASSWORD`.
+   */
+  password?: string
+  /**
+   * Largest number of connections the pool opens.
+   * Environment: `DB_POOL_MAX`.
+   * @default 10
+   */
+  max?: number
+  /**
+   * Connections kept open even when idle.
+   * Environment: `DB_POOL_MIN`.
+   * @default 0
+   */
+  min?: number
+  /**
+   * `application_name` reported to the server (visible in `pg_stat_activity`).
+   * Environment: `DB_APPLICATION_NAME`, then `PGAPPNAME`.
+   * @default 'pg-rust-pool'
+   */
+  applicationName?: string
+  /**
+   * How long a query waits for a free connection (and a new connection may take to open) before
+   * rejecting with `POOL_TIMEOUT` or `CONNECT_TIMEOUT`, in milliseconds; 0 waits forever.
+   * Environment: `DB_TIMEOUT`.
+   * @default 30000
+   */
+  connectionTimeoutMillis?: number
+  /**
+   * Server-side `statement_timeout` of every connection, in milliseconds; 0 means none.
+   * A statement running longer fails with SQLSTATE `57014`.
+   * Environment: `DB_STATEMENT_TIMEOUT`.
+   * @default 0
+   */
+  statementTimeout?: number
+  /**
+   * Keep prepared statements per connection, keyed by SQL text, so a repeated query costs one
+   * round trip. Set `false` behind PgBouncer in transaction mode.
+   * @default true
+   */
+  statementCache?: boolean
+  /**
+   * Most prepared statements each connection keeps (least recently used go first).
+   * @default 256
+   */
+  maxPreparedStatements?: number
+  /**
+   * Parsers by type OID, applied to the server's text output of that type, like
+   * node-postgres' `types.setTypeParser(oid, parser)` but for this manager only.
+   * @default {}
+   */
+  types?: Record<number, TypeParser>
+  /**
+   * How `int8` (`bigint`) values arrive: as strings (node-postgres' default, exact), as
+   * numbers (inexact above 2^53), or as `bigint`s. Also applies to `int8[]`.
+   * @default 'string'
+   */
+  int8?: 'string' | 'number' | 'bigint'
+}
+
+/** One column of a result, as node-postgres describes it. */
+export interface FieldDef {
+  /** Column name. */
+  name: string
+  /** OID of the table the column comes from, or 0. */
+  tableID: number
+  /** Attribute number of the column in that table, or 0. */
+  columnID: number
+  /** OID of the column's type. */
+  dataTypeID: number
+  /** `typlen` of the type; -1 for variable length. */
+  dataTypeSize: number
+  /** Type modifier, e.g. the length of `varchar(n)`; -1 when none. */
+  dataTypeModifier: number
+  /** Always `'text'`: values are what node-postgres gives for the text format. */
+  format: 'text'
+}
+
+/** The result of one statement. */
+export interface QueryResult<R = any> {
+  /** The command of the statement: `'SELECT'`, `'INSERT'`, `'CREATE'`, …; `null` for an empty query. */
+  command: string | null
+  /** Rows returned or affected; `null` for commands that report no count (e.g. `CREATE`). */
+  rowCount: number | null
+  /** For `INSERT`, 0 (tables have no OIDs since PostgreSQL 12); otherwise `null`. */
+  oid: number | null
+  /** The rows: objects keyed by column name, or arrays with `rowMode: 'array'`. */
+  rows: R[]
+  /** Column metadata, in column order. */
+  fields: FieldDef[]
+  /** Whether rows are arrays. */
+  rowAsArray: boolean
+}
+
+/** A query as one object, like node-postgres' query config. */
+export interface QueryConfig {
+  /** The SQL text, with `$1`, `$2`, … placeholders. */
+  text: string
+  /** Values for the placeholders. */
+  values?: readonly unknown[]
+  /** `'array'` returns each row as an array of values in column order. */
+  rowMode?: 'array'
+}
+
+/**
+ * Every error this package reports. `code` is the SQLSTATE for server errors (as in
+ * node-postgres) or one of the client codes: `POOL_CLOSED`, `POOL_TIMEOUT`, `CONNECT_TIMEOUT`,
+ * `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as `ECONNREFUSED`),
+ * `INVALID_ARGUMENT`, `INVALID_CONFIG`, `DECODE_ERROR`, `INTERNAL_ERROR`. The stack starts at
+ * the line that called the package.
+ */
+export declare class DatabaseError extends Error {
+  /** SQLSTATE or client code. */
+  code: string
+  /** Server severity (`ERROR`, `FATAL`, …). */
+  severity?: string
+  /** Server detail, e.g. `Key (id)=(1) already exists.` */
+  detail?: string
+  /** Server hint. */
+  hint?: string
+  /** 1-based character position of the error in the query text. */
+  position?: string
+  /** Position in an internally generated query. */
+  internalPosition?: string
+  /** The internally generated query. */
+  internalQuery?: string
+  /** Context in which the error happened (PL/pgSQL call stack). */
+  where?: string
+  /** Schema of the object concerned. */
+  schema?: string
+  /** Table concerned. */
+  table?: string
+  /** Column concerned. */
+  column?: string
+  /** Data type concerned. */
+  dataType?: string
+  /** Constraint violated. */
+  constraint?: string
+  /** Server source file. */
+  file?: string
+  /** Server source line. */
+  line?: string
+  /** Server source routine. */
+  routine?: string
+}
+
+/** A pool of PostgreSQL connections with a Rust engine. */
+export declare class DatabaseManager extends EventEmitter {
+  /**
+   * Resolves the options (options > `connectionString` > environment > defaults) and builds the
+   * pool; no connection opens until the first query or `initialize()`.
+   * @throws {DatabaseError} `INVALID_CONFIG`, naming the option, when an option is wrong.
+   */
+  constructor(options?: DatabaseManagerOptions)
+  /**
+   * Connects now and runs a check query; rejects with the server's or the network's error
+   * (e.g. `28P01` for a wrong password, `ECONNREFUSED`) when the database cannot be used.
+   */
+  initialize(): Promise<void>
+  /**
+   * Runs one query on a pooled connection. A string without values that holds several
+   * statements resolves to an array of results, one per statement.
+   */
+  query<R = any>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>>
+  /** Runs one query given as an object. */
+  query<R = any>(config: QueryConfig): Promise<QueryResult<R>>
+  /**
+   * Waits for queries in flight, then closes every connection. Later calls reject with
+   * `POOL_CLOSED`; calling `close()` again resolves when the first close has finished.
+   */
+  close(): Promise<void>
+  /** `DatabaseManager(user@host:port/database)`, never the password. */
+  toString(): string
+}
