@@ -39,6 +39,10 @@ pub fn render(ty: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
     if *ty == Type::RECORD {
         return containers::record(&[], raw, out);
     }
+    // tokio-postgres calls record[] a pseudo type, but the server sends it as any other array.
+    if *ty == Type::RECORD_ARRAY {
+        return containers::array(&Type::RECORD, raw, out);
+    }
     let mut r = Reader::new(ty, raw);
     scalar(ty, &mut r, out)?;
     r.finish()

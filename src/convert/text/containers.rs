@@ -6,6 +6,10 @@
 //! `multirange_send`/`multirange_out` in multirangetypes.c, `record_send`/`record_out` in
 //! rowtypes.c). Each element is rendered by [`super::render`] and then quoted by its container's
 //! own rule, so containers nest to any depth.
+//!
+//! A malformed container is reported against its element type (for records, `record`): the
+//! element type is all the dispatch in [`super::render`] knows.
+use super::Reader;
 use crate::error::Error;
 use tokio_postgres::types::{Kind as PgKind, Type};
 
@@ -19,68 +23,20 @@ const RANGE_UB_INF: u8 = 0x10;
 /// The most dimensions an array can have (`MAXDIM` in PostgreSQL's array.h).
 const MAX_DIMENSIONS: i32 = 6;
 
-/// Reads a container's binary form front to back; every read past the end is a decode error
-/// naming the container, never a panic.
-struct Reader<'a> {
-    raw: &'a [u8],
-    what: &'a str,
+/// A length-prefixed value (an `int4` length, then that many bytes); a length of -1 is SQL NULL.
+fn value<'a>(r: &mut Reader<'a>) -> Result<Option<&'a [u8]>, Error> {
+    match r.i32()? {
+        -1 => Ok(None),
+        n => {
+            let n = usize::try_from(n).map_err(|_| r.malformed())?;
+            r.bytes(n).map(Some)
+        }
+    }
 }
 
-impl<'a> Reader<'a> {
-    fn new(raw: &'a [u8], what: &'a str) -> Self {
-        Reader { raw, what }
-    }
-
-    fn malformed(&self) -> Error {
-        Error::Decode(format!("malformed binary {} value", self.what))
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
-        if self.raw.len() < n {
-            return Err(self.malformed());
-        }
-        let (head, rest) = self.raw.split_at(n);
-        self.raw = rest;
-        Ok(head)
-    }
-
-    fn u8(&mut self) -> Result<u8, Error> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn i32(&mut self) -> Result<i32, Error> {
-        let bytes = self.take(4)?;
-        Ok(i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-    }
-
-    fn u32(&mut self) -> Result<u32, Error> {
-        self.i32().map(|n| n as u32)
-    }
-
-    /// A length-prefixed value; a length of -1 is SQL NULL.
-    fn value(&mut self) -> Result<Option<&'a [u8]>, Error> {
-        match self.i32()? {
-            -1 => Ok(None),
-            n => {
-                let n = usize::try_from(n).map_err(|_| self.malformed())?;
-                self.take(n).map(Some)
-            }
-        }
-    }
-
-    /// A length-prefixed value that cannot be NULL (a range bound, a multirange member).
-    fn present(&mut self) -> Result<&'a [u8], Error> {
-        self.value()?.ok_or_else(|| self.malformed())
-    }
-
-    /// Fails unless every byte was read: trailing bytes mean the layout was misread.
-    fn end(&self) -> Result<(), Error> {
-        if self.raw.is_empty() {
-            Ok(())
-        } else {
-            Err(self.malformed())
-        }
-    }
+/// A length-prefixed value that cannot be NULL (a range bound, a multirange member).
+fn present<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], Error> {
+    value(r)?.ok_or_else(|| r.malformed())
 }
 
 /// How a container escapes `"` and `\` inside a quoted value.
@@ -129,8 +85,7 @@ fn delimiter(element: &Type) -> u8 {
 
 /// Renders a binary array whose elements are of type `element`.
 pub fn array(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
-    let what = format!("{}[]", element.name());
-    let mut r = Reader::new(raw, &what);
+    let mut r = Reader::new(element, raw);
     let ndim = r.i32()?;
     // The has-null flag and the element OID add nothing: each element says whether it is NULL,
     // and the column's type already names the element type.
@@ -148,7 +103,7 @@ pub fn array(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> 
     }
     // array_out writes `{}` for any array without elements, before (so without) dimensions.
     if lengths.is_empty() || lengths.contains(&0) {
-        r.end()?;
+        r.finish()?;
         out.push_str("{}");
         return Ok(());
     }
@@ -166,7 +121,7 @@ pub fn array(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> 
         scratch: String::new(),
     };
     items.write(&mut r, &lengths, out)?;
-    r.end()
+    r.finish()
 }
 
 /// Writes an array's elements, dimension by dimension.
@@ -193,7 +148,7 @@ impl Items<'_> {
                 self.write(r, &lengths[1..], out)?;
                 continue;
             }
-            let Some(bytes) = r.value()? else {
+            let Some(bytes) = value(r)? else {
                 out.push_str("NULL");
                 continue;
             };
@@ -214,25 +169,24 @@ impl Items<'_> {
 
 /// Renders a binary range over `element`.
 pub fn range(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
-    let what = format!("range of {}", element.name());
-    let mut r = Reader::new(raw, &what);
+    let mut r = Reader::new(element, raw);
     let flags = r.u8()?;
     if flags & RANGE_EMPTY != 0 {
-        r.end()?;
+        r.finish()?;
         out.push_str("empty");
         return Ok(());
     }
     out.push(if flags & RANGE_LB_INC != 0 { '[' } else { '(' });
     let mut scratch = String::new();
     if flags & RANGE_LB_INF == 0 {
-        push_bound(element, r.present()?, &mut scratch, out)?;
+        push_bound(element, present(&mut r)?, &mut scratch, out)?;
     }
     out.push(',');
     if flags & RANGE_UB_INF == 0 {
-        push_bound(element, r.present()?, &mut scratch, out)?;
+        push_bound(element, present(&mut r)?, &mut scratch, out)?;
     }
     out.push(if flags & RANGE_UB_INC != 0 { ']' } else { ')' });
-    r.end()
+    r.finish()
 }
 
 /// Appends one range bound, quoted as `range_bound_escape` quotes it.
@@ -255,8 +209,7 @@ fn push_bound(
 /// Renders a binary multirange whose ranges are over `element`. (tokio-postgres's
 /// `Kind::Multirange` carries the element type, not the range type.)
 pub fn multirange(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
-    let what = format!("multirange of {}", element.name());
-    let mut r = Reader::new(raw, &what);
+    let mut r = Reader::new(element, raw);
     let count = r.i32()?;
     if count < 0 {
         return Err(r.malformed());
@@ -267,16 +220,16 @@ pub fn multirange(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Er
             out.push(',');
         }
         // Members are written bare: a range's text never needs quoting inside a multirange.
-        range(element, r.present()?, out)?;
+        range(element, present(&mut r)?, out)?;
     }
     out.push('}');
-    r.end()
+    r.finish()
 }
 
 /// Renders a binary record; `fields` gives the declared field types of a composite type (empty
 /// for an anonymous record, whose binary form names each field's type OID).
 pub fn record(fields: &[Type], raw: &[u8], out: &mut String) -> Result<(), Error> {
-    let mut r = Reader::new(raw, "record");
+    let mut r = Reader::new(&Type::RECORD, raw);
     let count = r.i32()?;
     let count = usize::try_from(count).map_err(|_| r.malformed())?;
     if !fields.is_empty() && count != fields.len() {
@@ -298,7 +251,9 @@ pub fn record(fields: &[Type], raw: &[u8], out: &mut String) -> Result<(), Error
             }
         };
         // NULL is nothing at all between the commas.
-        let Some(bytes) = r.value()? else { continue };
+        let Some(bytes) = value(&mut r)? else {
+            continue;
+        };
         scratch.clear();
         super::render(ty, bytes, &mut scratch)?;
         let quote = scratch.is_empty()
@@ -308,7 +263,7 @@ pub fn record(fields: &[Type], raw: &[u8], out: &mut String) -> Result<(), Error
         push_value(&scratch, quote, Escape::Double, out);
     }
     out.push(')');
-    r.end()
+    r.finish()
 }
 
 fn unknown_field_type(oid: u32) -> Error {
@@ -463,7 +418,7 @@ mod tests {
             scratch: String::new(),
         };
         let mut out = String::new();
-        let mut r = Reader::new(&raw[20..], "test");
+        let mut r = Reader::new(&Type::TEXT, &raw[20..]);
         items.write(&mut r, &[2], &mut out).unwrap();
         assert_eq!(out, r#"{a,b;"c;d"}"#);
     }
@@ -475,7 +430,7 @@ mod tests {
         raw.pop();
         assert!(matches!(
             array(&Type::INT4, &raw, &mut String::new()),
-            Err(Error::Decode(m)) if m == "malformed binary int4[] value"
+            Err(Error::Decode(m)) if m == "malformed binary value of type int4"
         ));
         let too_deep = array_bin(23, &[(1, 1); 7], &[Some(&a)]);
         assert!(array(&Type::INT4, &too_deep, &mut String::new()).is_err());
@@ -576,6 +531,16 @@ mod tests {
         assert!(
             matches!(err, Error::Decode(m) if m.contains("OID 987654") && m.contains("::my_type"))
         );
+    }
+
+    #[test]
+    fn record_arrays_hold_anonymous_records() {
+        let one = int4(1);
+        let rec = record_bin(&[(23, Some(&one)), (25, Some(b"a b"))]);
+        let raw = array_bin(2249, &[(2, 1)], &[Some(&rec), None]);
+        let mut out = String::new();
+        super::super::render(&Type::RECORD_ARRAY, &raw, &mut out).unwrap();
+        assert_eq!(out, r#"{"(1,\"a b\")",NULL}"#);
     }
 
     #[test]
