@@ -27,6 +27,9 @@ pub fn render(ty: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
     match ty.kind() {
         PgKind::Enum(_) => return utf8(ty, raw, out),
         PgKind::Domain(base) => return render(base, raw, out),
+        PgKind::Array(element) if *ty == Type::INT2_VECTOR || *ty == Type::OID_VECTOR => {
+            return containers::vector(element, raw, out)
+        }
         PgKind::Array(element) => return containers::array(element, raw, out),
         PgKind::Range(element) => return containers::range(element, raw, out),
         PgKind::Multirange(element) => return containers::multirange(element, raw, out),

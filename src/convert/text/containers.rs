@@ -11,6 +11,7 @@
 //! element type is all the dispatch in [`super::render`] knows.
 use super::Reader;
 use crate::error::Error;
+use std::fmt::Write;
 use tokio_postgres::types::{Kind as PgKind, Type};
 
 // Range flag bits (rangetypes.h).
@@ -83,9 +84,8 @@ fn delimiter(element: &Type) -> u8 {
     }
 }
 
-/// Renders a binary array whose elements are of type `element`.
-pub fn array(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
-    let mut r = Reader::new(element, raw);
+/// The dimensions of a binary array as (length, lower bound), outermost first.
+fn dimensions(r: &mut Reader<'_>) -> Result<Vec<(usize, i32)>, Error> {
     let ndim = r.i32()?;
     // The has-null flag and the element OID add nothing: each element says whether it is NULL,
     // and the column's type already names the element type.
@@ -94,33 +94,59 @@ pub fn array(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> 
     if !(0..=MAX_DIMENSIONS).contains(&ndim) {
         return Err(r.malformed());
     }
-    let mut lengths = Vec::with_capacity(ndim as usize);
-    let mut lower_bounds = Vec::with_capacity(ndim as usize);
-    for _ in 0..ndim {
-        let length = r.i32()?;
-        lengths.push(usize::try_from(length).map_err(|_| r.malformed())?);
-        lower_bounds.push(r.i32()?);
-    }
+    (0..ndim)
+        .map(|_| {
+            let length = usize::try_from(r.i32()?).map_err(|_| r.malformed())?;
+            Ok((length, r.i32()?))
+        })
+        .collect()
+}
+
+/// Renders a binary array whose elements are of type `element`.
+pub fn array(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
+    let mut r = Reader::new(element, raw);
+    let dims = dimensions(&mut r)?;
     // array_out writes `{}` for any array without elements, before (so without) dimensions.
-    if lengths.is_empty() || lengths.contains(&0) {
+    if dims.is_empty() || dims.iter().any(|&(length, _)| length == 0) {
         r.finish()?;
         out.push_str("{}");
         return Ok(());
     }
-    if lower_bounds.iter().any(|&lb| lb != 1) {
-        for (&length, &lb) in lengths.iter().zip(&lower_bounds) {
+    if dims.iter().any(|&(_, lb)| lb != 1) {
+        for &(length, lb) in &dims {
             // i64: an upper bound near i32::MAX must print, not overflow.
             let ub = i64::from(lb) + length as i64 - 1;
-            out.push_str(&format!("[{lb}:{ub}]"));
+            let _ = write!(out, "[{lb}:{ub}]");
         }
         out.push('=');
     }
+    let lengths: Vec<usize> = dims.iter().map(|&(length, _)| length).collect();
     let mut items = Items {
         element,
         delimiter: delimiter(element),
         scratch: String::new(),
     };
     items.write(&mut r, &lengths, out)?;
+    r.finish()
+}
+
+/// Renders a binary int2vector or oidvector (`pg_index.indkey`, `pg_proc.proargtypes`): sent as
+/// a one-dimensional array with lower bound 0, but printed as its elements separated by spaces,
+/// without braces (int2vectorout, oidvectorout).
+pub fn vector(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
+    let mut r = Reader::new(element, raw);
+    let length = match dimensions(&mut r)?[..] {
+        [] => 0,
+        [(length, _)] => length,
+        _ => return Err(r.malformed()),
+    };
+    for i in 0..length {
+        if i > 0 {
+            out.push(' ');
+        }
+        let bytes = present(&mut r)?;
+        super::render(element, bytes, out)?;
+    }
     r.finish()
 }
 
@@ -436,6 +462,17 @@ mod tests {
         assert!(array(&Type::INT4, &too_deep, &mut String::new()).is_err());
         let trailing = [array_bin(23, &[], &[]), vec![0]].concat();
         assert!(array(&Type::INT4, &trailing, &mut String::new()).is_err());
+    }
+
+    #[test]
+    fn vectors_are_space_separated() {
+        let (a, b) = (2i16.to_be_bytes(), (-1i16).to_be_bytes());
+        let raw = array_bin(21, &[(2, 0)], &[Some(&a), Some(&b)]);
+        assert_eq!(rendered(|o| vector(&Type::INT2, &raw, o)), "2 -1");
+        let empty = array_bin(21, &[], &[]);
+        assert_eq!(rendered(|o| vector(&Type::INT2, &empty, o)), "");
+        let with_null = array_bin(21, &[(1, 0)], &[None]);
+        assert!(vector(&Type::INT2, &with_null, &mut String::new()).is_err());
     }
 
     #[test]
