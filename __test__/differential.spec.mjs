@@ -183,6 +183,9 @@ const LITERALS = [
   ['composite', "SELECT ROW(1, 'a b', NULL, ARRAY[1,2])::diff_pair AS p, ROW(NULL, '', 3, '{}')::diff_pair AS q"],
   ['nested composite', "SELECT ROW(ROW(2, 'q\"uote', 0, ARRAY[NULL]::int[])::diff_pair, 'label')::diff_outer AS o"],
   ['composite from a table', "SELECT * FROM diff_items ORDER BY id"],
+  ['whole-row references and arrays of table rows', "SELECT t AS row_, ARRAY(SELECT u FROM diff_items u ORDER BY id) AS all_ FROM diff_items t ORDER BY id"],
+  ['composite with a dropped column, and an empty composite', "SELECT d, ROW()::diff_empty AS e FROM diff_dropped d"],
+  ['domains over arrays and arrays of domains', "SELECT '{1,2}'::diff_ints AS di, ARRAY[1, 2]::diff_posint[] AS ad, ARRAY['a b']::diff_label[] AS al"],
   ['record', "SELECT ROW(1, 'a') AS r"],
   ['record with quoting and nesting', "SELECT ROW(1, NULL, '', 'x\"y', 'back\\slash', ROW(2, 'z w'), ARRAY['a','b c']) AS r"],
   ['whitespace kinds in containers', "SELECT ARRAY[E'a\\vb', E'a\\fb', E'a\\rb', 'a\u00a0b', ' '] AS arr, ROW(E'a\\vb', 'a\u00a0b', E'\\t') AS rec, diff_textrange(E'a\\vb', 'a\u00a0b') AS rng"],
@@ -247,6 +250,14 @@ const SCHEMA = `
   CREATE TYPE diff_pair AS (n int4, t text, x int4, arr int4[]);
   CREATE TYPE diff_outer AS (p diff_pair, label text);
   CREATE TYPE diff_textrange AS RANGE (subtype = text, multirange_type_name = diff_textmultirange);
+  DROP TABLE IF EXISTS diff_dropped;
+  DROP TYPE IF EXISTS diff_empty;
+  DROP DOMAIN IF EXISTS diff_ints;
+  CREATE DOMAIN diff_ints AS int[];
+  CREATE TYPE diff_empty AS ();
+  CREATE TABLE diff_dropped (a int, b text, c text);
+  INSERT INTO diff_dropped VALUES (1, 'gone', 'kept "here"');
+  ALTER TABLE diff_dropped DROP COLUMN b;
   CREATE TABLE diff_items (id serial PRIMARY KEY, pair diff_pair, mood diff_mood, note varchar(10), tags text[]);
   INSERT INTO diff_items (pair, mood, note, tags) VALUES
     (ROW(1, 'one', NULL, '{1}'), 'ok', 'first', '{a,"b c"}'),
@@ -264,7 +275,7 @@ before(async () => {
 })
 
 after(async () => {
-  await theirs.query('DROP TABLE IF EXISTS diff_items; DROP TYPE IF EXISTS diff_outer, diff_pair, diff_mood, diff_textrange CASCADE; DROP DOMAIN IF EXISTS diff_posint, diff_label; DROP EXTENSION IF EXISTS citext, hstore')
+  await theirs.query('DROP TABLE IF EXISTS diff_items, diff_dropped; DROP TYPE IF EXISTS diff_outer, diff_pair, diff_mood, diff_textrange, diff_empty CASCADE; DROP DOMAIN IF EXISTS diff_posint, diff_label, diff_ints; DROP EXTENSION IF EXISTS citext, hstore')
   await theirs.end()
   await ours.close()
 })
