@@ -236,10 +236,7 @@ fn push_bound(
 /// `Kind::Multirange` carries the element type, not the range type.)
 pub fn multirange(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
     let mut r = Reader::new(element, raw);
-    let count = r.i32()?;
-    if count < 0 {
-        return Err(r.malformed());
-    }
+    let count = r.count()?;
     out.push('{');
     for i in 0..count {
         if i > 0 {
@@ -256,8 +253,7 @@ pub fn multirange(element: &Type, raw: &[u8], out: &mut String) -> Result<(), Er
 /// for an anonymous record, whose binary form names each field's type OID).
 pub fn record(fields: &[Type], raw: &[u8], out: &mut String) -> Result<(), Error> {
     let mut r = Reader::new(&Type::RECORD, raw);
-    let count = r.i32()?;
-    let count = usize::try_from(count).map_err(|_| r.malformed())?;
+    let count = r.count()?;
     if !fields.is_empty() && count != fields.len() {
         return Err(r.malformed());
     }
