@@ -27,9 +27,12 @@ pub fn render(ty: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
     match ty.kind() {
         PgKind::Enum(_) => return utf8(ty, raw, out),
         PgKind::Domain(base) => return render(base, raw, out),
+        PgKind::Array(element) if *ty == Type::INT2_VECTOR || *ty == Type::OID_VECTOR => {
+            return containers::vector(element, raw, out)
+        }
         PgKind::Array(element) => return containers::array(element, raw, out),
         PgKind::Range(element) => return containers::range(element, raw, out),
-        PgKind::Multirange(range) => return containers::multirange(range, raw, out),
+        PgKind::Multirange(element) => return containers::multirange(element, raw, out),
         PgKind::Composite(fields) => {
             let types: Vec<Type> = fields.iter().map(|f| f.type_().clone()).collect();
             return containers::record(&types, raw, out);
@@ -38,6 +41,10 @@ pub fn render(ty: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
     }
     if *ty == Type::RECORD {
         return containers::record(&[], raw, out);
+    }
+    // tokio-postgres calls record[] a pseudo type, but the server sends it as any other array.
+    if *ty == Type::RECORD_ARRAY {
+        return containers::array(&Type::RECORD, raw, out);
     }
     let mut r = Reader::new(ty, raw);
     scalar(ty, &mut r, out)?;
