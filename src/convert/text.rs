@@ -7,6 +7,7 @@ mod bits;
 mod bytes;
 mod containers;
 mod datetime;
+mod extension;
 mod float;
 mod geometric;
 mod ids;
@@ -119,12 +120,15 @@ fn scalar(ty: &Type, r: &mut Reader, out: &mut String) -> Result<(), Error> {
         | Type::REGROLE
         | Type::REGCOLLATION => ids::reg_oid(r, "-", out)?,
         _ => {
+            if let Some(rendered) = extension::render(ty, r, out) {
+                return rendered;
+            }
             return Err(Error::Decode(format!(
                 "cannot read values of type {} (oid {}): pg-rust-pool does not know its binary \
                  format; cast the column to text in the query (`SELECT col::text`)",
                 ty.name(),
                 ty.oid()
-            )))
+            )));
         }
     }
     Ok(())

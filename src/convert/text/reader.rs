@@ -86,6 +86,12 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    /// The next `n` bytes as UTF-8 text.
+    pub(super) fn str(&mut self, n: usize) -> Result<&'a str, Error> {
+        let bytes = self.bytes(n)?;
+        std::str::from_utf8(bytes).map_err(|_| self.malformed())
+    }
+
     /// Everything not read yet.
     pub(super) fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.raw)
