@@ -84,11 +84,37 @@ impl Conn {
         }
     }
 
+    /// What closing the pool needs to stop this connection while someone else holds it.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            cancel: self.client().cancel_token(),
+            task: self.task.as_ref().map(JoinHandle::abort_handle),
+        }
+    }
+
     /// Closes the connection: the task sends Terminate and closes the socket; waits for it briefly.
     pub async fn close(mut self) {
         self.client.take();
         if let Some(task) = self.task.take() {
             let _ = tokio::time::timeout(CLOSE_WAIT, task).await;
+        }
+    }
+}
+
+/// Stops a checked-out connection from outside: cancels its running statement on the server,
+/// then cuts the connection so that its backend ends.
+pub struct Stopper {
+    cancel: tokio_postgres::CancelToken,
+    task: Option<tokio::task::AbortHandle>,
+}
+
+impl Stopper {
+    /// Cancels and cuts. The holder's next use of the connection fails.
+    pub async fn stop(self) {
+        // A failed cancel (server gone) changes nothing: cutting the connection still ends it.
+        let _ = self.cancel.cancel_query(tokio_postgres::NoTls).await;
+        if let Some(task) = self.task {
+            task.abort();
         }
     }
 }

@@ -48,6 +48,8 @@ pub enum Error {
     Server(Box<ServerError>),
     /// The manager was closed (`POOL_CLOSED`).
     PoolClosed,
+    /// `close()` passed its timeout and cut the call's connection (`POOL_CLOSED`).
+    ClosedDuringCall,
     /// No connection became free in time (`POOL_TIMEOUT`).
     PoolTimeout(String),
     /// Connecting took longer than the connect timeout (`CONNECT_TIMEOUT`).
@@ -77,7 +79,7 @@ impl Error {
     pub fn code(&self) -> &str {
         match self {
             Error::Server(e) => &e.code,
-            Error::PoolClosed => "POOL_CLOSED",
+            Error::PoolClosed | Error::ClosedDuringCall => "POOL_CLOSED",
             Error::PoolTimeout(_) => "POOL_TIMEOUT",
             Error::ConnectTimeout(_) => "CONNECT_TIMEOUT",
             Error::Connect { code, .. } => code,
@@ -112,6 +114,11 @@ impl fmt::Display for Error {
             Error::Server(e) => f.write_str(&e.message),
             Error::PoolClosed => f.write_str(
                 "the pool is closed: create a new DatabaseManager instead of using one after close()",
+            ),
+            Error::ClosedDuringCall => f.write_str(
+                "the pool was closed while this call ran: close({ timeoutMillis }) passed its \
+                 timeout, so the statement was cancelled and its connection closed; it may or may \
+                 not have been applied",
             ),
             Error::PoolTimeout(m)
             | Error::ConnectTimeout(m)

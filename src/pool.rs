@@ -2,7 +2,7 @@
 //! what happens when a connection is handed out and comes back (events, retirement), the
 //! maintenance that keeps `min` connections and closes idle ones, and a graceful close.
 use crate::config::Config;
-pub use crate::connection::{Conn, Manager};
+pub use crate::connection::{Conn, Manager, Stopper};
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Reason};
 use crate::params::Param;
@@ -10,8 +10,9 @@ use crate::query::{self, QueryOptions};
 use crate::result::ResultSet;
 use deadpool::managed::{self, PoolError, TimeoutType, Timeouts};
 use deadpool::Runtime;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, OnceCell};
 
@@ -26,6 +27,9 @@ const CLOSED: u8 = 2;
 /// How often maintenance runs: often enough that idle timeouts of a second or less are honoured
 /// closely, rarely enough to cost nothing measurable (it only scans idle connections).
 const MAINTENANCE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long a close past its timeout waits for the calls it cut to hand their connections back.
+const CUT_CALLS_WAIT: Duration = Duration::from_secs(2);
 
 /// `waitForDatabase`' backoff: from 100 ms, ×1.5 per attempt, at most 30 s between attempts.
 const RETRY_FIRST: Duration = Duration::from_millis(100);
@@ -45,6 +49,8 @@ pub struct Pool {
     in_flight: AtomicUsize,
     idle: Notify,
     closed: OnceCell<()>,
+    /// Checked-out connections by backend pid, so a close past its timeout can stop them.
+    in_use: Mutex<HashMap<i32, Stopper>>,
 }
 
 /// Counts a call in flight; `close()` waits for the count to reach zero.
@@ -91,6 +97,7 @@ impl Pool {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             closed: OnceCell::new(),
+            in_use: Mutex::new(HashMap::new()),
         })
     }
 
@@ -118,6 +125,7 @@ impl Pool {
     async fn acquire(&self) -> Result<Object> {
         let conn = self.pool.get().await.map_err(|e| self.acquire_error(e))?;
         let pid = conn.pid();
+        self.in_use().insert(pid, conn.stopper());
         self.events.emit(kind::ACQUIRE, || Event::Acquire { pid });
         Ok(conn)
     }
@@ -154,15 +162,35 @@ impl Pool {
         }
     }
 
+    fn in_use(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Stopper>> {
+        self.in_use.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until no call is in flight.
+    async fn drained(&self) {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.in_flight.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
     /// Takes back a connection after use. It returns to the pool unless it is broken, used up,
     /// past its lifetime, or the pool is closing, in which case it is closed (`remove`).
-    fn give_back(&self, mut conn: Object, broken: bool) {
+    /// Returns whether a closing pool had cut the connection while it was out.
+    fn give_back(&self, mut conn: Object, broken: bool) -> bool {
         let pid = conn.pid();
+        let open = self.state.load(Ordering::SeqCst) == OPEN;
+        let cut = self.in_use().remove(&pid).is_none() && !open;
         self.events.emit(kind::RELEASE, || Event::Release { pid });
-        let reason = if broken {
-            Some(Reason::Broken)
-        } else if self.state.load(Ordering::SeqCst) != OPEN {
+        let reason = if !open {
             Some(Reason::Closed)
+        } else if broken {
+            Some(Reason::Broken)
         } else {
             conn.used(self.config.max_uses)
         };
@@ -174,6 +202,7 @@ impl Pool {
             }
             None => conn.set_idle(true),
         }
+        cut
     }
 
     /// Runs one query string on a pooled connection. A query whose connection turns out to have
@@ -192,7 +221,9 @@ impl Pool {
                 query::execute(&mut conn, sql, &params, &self.query_options).await
             };
             let broken = matches!(&outcome, Err(e) if e.is_connection_fatal());
-            self.give_back(conn, broken);
+            if self.give_back(conn, broken) && outcome.is_err() {
+                return Err(Error::ClosedDuringCall);
+            }
             let retry = match &outcome {
                 Err(Error::Server(e)) => ENDED_BEFORE_RUNNING.contains(&e.code.as_str()),
                 Err(Error::ConnectionClosed(_)) => never_sent,
@@ -216,7 +247,9 @@ impl Pool {
             .simple_query("SELECT 1")
             .await
             .map_err(Error::from);
-        self.give_back(conn, checked.is_err());
+        if self.give_back(conn, checked.is_err()) {
+            return Err(Error::ClosedDuringCall);
+        }
         checked.map(|_| ())
     }
 
@@ -312,29 +345,25 @@ impl Pool {
         }
     }
 
-    /// Stops new calls, waits for calls in flight (at most `timeout`), then closes every
-    /// connection and waits for each to end. A second call, concurrent or later, waits for the
-    /// same close.
+    /// Stops new calls and waits for calls in flight. Past `timeout`, the statements still running
+    /// are cancelled and their connections cut. Then every connection is closed and waited for.
+    /// A second call, concurrent or later, waits for the same close.
     pub async fn close(&self, timeout: Option<Duration>) {
         self.closed
             .get_or_init(|| async {
                 self.state.store(CLOSING, Ordering::SeqCst);
-                let drained = async {
-                    loop {
-                        let idle = self.idle.notified();
-                        tokio::pin!(idle);
-                        idle.as_mut().enable();
-                        if self.in_flight.load(Ordering::SeqCst) == 0 {
-                            break;
-                        }
-                        idle.await;
+                let finished = match timeout {
+                    Some(t) => tokio::time::timeout(t, self.drained()).await.is_ok(),
+                    None => {
+                        self.drained().await;
+                        true
                     }
                 };
-                match timeout {
-                    Some(t) => {
-                        let _ = tokio::time::timeout(t, drained).await;
-                    }
-                    None => drained.await,
+                if !finished {
+                    let stoppers: Vec<Stopper> = self.in_use().drain().map(|(_, s)| s).collect();
+                    futures_util::future::join_all(stoppers.into_iter().map(Stopper::stop)).await;
+                    // The calls on those connections now fail fast and hand them back.
+                    let _ = tokio::time::timeout(CUT_CALLS_WAIT, self.drained()).await;
                 }
                 let removed = self.pool.retain(|_, _| false).removed;
                 self.pool.close();
