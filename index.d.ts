@@ -100,6 +100,74 @@ export interface DatabaseManagerOptions {
    * @default 'string'
    */
   int8?: 'string' | 'number' | 'bigint'
+  /**
+   * Idle connections above `min` close after this many milliseconds; 0 keeps them.
+   * Environment: `DB_IDLE_TIMEOUT`.
+   * @default 10000
+   */
+  idleTimeoutMillis?: number
+  /**
+   * Connections older than this many seconds are closed when next released (or while idle);
+   * each gets up to a tenth less, so they do not all go at once. 0 means no limit.
+   * @default 0
+   */
+  maxLifetimeSeconds?: number
+  /**
+   * A connection is replaced after serving this many queries; 0 means no limit.
+   * @default 0
+   */
+  maxUses?: number
+  /**
+   * TCP keepalive on every connection, so a connection silently dropped by a NAT or firewall
+   * is noticed.
+   * @default true
+   */
+  keepAlive?: boolean
+  /**
+   * Idle time before the first keepalive probe, in milliseconds (rounded up to seconds).
+   * @default 60000
+   */
+  keepAliveInitialDelayMillis?: number
+  /**
+   * Server settings applied to every connection at startup, e.g.
+   * `{ search_path: 'app,public', timezone: 'UTC', idle_in_transaction_session_timeout: 60000 }`.
+   * @default {}
+   */
+  options?: Record<string, string | number | boolean>
+}
+
+/** Why a connection left the pool. */
+export type RemoveReason = 'idle' | 'lifetime' | 'maxUses' | 'broken' | 'closed' | 'destroyed'
+
+/** The connection an event is about. */
+export interface ConnectionInfo {
+  /** Server process id of the connection (`pg_backend_pid()`). */
+  pid: number
+}
+
+/** A `remove` event. */
+export interface RemoveInfo extends ConnectionInfo {
+  /** Why the connection was closed. */
+  reason: RemoveReason
+}
+
+/** Options of `close()`. */
+export interface CloseOptions {
+  /**
+   * How long to wait for queries in flight. Past it, their statements are cancelled on the
+   * server, their connections closed, and those calls reject with `POOL_CLOSED`.
+   * @default no limit
+   */
+  timeoutMillis?: number
+}
+
+/** Options of `waitForDatabase()`. */
+export interface WaitForDatabaseOptions {
+  /**
+   * How long to keep trying before rejecting with `CONNECT_TIMEOUT`.
+   * @default 30000
+   */
+  timeoutMillis?: number
 }
 
 /** One column of a result, as node-postgres describes it. */
@@ -197,10 +265,17 @@ export declare class DatabaseManager extends EventEmitter {
    */
   constructor(options?: DatabaseManagerOptions)
   /**
-   * Connects now and runs a check query; rejects with the server's or the network's error
-   * (e.g. `28P01` for a wrong password, `ECONNREFUSED`) when the database cannot be used.
+   * Opens `min` connections (at least one) now and runs a check query; rejects with the
+   * server's or the network's error (e.g. `28P01` for a wrong password, `ECONNREFUSED`) when
+   * the database cannot be used.
    */
   initialize(): Promise<void>
+  /**
+   * Retries connecting, waiting 100 ms and then 1.5× longer each time (at most 30 s), until the
+   * server accepts a connection; for containers that start before their database. Rejects with
+   * `CONNECT_TIMEOUT`, naming the number of attempts and the last error, after `timeoutMillis`.
+   */
+  waitForDatabase(options?: WaitForDatabaseOptions): Promise<void>
   /**
    * Runs one query on a pooled connection. A string without values that holds several
    * statements resolves to an array of results, one per statement.
@@ -209,10 +284,26 @@ export declare class DatabaseManager extends EventEmitter {
   /** Runs one query given as an object. */
   query<R = any>(config: QueryConfig): Promise<QueryResult<R>>
   /**
-   * Waits for queries in flight, then closes every connection. Later calls reject with
-   * `POOL_CLOSED`; calling `close()` again resolves when the first close has finished.
+   * Stops new work, waits for queries in flight (see `timeoutMillis`), closes every connection,
+   * and resolves once the server has let them go and their events have reached the listeners.
+   * Later calls reject with `POOL_CLOSED`; calling `close()` again resolves when the first close
+   * has finished.
    */
-  close(): Promise<void>
+  close(options?: CloseOptions): Promise<void>
+  /** A new physical connection was opened. */
+  on(event: 'connect', listener: (info: ConnectionInfo) => void): this
+  /** A connection was handed out for a query. */
+  on(event: 'acquire', listener: (info: ConnectionInfo) => void): this
+  /** A connection came back to the pool. */
+  on(event: 'release', listener: (info: ConnectionInfo) => void): this
+  /** A connection was closed, with the reason. */
+  on(event: 'remove', listener: (info: RemoveInfo) => void): this
+  /**
+   * An idle connection failed (the server ended it, the network dropped it). Without a
+   * listener this is printed as a warning, never thrown.
+   */
+  on(event: 'error', listener: (error: DatabaseError, info: ConnectionInfo) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
   /** `DatabaseManager(user@host:port/database)`, never the password. */
   toString(): string
 }

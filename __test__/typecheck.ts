@@ -1,5 +1,8 @@
 // Compiled by `npm test` with `tsc --noEmit --strict`: uses every public member of index.d.ts.
-import { DatabaseManager, DatabaseError, type QueryResult, type FieldDef, type DatabaseManagerOptions, type QueryConfig } from '..'
+import {
+  DatabaseManager, DatabaseError, type QueryResult, type FieldDef, type DatabaseManagerOptions, type QueryConfig,
+  type ConnectionInfo, type RemoveInfo, type RemoveReason, type CloseOptions, type WaitForDatabaseOptions,
+} from '..'
 
 const options: DatabaseManagerOptions = {
   connectionString: 'postgres://localhost/db',
@@ -17,11 +20,27 @@ const options: DatabaseManagerOptions = {
   maxPreparedStatements: 256,
   types: { 1700: (text: string) => Number(text) },
   int8: 'bigint',
+  idleTimeoutMillis: 10000,
+  maxLifetimeSeconds: 0,
+  maxUses: 0,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 60000,
+  options: { search_path: 'app,public', statement_timeout: 1000, jit: false },
 }
 
 async function main(): Promise<void> {
   const db = new DatabaseManager(options)
+  const wait: WaitForDatabaseOptions = { timeoutMillis: 10000 }
+  await db.waitForDatabase(wait)
   await db.initialize()
+  db.on('connect', (info: ConnectionInfo) => void info.pid)
+  db.on('acquire', (info: ConnectionInfo) => void info.pid)
+  db.on('release', (info: ConnectionInfo) => void info.pid)
+  db.on('remove', (info: RemoveInfo) => {
+    const reason: RemoveReason = info.reason
+    void [info.pid, reason]
+  })
+  db.on('error', (err: DatabaseError, info: ConnectionInfo) => void [err.code, info.pid])
   const r: QueryResult<{ n: number }> = await db.query<{ n: number }>('SELECT $1::int AS n', [1])
   const n: number = r.rows[0].n
   const command: string | null = r.command
@@ -46,8 +65,8 @@ async function main(): Promise<void> {
     }
   }
   const description: string = db.toString()
-  db.on('error', (err: Error) => void err)
-  await db.close()
+  const closing: CloseOptions = { timeoutMillis: 1000 }
+  await db.close(closing)
   void [n, command, count, oid, asArray, meta, description]
 }
 
