@@ -106,6 +106,11 @@ class DatabaseManager extends EventEmitter {
     await this.#events.drain()
   }
 
+  /** Sizes, counters and recent latencies of the pool; synchronous and cheap. */
+  getPoolStatistics() {
+    return this.#native.statistics()
+  }
+
   toString() {
     return `DatabaseManager(${this.#native.describe()})`
   }

@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Reason};
 use crate::statements::StatementCache;
+use crate::stats::Stats;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
@@ -129,6 +130,17 @@ pub struct Manager {
     pub max_lifetime: Option<Duration>,
     /// Where events go.
     pub events: Arc<Events>,
+    /// Where connections are counted.
+    pub stats: Arc<Stats>,
+}
+
+impl Manager {
+    /// Counts a connection leaving the pool and emits its `remove` event.
+    pub fn retired(&self, pid: i32, reason: Reason) {
+        self.stats.removed.fetch_add(1, Ordering::Relaxed);
+        self.events
+            .emit(kind::REMOVE, || Event::Remove { pid, reason });
+    }
 }
 
 /// A retirement time for a new connection: its lifetime less up to a tenth, so connections opened
@@ -182,6 +194,7 @@ impl managed::Manager for Manager {
         }
         .ok_or_else(|| Error::Internal("the server did not report its process id".into()))?;
         shared.pid.store(pid, Ordering::Relaxed);
+        self.stats.created.fetch_add(1, Ordering::Relaxed);
         self.events.emit(kind::CONNECT, || Event::Connect { pid });
         Ok(Conn {
             client: Some(client),
@@ -203,7 +216,7 @@ impl managed::Manager for Manager {
             }
         }
         if let Some(reason) = reason {
-            self.events.removed(conn.pid, reason);
+            self.retired(conn.pid, reason);
             return Err(RecycleError::message(reason.as_str()));
         }
         conn.set_idle(false);

@@ -125,11 +125,6 @@ impl Events {
             }
         }
     }
-
-    /// Emits `remove` for a connection.
-    pub fn removed(&self, pid: i32, reason: Reason) {
-        self.emit(kind::REMOVE, || Event::Remove { pid, reason });
-    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod query;
 pub mod result;
 pub mod split;
 pub mod statements;
+pub mod stats;
 
 mod manager;
 mod options;

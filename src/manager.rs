@@ -2,7 +2,7 @@
 //! converts the result back.
 use crate::config;
 use crate::events::{Event, Sink};
-use crate::options::{params, JsEvent, JsOutcome, JsValue, PoolOptions};
+use crate::options::{params, JsEvent, JsOutcome, JsStatistics, JsValue, PoolOptions};
 use crate::pool::{self, Pool};
 use napi::bindgen_prelude::spawn;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -104,6 +104,12 @@ impl NativePool {
     pub async fn close(&self, timeout_millis: Option<u32>) {
         let timeout = timeout_millis.map(|ms| Duration::from_millis(ms.into()));
         self.pool.close(timeout).await
+    }
+
+    /// Sizes and counters, from one consistent look at the pool.
+    #[napi]
+    pub fn statistics(&self) -> JsStatistics {
+        self.pool.snapshot().into()
     }
 
     /// Where the pool connects, without secrets: `user@host:port/database`.

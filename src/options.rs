@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::events::Event;
 use crate::params::Param;
 use crate::result::{Field, ResultSet};
+use crate::stats::{Snapshot, Summary};
 use napi::bindgen_prelude::{Buffer, Either, Float64Array, Uint32Array};
 use napi_derive::napi;
 use std::collections::HashMap;
@@ -301,6 +302,116 @@ impl From<Event> for JsEvent {
             pid,
             reason,
             error,
+        }
+    }
+}
+
+/// Mean, median and p99 over the recent window, in milliseconds.
+#[napi(object)]
+pub struct JsSummary {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+impl From<Summary> for JsSummary {
+    fn from(s: Summary) -> Self {
+        JsSummary {
+            mean: s.mean,
+            p50: s.p50,
+            p99: s.p99,
+        }
+    }
+}
+
+/// The last error of `getPoolStatistics()`.
+#[napi(object)]
+pub struct JsLastError {
+    /// Its code.
+    pub code: String,
+    /// Its message.
+    pub message: String,
+    /// When, as milliseconds since the epoch.
+    pub at: f64,
+}
+
+/// `getPoolStatistics()`: node-postgres' names first, then the fuller set.
+#[napi(object)]
+pub struct JsStatistics {
+    /// Open connections (node-postgres' `totalCount`).
+    pub total_count: u32,
+    /// Idle connections (node-postgres' `idleCount`).
+    pub idle_count: u32,
+    /// Calls waiting for a connection (node-postgres' `waitingCount`).
+    pub waiting_count: u32,
+    /// Open connections.
+    pub total_connections: u32,
+    /// Idle connections.
+    pub idle_connections: u32,
+    /// Connections handed out.
+    pub active_connections: u32,
+    /// Calls waiting for a connection.
+    pub waiting_requests: u32,
+    /// `max`.
+    pub max_connections: u32,
+    /// `min`.
+    pub min_connections: u32,
+    /// Active connections as a percentage of `max`.
+    pub utilization: f64,
+    /// Queries run.
+    pub queries_executed: f64,
+    /// Transactions run through `executeTransaction`.
+    pub transactions_executed: f64,
+    /// Calls that failed.
+    pub errors: f64,
+    /// Acquires that had to wait for a connection.
+    pub pool_exhausted_count: f64,
+    /// Connections opened.
+    pub connections_created: f64,
+    /// Connections closed.
+    pub connections_removed: f64,
+    /// Time to get a connection, in ms.
+    pub acquire_time: JsSummary,
+    /// Time to run a query (acquire excluded), in ms.
+    pub query_time: JsSummary,
+    /// The last error, if any.
+    pub last_error: Option<JsLastError>,
+}
+
+impl From<Snapshot> for JsStatistics {
+    fn from(s: Snapshot) -> Self {
+        let n = |v: u64| v as u32;
+        JsStatistics {
+            total_count: n(s.total),
+            idle_count: n(s.idle),
+            waiting_count: n(s.waiting),
+            total_connections: n(s.total),
+            idle_connections: n(s.idle),
+            active_connections: n(s.active),
+            waiting_requests: n(s.waiting),
+            max_connections: n(s.max),
+            min_connections: n(s.min),
+            utilization: if s.max == 0 {
+                0.0
+            } else {
+                s.active as f64 * 100.0 / s.max as f64
+            },
+            queries_executed: s.queries as f64,
+            transactions_executed: s.transactions as f64,
+            errors: s.errors as f64,
+            pool_exhausted_count: s.exhausted as f64,
+            connections_created: s.created as f64,
+            connections_removed: s.removed as f64,
+            acquire_time: s.acquire.into(),
+            query_time: s.query.into(),
+            last_error: s.last_error.map(|e| JsLastError {
+                code: e.code,
+                message: e.message,
+                at: e.at,
+            }),
         }
     }
 }

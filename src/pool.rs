@@ -8,6 +8,7 @@ use crate::events::{kind, Event, Events, Reason};
 use crate::params::Param;
 use crate::query::{self, QueryOptions};
 use crate::result::ResultSet;
+use crate::stats::{Snapshot, Stats};
 use deadpool::managed::{self, PoolError, TimeoutType, Timeouts};
 use deadpool::Runtime;
 use std::collections::HashMap;
@@ -45,6 +46,7 @@ pub struct Pool {
     config: Config,
     query_options: QueryOptions,
     events: Arc<Events>,
+    stats: Arc<Stats>,
     state: AtomicU8,
     in_flight: AtomicUsize,
     idle: Notify,
@@ -68,7 +70,9 @@ impl Pool {
     /// A pool for `config`; no connection is opened until one is needed.
     pub fn new(config: Config, text_oids: Vec<u32>) -> Result<Self> {
         let events = Arc::new(Events::default());
+        let stats = Arc::new(Stats::default());
         let manager = Manager {
+            stats: stats.clone(),
             pg: config.pg.clone(),
             statement_cache_size: config.max_prepared_statements,
             max_lifetime: config.max_lifetime,
@@ -93,6 +97,7 @@ impl Pool {
             config,
             query_options,
             events,
+            stats,
             state: AtomicU8::new(OPEN),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
@@ -111,6 +116,35 @@ impl Pool {
         &self.events
     }
 
+    /// The pool's counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Sizes from one consistent look at the pool, and the counters.
+    pub fn snapshot(&self) -> Snapshot {
+        let status = self.pool.status();
+        let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        let s = &self.stats;
+        Snapshot {
+            total: status.size as u64,
+            idle: status.available as u64,
+            active: status.size.saturating_sub(status.available) as u64,
+            waiting: status.waiting as u64,
+            max: self.config.max as u64,
+            min: self.config.min as u64,
+            queries: count(&s.queries),
+            transactions: count(&s.transactions),
+            errors: count(&s.errors),
+            exhausted: count(&s.exhausted),
+            created: count(&s.created),
+            removed: count(&s.removed),
+            acquire: s.acquire.summary(),
+            query: s.query.summary(),
+            last_error: s.last_error(),
+        }
+    }
+
     /// Registers a call, or fails with `POOL_CLOSED` once `close()` has begun.
     fn enter(&self) -> Result<InFlight<'_>> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -123,7 +157,13 @@ impl Pool {
 
     /// Checks out a connection, waiting at most `connectionTimeoutMillis`.
     async fn acquire(&self) -> Result<Object> {
+        let started = Instant::now();
+        // No idle connection: this acquire waits, for a release or for a new connection.
+        if self.pool.status().available == 0 {
+            self.stats.exhausted.fetch_add(1, Ordering::Relaxed);
+        }
         let conn = self.pool.get().await.map_err(|e| self.acquire_error(e))?;
+        self.stats.acquire.record(started.elapsed());
         let pid = conn.pid();
         self.in_use().insert(pid, conn.stopper());
         self.events.emit(kind::ACQUIRE, || Event::Acquire { pid });
@@ -196,7 +236,7 @@ impl Pool {
         };
         match reason {
             Some(reason) => {
-                self.events.removed(pid, reason);
+                self.pool.manager().retired(pid, reason);
                 let conn = managed::Object::take(conn);
                 tokio::spawn(conn.close());
             }
@@ -208,6 +248,15 @@ impl Pool {
     /// Runs one query string on a pooled connection. A query whose connection turns out to have
     /// been ended by the server before it ran is retried once on another connection.
     pub async fn query(&self, sql: &str, params: Vec<Param>) -> Result<Vec<ResultSet>> {
+        self.stats.queries.fetch_add(1, Ordering::Relaxed);
+        let outcome = self.query_once_retried(sql, params).await;
+        if let Err(e) = &outcome {
+            self.stats.failed(e);
+        }
+        outcome
+    }
+
+    async fn query_once_retried(&self, sql: &str, params: Vec<Param>) -> Result<Vec<ResultSet>> {
         let _call = self.enter()?;
         let mut retried = false;
         loop {
@@ -218,7 +267,10 @@ impl Pool {
                     "the connection was closed before the query".into(),
                 ))
             } else {
-                query::execute(&mut conn, sql, &params, &self.query_options).await
+                let started = Instant::now();
+                let outcome = query::execute(&mut conn, sql, &params, &self.query_options).await;
+                self.stats.query.record(started.elapsed());
+                outcome
             };
             let broken = matches!(&outcome, Err(e) if e.is_connection_fatal());
             if self.give_back(conn, broken) && outcome.is_err() {
@@ -303,7 +355,7 @@ impl Pool {
             }
         });
         for (conn, reason) in removed.removed.into_iter().zip(reasons) {
-            self.events.removed(conn.pid(), reason);
+            self.pool.manager().retired(conn.pid(), reason);
             tokio::spawn(conn.close());
         }
         if self.config.min > 0 {
@@ -369,7 +421,7 @@ impl Pool {
                 self.pool.close();
                 let mut closing = Vec::with_capacity(removed.len());
                 for conn in removed {
-                    self.events.removed(conn.pid(), Reason::Closed);
+                    self.pool.manager().retired(conn.pid(), Reason::Closed);
                     closing.push(conn.close());
                 }
                 futures_util::future::join_all(closing).await;
