@@ -45,6 +45,10 @@ pub struct Pool {
     in_flight: AtomicUsize,
     idle: Notify,
     closed: OnceCell<()>,
+    /// Held while opening connections up to a count: deadpool counts a connection in `size` only
+    /// once it is open, so two concurrent fills (initialize() and maintenance) would each open
+    /// the missing ones.
+    filling: tokio::sync::Mutex<()>,
 }
 
 /// Counts a call in flight; `close()` waits for the count to reach zero.
@@ -91,6 +95,7 @@ impl Pool {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             closed: OnceCell::new(),
+            filling: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -222,15 +227,12 @@ impl Pool {
 
     /// Opens connections until the pool holds at least `n`.
     async fn fill_to(&self, n: usize) -> Result<()> {
-        let missing = n.saturating_sub(self.pool.status().size);
-        if missing == 0 {
-            return Ok(());
-        }
-        // Holding them all at once makes each get() open a new connection instead of reusing the
-        // one just returned.
-        let mut held = Vec::with_capacity(missing);
+        let _filling = self.filling.lock().await;
+        // get() hands out idle connections before it opens new ones, so every connection got is
+        // held until the pool has `n`: the next get() then has to open one. At most `n` are held.
+        let mut held = Vec::with_capacity(n);
         let mut failure = None;
-        for _ in 0..missing {
+        while self.pool.status().size < n && held.len() < n {
             match self.pool.get().await {
                 Ok(conn) => held.push(conn),
                 Err(e) => {
