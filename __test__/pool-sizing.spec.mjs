@@ -3,9 +3,7 @@
 // over, `idleTimeoutMillis` closes the extra connections and maintenance never goes below `min`.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DatabaseManager, DatabaseError, uniqueName, observer, backends } from './helpers.mjs'
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+import { observed, backends, backendPids, eventually, refusesConfig, sleep } from './helpers.mjs'
 
 /** Samples the backend count of `applicationName` every few ms until stop() resolves. */
 function sampler(client, applicationName) {
@@ -18,7 +16,6 @@ function sampler(client, applicationName) {
     }
   })()
   return {
-    counts,
     async stop() {
       running = false
       await loop
@@ -28,12 +25,9 @@ function sampler(client, applicationName) {
 }
 
 test('min: 3, max: 5: 3 backends after initialize(), at most 5 in a burst, back to 3 and never below', async () => {
-  const applicationName = uniqueName('pool-sizing')
-  const client = await observer()
-  const db = new DatabaseManager({ min: 3, max: 5, idleTimeoutMillis: 500, applicationName })
-  const removed = []
-  db.on('remove', (event) => removed.push(event))
-  try {
+  await observed('pool-sizing', { min: 3, max: 5, idleTimeoutMillis: 500 }, async ({ db, client, applicationName }) => {
+    const removed = []
+    db.on('remove', (event) => removed.push(event))
     await db.initialize()
     assert.equal(await backends(client, applicationName), 3, 'initialize() opens `min` connections')
 
@@ -52,69 +46,46 @@ test('min: 3, max: 5: 3 backends after initialize(), at most 5 in a burst, back 
     const after = sampler(client, applicationName)
     await sleep(2000)
     const settled = await after.stop()
-    assert.ok(Math.min(...settled) >= 3, `never below min (3); saw ${Math.min(...settled)} in ${settled.join(',')}`)
+    assert.ok(Math.min(...settled) >= 3, `never below min (3); samples ${settled.join(',')}`)
     assert.equal(settled.at(-1), 3, `back to min (3) after the idle timeout; samples ${settled.join(',')}`)
-    assert.equal(await backends(client, applicationName), 3)
     assert.deepEqual(removed.map((e) => e.reason), ['idle', 'idle'], 'the two extra connections left as idle')
 
     // The pool still serves queries from the connections it kept.
     assert.deepEqual((await db.query('SELECT 1 AS one')).rows, [{ one: 1 }])
-  } finally {
-    await db.close()
-    await client.end()
-  }
+  })
 })
 
 test('maintenance replaces a `min` connection that the server ended', async () => {
-  const applicationName = uniqueName('pool-sizing-refill')
-  const client = await observer()
-  const db = new DatabaseManager({ min: 2, max: 4, applicationName })
-  const connected = []
-  db.on('connect', ({ pid }) => connected.push(pid))
-  db.on('error', () => {}) // the idle connection's death is expected here
-  try {
+  await observed('pool-sizing-refill', { min: 2, max: 4 }, async ({ db, client, applicationName }) => {
+    const connected = []
+    db.on('connect', ({ pid }) => connected.push(pid))
+    db.on('error', () => {}) // the idle connection's death is expected here
     await db.initialize()
     assert.equal(await backends(client, applicationName), 2)
-    const victim = connected[0]
+    const [victim] = connected
     await client.query('SELECT pg_terminate_backend($1)', [victim])
-    const deadline = Date.now() + 5000
-    while (Date.now() < deadline && !(connected.length === 3 && (await backends(client, applicationName)) === 2)) await sleep(50)
-    assert.equal(connected.length, 3, `one new connection replaces the ended one; connects: ${connected}`)
-    const pids = (await client.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [applicationName])).rows.map((r) => r.pid)
+    const refilled = await eventually(async () => connected.length === 3 && (await backends(client, applicationName)) === 2)
+    assert.ok(refilled, `one new connection replaces the ended one; connects: ${connected}`)
+    const pids = await backendPids(client, applicationName)
     assert.equal(pids.length, 2)
     assert.ok(!pids.includes(victim), 'the ended backend is not counted any more')
-  } finally {
-    await db.close()
-    await client.end()
-  }
+  })
 })
 
 test('idleTimeoutMillis: 0 keeps idle connections above min', async () => {
-  const applicationName = uniqueName('pool-sizing-keep')
-  const client = await observer()
-  const db = new DatabaseManager({ min: 0, max: 3, idleTimeoutMillis: 0, applicationName })
-  try {
+  await observed('pool-sizing-keep', { min: 0, max: 3, idleTimeoutMillis: 0 }, async ({ db, client, applicationName }) => {
     await Promise.all([1, 2, 3].map(() => db.query('SELECT pg_sleep(0.05)')))
     assert.equal(await backends(client, applicationName), 3)
     await sleep(1000)
     assert.equal(await backends(client, applicationName), 3, '0 means never close idle connections')
-  } finally {
-    await db.close()
-    await client.end()
-  }
+  })
 })
 
 test('min and max must be whole numbers with min ≤ max (INVALID_CONFIG naming the option)', () => {
-  const refused = (options, pattern) => assert.throws(() => new DatabaseManager(options), (e) => {
-    assert.ok(e instanceof DatabaseError)
-    assert.equal(e.code, 'INVALID_CONFIG')
-    assert.match(e.message, pattern)
-    return true
-  })
-  refused({ min: 6, max: 5 }, /`min` \(6\) must not be greater than `max` \(5\)/)
-  refused({ min: 1.5 }, /`min`/)
-  refused({ min: -1 }, /`min`/)
-  refused({ max: 2.5 }, /`max`/)
-  refused({ min: '3' }, /`min` must be a number/)
-  refused({ idleTimeoutMillis: -1 }, /`idleTimeoutMillis`/)
+  refusesConfig({ min: 6, max: 5 }, /`min` \(6\) must not be greater than `max` \(5\)/)
+  refusesConfig({ min: 1.5 }, /`min`/)
+  refusesConfig({ min: -1 }, /`min`/)
+  refusesConfig({ max: 2.5 }, /`max`/)
+  refusesConfig({ min: '3' }, /`min` must be a number/)
+  refusesConfig({ idleTimeoutMillis: -1 }, /`idleTimeoutMillis`/)
 })
