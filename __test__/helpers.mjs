@@ -1,6 +1,8 @@
 // Shared by the specs: the package under test and a plain node-postgres connection for looking
 // at the server from the outside (pg_stat_activity, pg_prepared_statements).
+import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
 import pg from 'pg'
 
@@ -88,4 +90,20 @@ export function refusesConfig(options, pattern) {
     assert.match(e.message, pattern)
     return true
   })
+}
+
+/**
+ * Starts `node __test__/fixtures/<name>` with `env` added. Returns { child, stdout(), stderr(),
+ * exited } where stdout() and stderr() give all the child wrote so far and `exited` resolves with
+ * { code, signal, at } (`at` from performance.now()). Kill it with child.kill() if a test fails.
+ */
+export function runFixture(name, env) {
+  const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (d) => { out += d })
+  child.stderr.setEncoding('utf8').on('data', (d) => { err += d })
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })))
+  return { child, stdout: () => out, stderr: () => err, exited }
 }
