@@ -1,10 +1,15 @@
 // Shared by the specs: the package under test and a plain node-postgres connection for looking
 // at the server from the outside (pg_stat_activity, pg_prepared_statements).
+import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import assert from 'node:assert/strict'
 import pg from 'pg'
 
 const require = createRequire(import.meta.url)
 export const { DatabaseManager, DatabaseError } = require('..')
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 let counter = 0
 /** An application_name unique to this test, to find its backends in pg_stat_activity. */
@@ -14,8 +19,8 @@ export function uniqueName(prefix = 'spec') {
 }
 
 /** A node-postgres client for observing the server; close it with `end()`. */
-export async function observer() {
-  const client = new pg.Client()
+export async function observer(config) {
+  const client = new pg.Client(config)
   await client.connect()
   return client
 }
@@ -26,6 +31,12 @@ export async function backends(client, applicationName) {
   return r.rows[0].n
 }
 
+/** Server process ids of the backends with this application_name. */
+export async function backendPids(client, applicationName) {
+  const r = await client.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid', [applicationName])
+  return r.rows.map((row) => row.pid)
+}
+
 /** Runs fn with a fresh manager and always closes it. */
 export async function withManager(options, fn) {
   const db = new DatabaseManager(options)
@@ -34,4 +45,65 @@ export async function withManager(options, fn) {
   } finally {
     await db.close()
   }
+}
+
+/**
+ * Runs fn({ db, client, applicationName }) with a fresh manager whose connections carry a unique
+ * application_name and an observer connection; always closes both.
+ */
+export async function observed(prefix, options, fn) {
+  const applicationName = uniqueName(prefix)
+  const client = await observer()
+  const db = new DatabaseManager({ ...options, applicationName })
+  try {
+    return await fn({ db, client, applicationName })
+  } finally {
+    await db.close()
+    await client.end()
+  }
+}
+
+/** Polls `condition` until it holds or `timeoutMs` pass; returns whether it held. */
+export async function eventually(condition, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await condition()) return true
+    if (Date.now() > deadline) return false
+    await sleep(25)
+  }
+}
+
+/** Asserts that `promise` rejects with a DatabaseError of `code` (and a message matching `pattern`); returns it. */
+export async function rejectsWith(promise, code, pattern) {
+  const err = await promise.then(() => assert.fail(`expected a rejection with ${code}`), (e) => e)
+  assert.ok(err instanceof DatabaseError, `not a DatabaseError: ${err?.stack ?? err}`)
+  assert.equal(err.code, code, err.message)
+  if (pattern) assert.match(err.message, pattern)
+  return err
+}
+
+/** Asserts that `new DatabaseManager(options)` throws INVALID_CONFIG with a message matching `pattern`. */
+export function refusesConfig(options, pattern) {
+  assert.throws(() => new DatabaseManager(options), (e) => {
+    assert.ok(e instanceof DatabaseError, `not a DatabaseError: ${e}`)
+    assert.equal(e.code, 'INVALID_CONFIG')
+    assert.match(e.message, pattern)
+    return true
+  })
+}
+
+/**
+ * Starts `node __test__/fixtures/<name>` with `env` added. Returns { child, stdout(), stderr(),
+ * exited } where stdout() and stderr() give all the child wrote so far and `exited` resolves with
+ * { code, signal, at } (`at` from performance.now()). Kill it with child.kill() if a test fails.
+ */
+export function runFixture(name, env) {
+  const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (d) => { out += d })
+  child.stderr.setEncoding('utf8').on('data', (d) => { err += d })
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })))
+  return { child, stdout: () => out, stderr: () => err, exited }
 }

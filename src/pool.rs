@@ -53,6 +53,10 @@ pub struct Pool {
     closed: OnceCell<()>,
     /// Checked-out connections by backend pid, so a close past its timeout can stop them.
     in_use: Mutex<HashMap<i32, Stopper>>,
+    /// Held while opening connections up to a count: deadpool counts a connection in `size` only
+    /// once it is open, so two concurrent fills (initialize() and maintenance) would each open
+    /// the missing ones.
+    filling: tokio::sync::Mutex<()>,
 }
 
 /// Counts a call in flight; `close()` waits for the count to reach zero.
@@ -103,6 +107,7 @@ impl Pool {
             idle: Notify::new(),
             closed: OnceCell::new(),
             in_use: Mutex::new(HashMap::new()),
+            filling: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -307,15 +312,12 @@ impl Pool {
 
     /// Opens connections until the pool holds at least `n`.
     async fn fill_to(&self, n: usize) -> Result<()> {
-        let missing = n.saturating_sub(self.pool.status().size);
-        if missing == 0 {
-            return Ok(());
-        }
-        // Holding them all at once makes each get() open a new connection instead of reusing the
-        // one just returned.
-        let mut held = Vec::with_capacity(missing);
+        let _filling = self.filling.lock().await;
+        // get() hands out idle connections before it opens new ones, so every connection got is
+        // held until the pool has `n`: the next get() then has to open one. At most `n` are held.
+        let mut held = Vec::with_capacity(n);
         let mut failure = None;
-        for _ in 0..missing {
+        while self.pool.status().size < n && held.len() < n {
             match self.pool.get().await {
                 Ok(conn) => held.push(conn),
                 Err(e) => {
