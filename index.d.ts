@@ -271,7 +271,7 @@ export declare class DatabaseManager extends EventEmitter {
    */
   initialize(): Promise<void>
   /**
-   * Retries connecting, waiting 100 ms and then 1.5× longer each time (at most 30 s), until the
+   * Retries connecting, waiting 100 ms and then 1.5× longer each time (at most 500 ms apart, so a database that comes up is noticed within a second), until the
    * server accepts a connection; for containers that start before their database. Rejects with
    * `CONNECT_TIMEOUT`, naming the number of attempts and the last error, after `timeoutMillis`.
    */

@@ -102,6 +102,43 @@ impl Conn {
     }
 }
 
+/// How long a close waits to see its backends leave the server.
+const GONE_WAIT: Duration = Duration::from_secs(2);
+
+/// Waits until the server no longer lists the backends `pids`, so that a closed pool has really
+/// let go of them: a backend exits a few milliseconds after its client says Terminate. Looks
+/// through one short-lived connection of its own; a server it cannot reach has let go anyway.
+pub async fn wait_until_gone(pg: &tokio_postgres::Config, pids: &[i32]) {
+    if pids.is_empty() {
+        return;
+    }
+    let look = async {
+        let (client, connection) = pg.connect(tokio_postgres::NoTls).await?;
+        let task = tokio::spawn(connection);
+        let gone = async {
+            loop {
+                let row = client
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)",
+                        &[&pids],
+                    )
+                    .await?;
+                if row.get::<_, i64>(0) == 0 {
+                    return Ok::<_, tokio_postgres::Error>(());
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        .await;
+        drop(client);
+        let _ = task.await;
+        gone
+    };
+    if let Ok(Err(e)) = tokio::time::timeout(GONE_WAIT, look).await {
+        tracing::debug!("could not confirm that the closed connections left the server: {e}");
+    }
+}
+
 /// Stops a checked-out connection from outside: cancels its running statement on the server,
 /// then cuts the connection so that its backend ends.
 pub struct Stopper {

@@ -25,6 +25,21 @@ impl Sink for JsSink {
     }
 }
 
+/// Builds the one tokio runtime of the process, with a single worker: calls then run in the
+/// order JS made them (so the pool serves waiters first come, first served, and a call made
+/// before `close()` is admitted before it), a query and its connection's I/O share one thread
+/// instead of waking each other across two, and the engine leaves the other core to Node.
+#[napi_derive::module_init]
+fn init() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("pg-rust-pool")
+        .enable_all()
+        .build()
+        .expect("the tokio runtime can be built");
+    napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
+}
+
 /// The native half of `DatabaseManager`; the JS facade in `lib/` wraps it.
 #[napi]
 pub struct NativePool {

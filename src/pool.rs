@@ -32,9 +32,12 @@ const MAINTENANCE_INTERVAL: Duration = Duration::from_millis(100);
 /// How long a close past its timeout waits for the calls it cut to hand their connections back.
 const CUT_CALLS_WAIT: Duration = Duration::from_secs(2);
 
-/// `waitForDatabase`' backoff: from 100 ms, ×1.5 per attempt, at most 30 s between attempts.
+/// `waitForDatabase`' backoff: from 100 ms, ×1.5 per attempt, at most 500 ms between attempts,
+/// so a database that comes up is noticed within a second, connecting included. (A 30 s cap, as
+/// first specified, puts attempts at 3.2 s, 4.9 s and 7.4 s: a server ready at 5 s would wait
+/// 2.4 s to be noticed. An attempt on a server that is down costs it one refused connection.)
 const RETRY_FIRST: Duration = Duration::from_millis(100);
-const RETRY_CAP: Duration = Duration::from_secs(30);
+const RETRY_CAP: Duration = Duration::from_millis(500);
 
 /// SQLSTATEs with which the server ends a backend before it runs anything more
 /// (`admin_shutdown`, `crash_shutdown`, `cannot_connect_now`): a query that met one never ran.
@@ -229,10 +232,12 @@ impl Pool {
     /// Returns whether a closing pool had cut the connection while it was out.
     fn give_back(&self, mut conn: Object, broken: bool) -> bool {
         let pid = conn.pid();
-        let open = self.state.load(Ordering::SeqCst) == OPEN;
-        let cut = self.in_use().remove(&pid).is_none() && !open;
+        let state = self.state.load(Ordering::SeqCst);
+        let cut = self.in_use().remove(&pid).is_none() && state != OPEN;
         self.events.emit(kind::RELEASE, || Event::Release { pid });
-        let reason = if !open {
+        // While closing, connections go back to the pool for the calls admitted before close()
+        // (close() closes them all at the end); after it, nothing is left to use them.
+        let reason = if cut || state == CLOSED {
             Some(Reason::Closed)
         } else if broken {
             Some(Reason::Broken)
@@ -335,9 +340,11 @@ impl Pool {
     /// One round of maintenance: closes idle connections that are broken, past their lifetime,
     /// or idle too long while more than `min` are idle; then tops the pool up to `min`.
     pub async fn maintain(&self) {
-        if self.state.load(Ordering::SeqCst) != OPEN {
+        // A call like any other, so that close() waits for a round under way (one that is
+        // opening a connection, say) instead of missing the connection it opens.
+        let Ok(_call) = self.enter() else {
             return;
-        }
+        };
         let status = self.pool.status();
         let mut removable = status.available.saturating_sub(self.config.min);
         let idle_timeout = self.config.idle_timeout;
@@ -413,21 +420,26 @@ impl Pool {
                         true
                     }
                 };
+                let mut pids = Vec::new();
                 if !finished {
-                    let stoppers: Vec<Stopper> = self.in_use().drain().map(|(_, s)| s).collect();
-                    futures_util::future::join_all(stoppers.into_iter().map(Stopper::stop)).await;
+                    let stoppers: Vec<(i32, Stopper)> = self.in_use().drain().collect();
+                    pids.extend(stoppers.iter().map(|(pid, _)| *pid));
+                    let stops = stoppers.into_iter().map(|(_, stopper)| stopper.stop());
+                    futures_util::future::join_all(stops).await;
                     // The calls on those connections now fail fast and hand them back.
                     let _ = tokio::time::timeout(CUT_CALLS_WAIT, self.drained()).await;
                 }
+                self.state.store(CLOSED, Ordering::SeqCst);
                 let removed = self.pool.retain(|_, _| false).removed;
                 self.pool.close();
+                pids.extend(removed.iter().map(|c| c.pid()));
                 let mut closing = Vec::with_capacity(removed.len());
                 for conn in removed {
                     self.pool.manager().retired(conn.pid(), Reason::Closed);
                     closing.push(conn.close());
                 }
                 futures_util::future::join_all(closing).await;
-                self.state.store(CLOSED, Ordering::SeqCst);
+                crate::connection::wait_until_gone(&self.config.pg, &pids).await;
             })
             .await;
     }
