@@ -1,0 +1,42 @@
+// One measurement in a fresh process: node child.mjs <client> <workload>, with BENCH_URL,
+// BENCH_WARMUP and BENCH_SECONDS in the environment. Prints one JSON line:
+// { ops, seconds, rate, peakRssMB?, loopDelayP99Ms? } or { unavailable }.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { connect, rng, WORKLOADS } from './workloads.mjs'
+
+const [client, name] = process.argv.slice(2)
+const workload = WORKLOADS[name]
+const db = await connect(client, process.env.BENCH_URL)
+
+if (workload.transaction && !db.transaction) {
+  console.log(JSON.stringify({ unavailable: `${client} has no transaction API in this build` }))
+} else {
+  const randoms = Array.from({ length: workload.concurrency }, (_, i) => rng(i + 1))
+
+  // `concurrency` loops, each starting its next operation as soon as the last one finished.
+  async function runFor(seconds) {
+    const started = performance.now()
+    const deadline = started + seconds * 1000
+    let ops = 0
+    await Promise.all(randoms.map(async (random) => {
+      while (performance.now() < deadline) {
+        await workload.op(db, random)
+        ops++
+      }
+    }))
+    return { ops, seconds: (performance.now() - started) / 1000 }
+  }
+
+  await runFor(Number(process.env.BENCH_WARMUP))
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
+  const { ops, seconds } = await runFor(Number(process.env.BENCH_SECONDS))
+  loop.disable()
+  const result = { ops, seconds, rate: (ops * (workload.rows ?? 1)) / seconds }
+  if (workload.measureProcess) {
+    result.peakRssMB = process.resourceUsage().maxRSS / 1024 // the warm-up ran the same workload
+    result.loopDelayP99Ms = loop.percentile(99) / 1e6
+  }
+  console.log(JSON.stringify(result))
+}
+await db.close()

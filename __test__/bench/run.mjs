@@ -1,0 +1,179 @@
+// `npm run bench`: pg-rust-pool against pg and postgres.js (issue 7). Starts a throwaway
+// PostgreSQL (or uses DATABASE_URL), loads the data set, runs every workload through every
+// client, each run in a fresh process, clients interleaved, and prints a Markdown table of
+// rates and ratios to pg. Writes bench-results.json. It asserts no speed.
+//
+//   BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_REPS=3 BENCH_WORKLOADS=W1,W3 npm run bench
+import { spawn, execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { startCluster } from '../harness/cluster.mjs'
+import { CLIENTS, LOAD, POOL_SIZE, WORKLOADS } from './workloads.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..', '..')
+const setting = (name, fallback) => Number(process.env[name] || fallback)
+const SECONDS = setting('BENCH_SECONDS', 5)
+const WARMUP = setting('BENCH_WARMUP', 1)
+const REPS = setting('BENCH_REPS', 3)
+const NAMES = process.env.BENCH_WORKLOADS ? process.env.BENCH_WORKLOADS.split(',') : Object.keys(WORKLOADS)
+const MARK = 'pg-rust-pool bench' // the comment LOAD puts on `users`
+
+if (!readdirSync(root).some((f) => f.endsWith('.node'))) {
+  console.error('The native addon is not built: run `npm install` (or `npm run build`) first.')
+  process.exit(1)
+}
+for (const name of NAMES) if (!WORKLOADS[name]) throw new Error(`unknown workload ${name}: one of ${Object.keys(WORKLOADS).join(', ')}`)
+
+/** (Re)creates the data set; refuses to drop tables of a DATABASE_URL that it did not create. */
+async function load(url) {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const { rows: [found] } = await client.query(`SELECT to_regclass('users') IS NOT NULL OR to_regclass('events') IS NOT NULL AS exists,
+      obj_description(to_regclass('users'), 'pg_class') AS mark`)
+    if (found.exists && found.mark !== MARK) {
+      throw new Error('the database already has a `users` or `events` table that the bench did not create; ' +
+        'point DATABASE_URL at a scratch database (the bench drops and recreates both)')
+    }
+    for (const statement of LOAD) await client.query(statement)
+    return (await client.query('SHOW server_version')).rows[0].server_version
+  } finally {
+    await client.end()
+  }
+}
+
+/** Runs one client on one workload in a fresh process; resolves to its JSON line. */
+function measure(client, name, url) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'child.mjs'), client, name], {
+      env: { ...process.env, BENCH_URL: url, BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: String(WARMUP) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => { out += d })
+    child.stderr.on('data', (d) => { err += d })
+    const timer = setTimeout(() => child.kill('SIGKILL'), (WARMUP + SECONDS + 60) * 1000)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      const line = out.trim().split('\n').pop()
+      if (code === 0 && line) resolve(JSON.parse(line))
+      else reject(new Error(`${client} ${name} exited with ${signal ?? `code ${code}`}:\n${err.trim().replace(/^/gm, '  ')}`))
+    })
+  })
+}
+
+function stats(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], values }
+}
+
+function machine(postgresVersion) {
+  const version = (p) => JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')).version
+  let commit = null
+  try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim() } catch {}
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(),
+    memoryGB: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version, postgres: postgresVersion,
+    // Other work on the machine skews every figure: the 1-minute load average before and after.
+    loadAverage: [loadBefore, os.loadavg()[0]].map((l) => Math.round(l * 100) / 100),
+    clients: { 'pg-rust-pool': commit, pg: version('pg'), 'postgres.js': version('postgres') },
+  }
+}
+
+// ---- run ----
+const started = Date.now()
+const loadBefore = os.loadavg()[0]
+let cluster = null
+let url = process.env.DATABASE_URL
+if (!url) {
+  cluster = await startCluster()
+  url = cluster.url
+}
+process.on('SIGINT', async () => { await cluster?.stop(); process.exit(130) })
+
+const results = {}
+let failed = false
+let postgresVersion
+try {
+  const t = Date.now()
+  postgresVersion = await load(url)
+  console.error(`loaded the data set in ${((Date.now() - t) / 1000).toFixed(1)} s (PostgreSQL ${postgresVersion}${cluster ? ', throwaway cluster' : ''})`)
+  for (const name of NAMES) {
+    results[name] = Object.fromEntries(CLIENTS.map((c) => [c, { runs: [] }]))
+    for (let rep = 0; rep < REPS; rep++) {
+      // Interleaved, and each repetition starts with a different client.
+      for (const client of [...CLIENTS.slice(rep % CLIENTS.length), ...CLIENTS.slice(0, rep % CLIENTS.length)]) {
+        const entry = results[name][client]
+        if (entry.unavailable || entry.error) continue
+        try {
+          const run = await measure(client, name, url)
+          if (run.unavailable) entry.unavailable = run.unavailable
+          else entry.runs.push(run)
+          console.error(`${name} rep ${rep + 1}/${REPS} ${client}: ${run.unavailable ? 'not available' : `${Math.round(run.rate)}/s`}`)
+        } catch (e) {
+          entry.error = e.message
+          failed = true
+          console.error(`${name} ${client} FAILED: ${e.message}`)
+        }
+      }
+    }
+    for (const entry of Object.values(results[name])) {
+      if (!entry.runs.length) continue
+      entry.rate = stats(entry.runs.map((r) => r.rate))
+      if (WORKLOADS[name].measureProcess) {
+        entry.peakRssMB = stats(entry.runs.map((r) => r.peakRssMB))
+        entry.loopDelayP99Ms = stats(entry.runs.map((r) => r.loopDelayP99Ms))
+      }
+    }
+  }
+} finally {
+  await cluster?.stop()
+}
+
+// ---- report ----
+const number = (x, digits) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+function cell(entry, key, digits) {
+  if (entry.error) return 'FAILED'
+  if (entry.unavailable) return 'not available'
+  const s = entry[key]
+  return `${number(s.median, digits)} (${number(s.min, digits)}–${number(s.max, digits)})`
+}
+function ratio(entry, base, key) {
+  if (!entry[key] || !base[key]) return '—'
+  return `${(entry[key].median / base[key].median).toFixed(2)}×`
+}
+const rows = []
+for (const name of NAMES) {
+  const w = WORKLOADS[name]
+  const lines = [[w.title, w.rows ? 'rows/s' : 'ops/s', 'rate', 0]]
+  if (w.measureProcess) lines.push([`${name} peak RSS`, 'MB', 'peakRssMB', 0], [`${name} p99 event-loop delay`, 'ms', 'loopDelayP99Ms', 1])
+  for (const [title, unit, key, digits] of lines) {
+    const r = results[name]
+    rows.push(`| ${title} | ${unit} | ${CLIENTS.map((c) => cell(r[c], key, digits)).join(' | ')} | ` +
+      `${ratio(r['pg-rust-pool'], r.pg, key)} | ${ratio(r['postgres.js'], r.pg, key)} |`)
+  }
+}
+const info = machine(postgresVersion)
+const seconds = (Date.now() - started) / 1000
+console.log(`\nmedian (min–max) of ${REPS} runs of ${SECONDS} s after ${WARMUP} s of warm-up, each in a fresh process; pool of ${POOL_SIZE}\n`)
+console.log(`| workload | unit | ${CLIENTS.join(' | ')} | pg-rust-pool / pg | postgres.js / pg |`)
+console.log(`|---|---|${CLIENTS.map(() => '--:|').join('')}--:|--:|`)
+for (const row of rows) console.log(row)
+console.log(`\n${info.cpu}, ${info.cores} cores, ${info.memoryGB} GB; ${info.os}; Node ${info.node}; PostgreSQL ${info.postgres}; ` +
+  `pg ${info.clients.pg}, postgres.js ${info.clients['postgres.js']}, pg-rust-pool ${info.clients['pg-rust-pool'] ?? '?'}`)
+console.log(`load average ${info.loadAverage.join(' before, ')} after; finished in ${number(seconds, 0)} s; results in bench-results.json`)
+
+writeFileSync(join(root, 'bench-results.json'), JSON.stringify({
+  date: new Date(started).toISOString(), seconds, machine: info,
+  settings: { seconds: SECONDS, warmup: WARMUP, reps: REPS, pool: POOL_SIZE, server: cluster ? 'throwaway cluster (fsync=off)' : 'DATABASE_URL' },
+  results,
+}, null, 2) + '\n')
+process.exit(failed ? 1 : 0)
