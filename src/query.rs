@@ -6,7 +6,9 @@ use crate::params::{check_count, Param};
 use crate::pool::Conn;
 use crate::result::{Field, ResultSet};
 use crate::split::{has_row_count, split, Statement as Parsed};
+use crate::statements::Prepared;
 use futures_util::{pin_mut, StreamExt};
+use std::sync::Arc;
 use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::Statement;
 
@@ -51,6 +53,14 @@ pub async fn execute(
     options: &QueryOptions,
 ) -> Result<Vec<ResultSet>> {
     check_count(params)?;
+    // A query this connection ran before: one statement, command known, nothing to lex.
+    if options.statement_cache {
+        if let Some(prepared) = conn.statements.get(sql) {
+            return Ok(vec![
+                execute_cached(conn, sql, prepared, params, options).await?,
+            ]);
+        }
+    }
     let statements = split(sql);
     if params.is_empty() && statements.len() > 1 {
         return execute_many(conn, &statements, options).await;
@@ -65,9 +75,25 @@ pub async fn execute(
             rows: 0,
         }]);
     };
+    if !options.statement_cache {
+        // Prepared, run, and closed again when `statement` drops: no named statement stays.
+        let statement = conn.client().prepare(sql).await?;
+        return Ok(vec![
+            collect(conn, &statement, &first.command, params, options).await?,
+        ]);
+    }
+    let prepared = prepare(conn, sql, first.command.as_str().into()).await?;
     Ok(vec![
-        execute_one(conn, sql, &first.command, params, options).await?,
+        execute_cached(conn, sql, prepared, params, options).await?,
     ])
+}
+
+/// Prepares `sql` and keeps it in the connection's cache.
+async fn prepare(conn: &mut Conn, sql: &str, command: Arc<str>) -> Result<Prepared> {
+    let statement = conn.client().prepare(sql).await?;
+    let prepared = Prepared { statement, command };
+    conn.statements.insert(sql, prepared.clone());
+    Ok(prepared)
 }
 
 /// Runs several statements as one unit: all of them or none, like a simple-protocol query.
@@ -117,36 +143,29 @@ fn is_stale(e: &Error) -> bool {
         || s.code == "26000")
 }
 
-/// Runs one statement, through the connection's statement cache when it is on.
-async fn execute_one(
+/// Runs a cached statement; one the server invalidated (its tables changed) is prepared again.
+async fn execute_cached(
     conn: &mut Conn,
     sql: &str,
-    command: &str,
+    prepared: Prepared,
     params: &[Param],
     options: &QueryOptions,
 ) -> Result<ResultSet> {
-    if !options.statement_cache {
-        // Prepared, run, and closed again when `statement` drops: no named statement stays.
-        let statement = conn.client().prepare(sql).await?;
-        return collect(conn, &statement, command, params, options).await;
-    }
-    let mut retried = false;
-    loop {
-        let statement = match conn.statements.get(sql) {
-            Some(statement) => statement,
-            None => {
-                let statement = conn.client().prepare(sql).await?;
-                conn.statements.insert(sql, statement.clone());
-                statement
-            }
-        };
-        match collect(conn, &statement, command, params, options).await {
-            Err(e) if !retried && is_stale(&e) => {
-                conn.statements.remove(sql);
-                retried = true;
-            }
-            outcome => return outcome,
+    let outcome = collect(
+        conn,
+        &prepared.statement,
+        &prepared.command,
+        params,
+        options,
+    )
+    .await;
+    match outcome {
+        Err(e) if is_stale(&e) => {
+            conn.statements.remove(sql);
+            let again = prepare(conn, sql, prepared.command).await?;
+            collect(conn, &again.statement, &again.command, params, options).await
         }
+        outcome => outcome,
     }
 }
 

@@ -1,14 +1,25 @@
 //! Each connection's bounded cache of prepared statements, keyed by SQL text, least recently used
-//! out first. Dropping a tokio-postgres `Statement` closes it on the server.
+//! out first, each with its command word (so a cached query is not lexed again). Dropping a
+//! tokio-postgres `Statement` closes it on the server.
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio_postgres::Statement;
+
+/// A prepared statement and the command word its tag starts with.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The statement.
+    pub statement: Statement,
+    /// Its command (`SELECT`, `INSERT`, …).
+    pub command: Arc<str>,
+}
 
 /// A least-recently-used map from SQL text to its prepared statement.
 #[derive(Debug)]
 pub struct StatementCache {
     capacity: usize,
     clock: u64,
-    entries: HashMap<String, (Statement, u64)>,
+    entries: HashMap<String, (Prepared, u64)>,
 }
 
 impl StatementCache {
@@ -22,7 +33,7 @@ impl StatementCache {
     }
 
     /// The statement prepared for `sql`, marked as just used.
-    pub fn get(&mut self, sql: &str) -> Option<Statement> {
+    pub fn get(&mut self, sql: &str) -> Option<Prepared> {
         self.clock += 1;
         let clock = self.clock;
         self.entries.get_mut(sql).map(|(statement, used)| {
@@ -32,7 +43,7 @@ impl StatementCache {
     }
 
     /// Keeps `statement` for `sql`, evicting the least recently used one when full.
-    pub fn insert(&mut self, sql: &str, statement: Statement) {
+    pub fn insert(&mut self, sql: &str, statement: Prepared) {
         if self.entries.len() >= self.capacity && !self.entries.contains_key(sql) {
             // Eviction scans the map: it is bounded by `capacity` (hundreds) and happens only
             // when a new statement arrives at a full cache.
