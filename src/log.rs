@@ -139,7 +139,7 @@ impl Log {
             }
             (Err(e), _) => {
                 let code = e.code();
-                let error = self.redactor.apply(&e.to_string());
+                let error = self.error_text(e, params);
                 if slow {
                     tracing::warn!(target: "pg_rust_pool", pool, sql, duration_ms, code, error, params = count, parameters, "slow query failed");
                 } else {
@@ -147,6 +147,23 @@ impl Log {
                 }
             }
         });
+    }
+
+    /// An error's message, redacted, and without the parameter values the server quoted in it
+    /// (`invalid input syntax for type integer: "…"`) unless `logParameters` is on.
+    fn error_text(&self, error: &Error, params: &[Param]) -> String {
+        let mut text = self.redactor.apply(&error.to_string());
+        if !self.settings.parameters {
+            for param in params {
+                if let Param::Text(value) = param {
+                    let quoted = format!("\"{value}\"");
+                    if !value.is_empty() && text.contains(&quoted) {
+                        text = text.replace(&quoted, "\"***\"");
+                    }
+                }
+            }
+        }
+        text
     }
 
     /// A new connection, and how long opening it took.
@@ -396,6 +413,25 @@ mod tests {
         let r = &recorder.0.lock().unwrap()[0];
         assert_eq!(r.fields["parameters"], "[\"shown\", NULL, <2 bytes>]");
         assert_eq!(r.fields["sql"], "ALTER ROLE x PASSWORD '***'");
+    }
+
+    #[test]
+    fn values_the_server_quotes_in_an_error_are_masked() {
+        let (log, recorder) = log(Level::DEBUG, None, false);
+        let failed = Err(Error::argument(
+            "invalid input syntax for type integer: \"abc\"",
+        ));
+        log.query(
+            "SELECT $1::int",
+            &[Param::Text("abc".into())],
+            Duration::ZERO,
+            &failed,
+        );
+        let r = &recorder.0.lock().unwrap()[0];
+        assert_eq!(
+            r.fields["error"],
+            "invalid input syntax for type integer: \"***\""
+        );
     }
 
     #[test]
