@@ -196,7 +196,7 @@ impl managed::Manager for Manager {
         let mut reason = conn.expired();
         if reason.is_none() && metrics.last_used() > CHECK_IDLE_AFTER {
             if let Err(e) = conn.client().simple_query("").await {
-                tracing::debug!("idle connection {} failed its check: {e}", conn.pid);
+                self.log.ended(conn.pid, &e.into());
                 reason = Some(Reason::Broken);
             }
         }
@@ -227,7 +227,8 @@ impl Manager {
                         events.emit(kind::ERROR, || Event::Error { pid, error });
                     } else {
                         // The query that was using the connection reports the failure itself.
-                        tracing::debug!("connection ended: {e}");
+                        let pid = shared.pid.load(Ordering::Relaxed);
+                        log.ended(pid, &e.into());
                     }
                 }
             })

@@ -12,7 +12,8 @@
 //! - `warn`: slow queries (`slowQueryMillis`) with SQL text and duration; connection attempts
 //!   that failed; an idle connection that died.
 //! - `info`: connections opened (with the time it took) and closed (with the reason).
-//! - `debug`: each query with its duration and row count; failed queries with their code.
+//! - `debug`: each query with its duration and row count; failed queries with their code;
+//!   connections that ended while in use or failed their idle check.
 //! - `trace`: each acquire (with its wait) and release.
 //!
 //! Parameter values appear only with `logParameters: true`; SQL text and error messages go through
@@ -199,6 +200,16 @@ impl Log {
             let (pool, code) = (self.name.as_deref(), error.code());
             let error = self.redactor.apply(&error.to_string());
             self.scope(|| tracing::warn!(target: "pg_rust_pool", pool, pid, code, error, "idle connection failed"));
+        }
+    }
+
+    /// A connection ended while in use, or failed its check before being handed out (the caller,
+    /// or the `remove` that follows, reports it; this is the detail).
+    pub fn ended(&self, pid: i32, error: &Error) {
+        if self.enabled(Level::DEBUG) {
+            let (pool, code) = (self.name.as_deref(), error.code());
+            let error = self.redactor.apply(&error.to_string());
+            self.scope(|| tracing::debug!(target: "pg_rust_pool", pool, pid, code, error, "connection ended"));
         }
     }
 
