@@ -1,6 +1,7 @@
 // Public typings of pg-rust-pool. Hand-written: the generated native typings live in native.d.ts.
 /// <reference types="node" />
 import { EventEmitter } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** A parser from PostgreSQL's text output of a value to the JS value you want. */
 export type TypeParser = (text: string) => unknown
@@ -134,7 +135,182 @@ export interface DatabaseManagerOptions {
    * @default {}
    */
   options?: Record<string, string | number | boolean>
+  /**
+   * A name for this manager: the `pool` label of every `metrics()` sample and the `pool` field of
+   * every log line. Unnamed, samples carry no label.
+   */
+  name?: string
+  /**
+   * The most verbose level logged: `'error'`, `'warn'`, `'info'`, `'debug'` (each query with its
+   * duration and row count), `'trace'` (every acquire and release), or `'off'`. From the
+   * environment, pino's and winston's names are read too (`fatal`, `silent`, `verbose`, …).
+   * Environment: `LOG_LEVEL`.
+   * @default 'warn'
+   */
+  logLevel?: LogLevel
+  /**
+   * Where log lines go instead of stderr: called with the level, a short message
+   * (`'query'`, `'slow query'`, `'connection opened'`, …) and the fields (`sql`, `duration_ms`,
+   * `rows`, `pid`, `code`, …). Called asynchronously; it never blocks the engine, and a throw is
+   * reported once as a process warning.
+   * @default lines on stderr
+   */
+  logger?: Logger
+  /**
+   * Queries slower than this many milliseconds are logged at `warn` with their SQL text and
+   * duration; 0 turns it off.
+   * @default 0
+   */
+  slowQueryMillis?: number
+  /**
+   * Show parameter values in query logs. Off, they never appear: not as fields and not inside a
+   * server error message that quotes one. Passwords never appear either way.
+   * @default false
+   */
+  logParameters?: boolean
 }
+
+/** A log level; `'off'` logs nothing. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'off'
+
+/** The `logger` option. */
+export type Logger = (level: Exclude<LogLevel, 'off'>, message: string, fields: Record<string, string | number | boolean>) => void
+
+/** Mean, median and 99th percentile over the last 1,000 observations, in milliseconds. */
+export interface LatencySummary {
+  mean: number
+  p50: number
+  p99: number
+}
+
+/** The last failed call, for `getPoolStatistics().lastError`. */
+export interface LastError {
+  /** SQLSTATE or client code. */
+  code: string
+  /** The message, with passwords masked. */
+  message: string
+  /** When, in milliseconds since the epoch. */
+  at: number
+}
+
+/** `getPoolStatistics()`: sizes from one consistent look at the pool, and counters since it was made. */
+export interface PoolStatistics {
+  /** Open connections (node-postgres' name). */
+  totalCount: number
+  /** Idle connections (node-postgres' name). */
+  idleCount: number
+  /** Calls waiting for a connection (node-postgres' name). */
+  waitingCount: number
+  /** Open connections; always `activeConnections + idleConnections`, never above `maxConnections`. */
+  totalConnections: number
+  /** Connections in the pool, free. */
+  idleConnections: number
+  /** Connections handed out. */
+  activeConnections: number
+  /** Calls waiting for a connection. */
+  waitingRequests: number
+  /** `max`. */
+  maxConnections: number
+  /** `min`. */
+  minConnections: number
+  /** `activeConnections / maxConnections`, in percent. */
+  utilization: number
+  /** Queries run, whatever their outcome. */
+  queriesExecuted: number
+  /** Transactions finished by `executeTransaction`, committed or rolled back. */
+  transactionsExecuted: number
+  /** Calls that failed. */
+  errors: number
+  /** Acquires that found no idle connection and waited (for a release or a new connection). */
+  poolExhaustedCount: number
+  /** Connections opened. */
+  connectionsCreated: number
+  /** Connections closed. */
+  connectionsRemoved: number
+  /** Time to get a connection. */
+  acquireTime: LatencySummary
+  /** Time to run a query, the wait for a connection excluded. */
+  queryTime: LatencySummary
+  /** The last failure; absent before the first. */
+  lastError?: LastError
+}
+
+/** Options of `getHealthStatus()`. */
+export interface HealthOptions {
+  /**
+   * How long the check may take, the wait for a connection included; past it the status is
+   * `unhealthy` with code `QUERY_TIMEOUT`.
+   * @default 5000
+   */
+  timeoutMillis?: number
+}
+
+/**
+ * `getHealthStatus()`. `unhealthy`: the check query could not run within `timeoutMillis`
+ * (server down or hung, connection refused, pool closed or too busy). `degraded`: it ran, but
+ * requests were waiting for a connection or it took more than 1 s (or half the timeout).
+ * `healthy`: otherwise. The server's fields are `null` when unhealthy.
+ */
+export interface HealthStatus {
+  status: 'healthy' | 'degraded' | 'unhealthy'
+  /** How long the check took, in milliseconds. */
+  responseTimeMs: number
+  /** The server's `server_version`, e.g. `'15.14 (Debian 15.14-1.pgdg120+1)'`. */
+  serverVersion: string | null
+  /** The server's `now()`. */
+  databaseTime: Date | null
+  /** `current_database()`. */
+  database: string | null
+  /** `pg_is_in_recovery()`: true on a standby. */
+  isReplica: boolean | null
+  /** The statistics after the check. */
+  pool: PoolStatistics
+  /** Why, when unhealthy (`ECONNREFUSED`, `QUERY_TIMEOUT`, `POOL_CLOSED`, `28P01`, …). */
+  error?: { code: string; message: string }
+}
+
+/** A health endpoint: answers with a status and JSON (text for `/metrics`); never rejects. */
+export type HealthHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
+
+/** Options of `healthHandlers()`. */
+export interface HealthHandlersOptions {
+  /**
+   * `timeoutMillis` of the health checks behind `/health`, `/health/database` and `/ready`.
+   * @default 5000
+   */
+  timeoutMillis?: number
+}
+
+/** What `healthHandlers(manager)` returns. */
+export interface HealthHandlers {
+  /** `/health`: the health status with the pool; 503 when unhealthy. */
+  health: HealthHandler
+  /** `/health/database`: the health status without the pool; 503 when unhealthy. */
+  database: HealthHandler
+  /** `/ready`: `{ status: 'ready' | 'not ready', database }`; 503 when unhealthy. */
+  ready: HealthHandler
+  /** `/live`: always 200 `{ status: 'alive', uptimeSeconds }`; never touches the database. */
+  live: HealthHandler
+  /** `/status`: 200 `{ status: 'ok', pool }` without a database round trip. */
+  status: HealthHandler
+  /** `/metrics`: 200 with the Prometheus text (`text/plain; version=0.0.4`). */
+  metrics: HealthHandler
+  /** The handlers by path: `'/health'`, `'/health/database'`, `'/ready'`, `'/live'`, `'/status'`, `'/metrics'`. */
+  routes: Record<string, HealthHandler>
+  /**
+   * Serves a GET or HEAD of one of the paths and returns true; otherwise calls `next()` if given
+   * and returns false. Works as Express middleware (`app.use('/ops', h.handle)`) and in a
+   * `node:http` request listener.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): boolean
+}
+
+/**
+ * Handlers for a manager's health endpoints, for Express (`app.get('/ready', h.ready)`) or
+ * `node:http`; no dependency on Express.
+ * @throws {DatabaseError} `INVALID_ARGUMENT` for a bad `timeoutMillis`.
+ */
+export declare function healthHandlers(manager: DatabaseManager, options?: HealthHandlersOptions): HealthHandlers
 
 /** Why a connection left the pool. */
 export type RemoveReason = 'idle' | 'lifetime' | 'maxUses' | 'broken' | 'closed' | 'destroyed'
@@ -290,6 +466,16 @@ export declare class DatabaseManager extends EventEmitter {
    * has finished.
    */
   close(options?: CloseOptions): Promise<void>
+  /** Sizes, counters and recent latencies of the pool; synchronous and cheap. */
+  getPoolStatistics(): PoolStatistics
+  /**
+   * Runs a check query within `timeoutMillis` and judges the database and the pool. Resolves even
+   * when the server is down or hung; rejects only with `INVALID_ARGUMENT` for a bad
+   * `timeoutMillis`.
+   */
+  getHealthStatus(options?: HealthOptions): Promise<HealthStatus>
+  /** The statistics in the Prometheus text exposition format, names under `pg_rust_pool_`. */
+  metrics(): string
   /** A new physical connection was opened. */
   on(event: 'connect', listener: (info: ConnectionInfo) => void): this
   /** A connection was handed out for a query. */

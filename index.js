@@ -2,5 +2,6 @@
 // pg-rust-pool: a PostgreSQL connection pool for Node.js with a Rust engine.
 const { DatabaseManager } = require('./lib/manager')
 const { DatabaseError } = require('./lib/errors')
+const { healthHandlers } = require('./lib/health')
 
-module.exports = { DatabaseManager, DatabaseError }
+module.exports = { DatabaseManager, DatabaseError, healthHandlers }

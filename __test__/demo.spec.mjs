@@ -1,5 +1,6 @@
 // The demo (`npm run demo`): with no DATABASE_URL it embeds a throwaway PostgreSQL, serves its
-// routes, and on SIGINT closes everything and exits 0, leaving no server process behind.
+// routes (users, notes, the health endpoints, metrics), logs the pool's events, and on SIGINT
+// closes everything and exits 0, leaving no server process behind.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
@@ -23,10 +24,11 @@ async function request(base, method, path, body) {
     headers: body ? { 'content-type': 'application/json' } : {},
     body: body ? JSON.stringify(body) : undefined,
   })
-  return { status: res.status, body: await res.json() }
+  const json = res.headers.get('content-type')?.startsWith('application/json')
+  return { status: res.status, body: json ? await res.json() : await res.text() }
 }
 
-test('the demo embeds PostgreSQL, serves users and stops cleanly on SIGINT', { timeout: 60000 }, async (t) => {
+test('the demo embeds PostgreSQL, serves its routes and stops cleanly on SIGINT', { timeout: 60000 }, async (t) => {
   const demo = spawn(process.execPath, [demoServer], { env: envWithoutDatabase(), stdio: ['ignore', 'pipe', 'pipe'] })
   t.after(() => demo.kill('SIGKILL')) // a failed assertion must not leave the demo running
   const exited = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })))
@@ -72,11 +74,36 @@ test('the demo embeds PostgreSQL, serves users and stops cleanly on SIGINT', { t
   const time = await request(base, 'GET', '/time')
   assert.ok(Math.abs(Date.parse(time.body.now) - Date.now()) < 60000, 'GET /time answers the server time')
 
+  assert.deepEqual(await request(base, 'GET', '/users/1/notes'), { status: 200, body: [] })
+  const note = await request(base, 'POST', '/users/1/notes', { body: 'first program' })
+  assert.equal(note.status, 201)
+  assert.deepEqual({ ...note.body, createdAt: typeof note.body.createdAt }, { id: 1, userId: 1, body: 'first program', createdAt: 'string' })
+  const notes = await request(base, 'GET', '/users/1/notes')
+  assert.deepEqual(notes.body.map((n) => [n.id, n.body]), [[1, 'first program']])
+  assert.deepEqual(await request(base, 'POST', '/users/999/notes', { body: 'x' }), { status: 404, body: { error: 'no such user', code: 'NOT_FOUND' } })
+  assert.equal((await request(base, 'POST', '/users/1/notes', {})).status, 400)
+
+  for (const route of index.body.routes.filter((r) => r.startsWith('GET ') && !r.includes(':'))) {
+    assert.equal((await request(base, 'GET', route.slice(4))).status, 200, route)
+  }
+  const health = await request(base, 'GET', '/health')
+  assert.deepEqual([health.body.status, health.body.isReplica], ['healthy', false])
+  assert.deepEqual(await request(base, 'GET', '/ready'), { status: 200, body: { status: 'ready', database: 'healthy' } })
+  assert.equal((await request(base, 'GET', '/health/database')).body.database, 'postgres')
+  assert.equal((await request(base, 'GET', '/live')).body.status, 'alive')
+  const status = await request(base, 'GET', '/status')
+  assert.ok(status.body.pool.queriesExecuted >= 10, JSON.stringify(status.body))
+  assert.equal(status.body.pool.errors, 1, 'the duplicate email')
+  const metrics = await request(base, 'GET', '/metrics')
+  assert.match(metrics.body, /\npg_rust_pool_errors_total\{pool="demo"\} 1\n/)
+  assert.match(stdout, /^pool: connection \d+ opened$/m, 'the demo logs pool events')
+
   demo.kill('SIGINT')
   let timer
   const late = new Promise((resolve) => { timer = setTimeout(resolve, 15000, 'still running after 15 s') })
   const ended = await Promise.race([exited, late]).finally(() => clearTimeout(timer))
   assert.deepEqual(ended, { code: 0, signal: null })
+  assert.match(stdout, /^pool: connection \d+ closed \(closed\)$/m)
   assert.deepEqual(await waitUntilGone(serverProcesses, 1000), [], 'no process of the embedded server remains')
   assert.equal(spawnSync('pgrep', ['-f', dataDir]).status, 1, `no process mentions ${dataDir}`)
   assert.equal(existsSync(dirname(dataDir)), false, 'the embedded cluster directory is removed')

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import pg from 'pg'
 
 const require = createRequire(import.meta.url)
-export const { DatabaseManager, DatabaseError } = require('..')
+export const { DatabaseManager, DatabaseError, healthHandlers } = require('..')
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -2,7 +2,10 @@
 import {
   DatabaseManager, DatabaseError, type QueryResult, type FieldDef, type DatabaseManagerOptions, type QueryConfig,
   type ConnectionInfo, type RemoveInfo, type RemoveReason, type CloseOptions, type WaitForDatabaseOptions,
+  healthHandlers, type PoolStatistics, type LatencySummary, type LastError, type HealthStatus, type HealthOptions,
+  type HealthHandler, type HealthHandlers, type HealthHandlersOptions, type LogLevel, type Logger,
 } from '..'
+import { createServer } from 'node:http'
 
 const options: DatabaseManagerOptions = {
   connectionString: 'postgres://localhost/db',
@@ -26,7 +29,14 @@ const options: DatabaseManagerOptions = {
   keepAlive: true,
   keepAliveInitialDelayMillis: 60000,
   options: { search_path: 'app,public', statement_timeout: 1000, jit: false },
+  name: 'main',
+  logLevel: 'debug',
+  logger: (level, message, fields) => void [level, message, fields.sql],
+  slowQueryMillis: 250,
+  logParameters: false,
 }
+const level: LogLevel = 'off'
+const logger: Logger = (l: 'error' | 'warn' | 'info' | 'debug' | 'trace', m: string, f: Record<string, string | number | boolean>) => void [l, m, f]
 
 async function main(): Promise<void> {
   const db = new DatabaseManager(options)
@@ -64,10 +74,36 @@ async function main(): Promise<void> {
       void parts
     }
   }
+  const stats: PoolStatistics = db.getPoolStatistics()
+  const counts: number[] = [
+    stats.totalCount, stats.idleCount, stats.waitingCount, stats.totalConnections, stats.idleConnections,
+    stats.activeConnections, stats.waitingRequests, stats.maxConnections, stats.minConnections, stats.utilization,
+    stats.queriesExecuted, stats.transactionsExecuted, stats.errors, stats.poolExhaustedCount,
+    stats.connectionsCreated, stats.connectionsRemoved,
+  ]
+  const latency: LatencySummary = stats.queryTime
+  const times: number[] = [latency.mean, latency.p50, latency.p99, stats.acquireTime.p99]
+  const last: LastError | undefined = stats.lastError
+  const lastParts = last ? [last.code, last.message, last.at] : []
+  const healthOptions: HealthOptions = { timeoutMillis: 2000 }
+  const health: HealthStatus = await db.getHealthStatus(healthOptions)
+  const healthParts: unknown[] = [
+    health.status, health.responseTimeMs, health.serverVersion, health.databaseTime?.getTime(), health.database,
+    health.isReplica, health.pool.totalCount, health.error?.code, health.error?.message,
+  ]
+  const scrape: string = db.metrics()
+  const handlerOptions: HealthHandlersOptions = { timeoutMillis: 2000 }
+  const handlers: HealthHandlers = healthHandlers(db, handlerOptions)
+  const each: HealthHandler[] = [handlers.health, handlers.database, handlers.ready, handlers.live, handlers.status, handlers.metrics, handlers.routes['/ready']]
+  const server = createServer((req, res) => {
+    if (!handlers.handle(req, res)) res.end()
+  })
+  handlers.handle(null as never, null as never, () => undefined)
+  server.close()
   const description: string = db.toString()
   const closing: CloseOptions = { timeoutMillis: 1000 }
   await db.close(closing)
-  void [n, command, count, oid, asArray, meta, description]
+  void [n, command, count, oid, asArray, meta, description, level, logger, counts, times, lastParts, healthParts, scrape, each]
 }
 
 void main

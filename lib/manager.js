@@ -11,6 +11,8 @@ const { buildResult } = require('./rows')
 const { Parsers } = require('./types')
 const { nativeOptions, OptionError } = require('./options')
 const { EventBridge } = require('./events')
+const { healthStatus } = require('./health')
+const { forwardLogs } = require('./logging')
 
 const ROW_MODES = new Set([undefined, null, 'array', 'object'])
 
@@ -51,6 +53,7 @@ class DatabaseManager extends EventEmitter {
       throw e
     }
     this.#events = new EventBridge(this, this.#native)
+    if (options?.logger) forwardLogs(this.#native, options.logger)
   }
 
   /** Opens `min` connections (at least one) and runs a check query; rejects if it cannot. */
@@ -109,6 +112,16 @@ class DatabaseManager extends EventEmitter {
   /** Sizes, counters and recent latencies of the pool; synchronous and cheap. */
   getPoolStatistics() {
     return this.#native.statistics()
+  }
+
+  /** Checks the database within `timeoutMillis`; resolves even when it is down or hung. */
+  getHealthStatus(options) {
+    return healthStatus(this.#native, options, captureTrace(this.getHealthStatus))
+  }
+
+  /** The statistics in the Prometheus text exposition format. */
+  metrics() {
+    return this.#native.metrics()
   }
 
   toString() {

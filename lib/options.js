@@ -4,11 +4,11 @@
 
 const { INT8_MODES } = require('./types')
 
-const STRING = ['connectionString', 'host', 'database', 'user', 'password', 'applicationName']
+const STRING = ['connectionString', 'host', 'database', 'user', 'password', 'applicationName', 'name', 'logLevel']
 const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeout', 'maxPreparedStatements',
-  'idleTimeoutMillis', 'maxLifetimeSeconds', 'maxUses', 'keepAliveInitialDelayMillis']
-const BOOLEAN = ['statementCache', 'keepAlive']
-const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options'])
+  'idleTimeoutMillis', 'maxLifetimeSeconds', 'maxUses', 'keepAliveInitialDelayMillis', 'slowQueryMillis']
+const BOOLEAN = ['statementCache', 'keepAlive', 'logParameters']
+const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger'])
 const SETTING_VALUE = new Set(['string', 'number', 'boolean'])
 
 class OptionError extends Error {}
@@ -58,6 +58,11 @@ function nativeOptions(options, parsers) {
         if (!SETTING_VALUE.has(typeof setting)) throw new OptionError(`\`options.${name}\` must be a string, number or boolean (got ${describe(setting)})`)
         out.serverSettings[name] = String(setting)
       }
+      continue
+    }
+    if (key === 'logger') {
+      // Not passed to native code here: the manager connects it with logTo().
+      if (typeof value !== 'function') throw new OptionError(`\`logger\` must be a function (level, message, fields) => void (got ${describe(value)})`)
       continue
     }
     if (key === 'int8') {

@@ -17,6 +17,8 @@
 //! | statement timeout | `statementTimeout` | `DB_STATEMENT_TIMEOUT` | the server's |
 //! | statement cache | `statementCache` | — | on |
 //! | its size per connection | `maxPreparedStatements` | — | 256 |
+//! | log level | `logLevel` | `LOG_LEVEL` | `warn` |
+//! | slow query threshold | `slowQueryMillis` | — | off |
 //!
 //! The connection string is `connectionString`, else `DATABASE_URL`; what it sets (host, port,
 //! database, user, password, `application_name`, `options`, `connect_timeout`, `sslmode`, …) ranks
@@ -73,6 +75,14 @@ pub struct Options {
     /// Server settings sent at connection start (`options: { search_path: … }`), as name and
     /// value text.
     pub server_settings: Vec<(String, String)>,
+    /// The manager's name, for the `pool` label of metrics and the logs.
+    pub name: Option<String>,
+    /// `error`, `warn`, `info`, `debug`, `trace` or `off`.
+    pub log_level: Option<String>,
+    /// Queries slower than this many ms are logged at `warn` (0 = off).
+    pub slow_query_millis: Option<f64>,
+    /// Whether query logs show parameter values.
+    pub log_parameters: Option<bool>,
 }
 
 /// The defaults, each with its reason.
@@ -102,6 +112,20 @@ pub mod defaults {
     /// One minute, well under the idle timeouts of common NATs and load balancers (several
     /// minutes); the OS default of two hours would notice a dead peer far too late.
     pub const KEEP_ALIVE_INITIAL_DELAY_MILLIS: u64 = 60_000;
+    /// `warn`: a server's stderr shows what needs attention (slow queries, failed connects),
+    /// not every query.
+    pub const LOG_LEVEL: tracing::Level = tracing::Level::WARN;
+}
+
+/// What the pool logs and how much.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogSettings {
+    /// The most verbose level logged; `None` logs nothing.
+    pub level: Option<tracing::Level>,
+    /// Queries slower than this are logged at `warn`; `None` for no such log.
+    pub slow_query: Option<Duration>,
+    /// Whether query logs show parameter values (off: they may hold personal data or secrets).
+    pub parameters: bool,
 }
 
 /// A resolved configuration.
@@ -126,6 +150,10 @@ pub struct Config {
     pub max_lifetime: Option<Duration>,
     /// Connections retire after this many queries; 0 for no limit.
     pub max_uses: u64,
+    /// The manager's name (`name`), if it has one.
+    pub name: Option<String>,
+    /// Logging.
+    pub log: LogSettings,
 }
 
 /// A setting's JS option and the environment variables read for it, first set wins.
@@ -194,6 +222,14 @@ const KEEP_ALIVE_DELAY: Setting = Setting {
     option: "keepAliveInitialDelayMillis",
     env: &[],
 };
+const LOG_LEVEL: Setting = Setting {
+    option: "logLevel",
+    env: &["LOG_LEVEL"],
+};
+const SLOW_QUERY: Setting = Setting {
+    option: "slowQueryMillis",
+    env: &[],
+};
 
 /// The connection string's environment variable.
 const DATABASE_URL: &str = "DATABASE_URL";
@@ -220,6 +256,7 @@ pub const ENVIRONMENT: &[&str] = &[
     "PGUSER",
     "PGPASSWORD",
     "PGAPPNAME",
+    "LOG_LEVEL",
     OS_USER,
 ];
 
@@ -709,6 +746,62 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         idle_timeout: (idle_timeout > 0).then(|| Duration::from_millis(idle_timeout)),
         max_lifetime: (max_lifetime > 0).then(|| Duration::from_secs(max_lifetime)),
         max_uses,
+        name: not_empty(options.name.clone().map(|n| (n, Source::Option("name"))))?.map(|(n, _)| n),
+        log: log_settings(options, &sources)?,
+    })
+}
+
+/// The level names `logLevel` accepts, most severe first.
+const LEVELS: [(&str, Option<tracing::Level>); 6] = [
+    ("off", None),
+    ("error", Some(tracing::Level::ERROR)),
+    ("warn", Some(tracing::Level::WARN)),
+    ("info", Some(tracing::Level::INFO)),
+    ("debug", Some(tracing::Level::DEBUG)),
+    ("trace", Some(tracing::Level::TRACE)),
+];
+
+/// `LOG_LEVEL` is often set for the application's own logger, so the names pino and winston use
+/// are read as the nearest level here rather than refused.
+const LEVEL_SYNONYMS: [(&str, &str); 5] = [
+    ("silent", "off"),
+    ("fatal", "error"),
+    ("http", "debug"),
+    ("verbose", "debug"),
+    ("silly", "trace"),
+];
+
+/// `logLevel`, `LOG_LEVEL`, `slowQueryMillis` and `logParameters`.
+fn log_settings(options: &Options, sources: &Sources) -> Result<LogSettings> {
+    let named = |name: &str| LEVELS.iter().find(|(n, _)| *n == name).map(|(_, l)| *l);
+    let level = match (&options.log_level, sources.env(LOG_LEVEL.env)) {
+        (Some(name), _) => named(name).ok_or_else(|| {
+            Error::config(format!(
+                "`logLevel` must be 'error', 'warn', 'info', 'debug', 'trace' or 'off' (got {name:?})"
+            ))
+        })?,
+        (None, Some((text, source))) => {
+            let lower = text.trim().to_ascii_lowercase();
+            let name = LEVEL_SYNONYMS
+                .iter()
+                .find(|(s, _)| *s == lower)
+                .map_or(lower.as_str(), |(_, n)| n);
+            named(name).ok_or_else(|| {
+                Error::config(format!(
+                    "{source} must be error, warn, info, debug, trace or off (got {text:?}): \
+                     unset it or pass `logLevel`"
+                ))
+            })?
+        }
+        (None, None) => Some(defaults::LOG_LEVEL),
+    };
+    let slow = sources.integer(&SLOW_QUERY, options.slow_query_millis, None, MILLIS)?;
+    Ok(LogSettings {
+        level,
+        slow_query: slow
+            .filter(|(ms, _)| *ms > 0)
+            .map(|(ms, _)| Duration::from_millis(ms)),
+        parameters: options.log_parameters.unwrap_or(false),
     })
 }
 
@@ -870,8 +963,14 @@ mod tests {
             keep_alive: Some(true),
             keep_alive_initial_delay_millis: Some(1500.0),
             server_settings: vec![("search_path".into(), "a b\\c".into())],
+            name: Some("main".into()),
+            log_level: Some("debug".into()),
+            slow_query_millis: Some(50.0),
+            log_parameters: Some(true),
         };
         let c = ok(&options, &[]);
+        assert_eq!(c.name.as_deref(), Some("main"));
+        assert_eq!(c.log.level, Some(tracing::Level::DEBUG));
         assert_eq!(c.idle_timeout, Some(Duration::from_millis(500)));
         assert_eq!(c.max_lifetime, Some(Duration::from_secs(60)));
         assert_eq!(c.max_uses, 7);
@@ -1513,6 +1612,8 @@ mod tests {
             &MAX_LIFETIME,
             &MAX_USES,
             &KEEP_ALIVE_DELAY,
+            &LOG_LEVEL,
+            &SLOW_QUERY,
         ];
         let mut read: Vec<&str> = settings
             .iter()
@@ -1526,5 +1627,60 @@ mod tests {
         assert!(environment()
             .keys()
             .all(|k| ENVIRONMENT.contains(&k.as_str())));
+    }
+
+    #[test]
+    fn log_settings_come_from_the_option_then_log_level() {
+        use tracing::Level;
+        let c = ok(&Options::default(), &[]);
+        assert_eq!(
+            c.log,
+            LogSettings {
+                level: Some(Level::WARN),
+                slow_query: None,
+                parameters: false
+            }
+        );
+        assert_eq!(
+            ok(&Options::default(), &[("LOG_LEVEL", "TRACE")]).log.level,
+            Some(Level::TRACE)
+        );
+        assert_eq!(
+            ok(&Options::default(), &[("LOG_LEVEL", "silent")])
+                .log
+                .level,
+            None
+        );
+        assert_eq!(
+            ok(&Options::default(), &[("LOG_LEVEL", "verbose")])
+                .log
+                .level,
+            Some(Level::DEBUG)
+        );
+        let o = Options {
+            log_level: Some("error".into()),
+            slow_query_millis: Some(50.0),
+            log_parameters: Some(true),
+            name: Some("main".into()),
+            ..Default::default()
+        };
+        let c = ok(&o, &[("LOG_LEVEL", "trace")]);
+        assert_eq!(c.log.level, Some(Level::ERROR));
+        assert_eq!(c.log.slow_query, Some(Duration::from_millis(50)));
+        assert!(c.log.parameters);
+        assert_eq!(c.name.as_deref(), Some("main"));
+        let o = Options {
+            log_level: Some("loud".into()),
+            ..Default::default()
+        };
+        assert!(error(&o, &[]).starts_with("`logLevel` must be 'error'"));
+        assert!(
+            error(&Options::default(), &[("LOG_LEVEL", "loud")]).starts_with("LOG_LEVEL must be")
+        );
+        let o = Options {
+            slow_query_millis: Some(-1.0),
+            ..Default::default()
+        };
+        assert!(error(&o, &[]).starts_with("`slowQueryMillis` must be"));
     }
 }

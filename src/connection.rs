@@ -6,6 +6,7 @@
 //! the server before the socket closes.
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Reason};
+use crate::log::Log;
 use crate::statements::StatementCache;
 use crate::stats::Stats;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
@@ -21,6 +22,9 @@ const CHECK_IDLE_AFTER: Duration = Duration::from_secs(5);
 
 /// How long closing a connection waits for its task to say goodbye to the server.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// How long a background cancel request may take: a hung server never answers it.
+const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
 /// State the connection task shares with the pool.
 #[derive(Default)]
@@ -155,6 +159,21 @@ impl Stopper {
             task.abort();
         }
     }
+
+    /// Cuts the connection now and asks the server to cancel its statement in the background
+    /// (for at most [`CANCEL_WAIT`]): for a caller that cannot wait, such as a drop.
+    pub fn cut(self) {
+        if let Some(task) = self.task {
+            task.abort();
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let cancel = self.cancel;
+            runtime.spawn(async move {
+                let cancelled = cancel.cancel_query(tokio_postgres::NoTls);
+                let _ = tokio::time::timeout(CANCEL_WAIT, cancelled).await;
+            });
+        }
+    }
 }
 
 /// Opens and checks [`Conn`]s for deadpool.
@@ -169,12 +188,15 @@ pub struct Manager {
     pub events: Arc<Events>,
     /// Where connections are counted.
     pub stats: Arc<Stats>,
+    /// Where connections are logged.
+    pub log: Arc<Log>,
 }
 
 impl Manager {
     /// Counts a connection leaving the pool and emits its `remove` event.
     pub fn retired(&self, pid: i32, reason: Reason) {
         self.stats.removed.fetch_add(1, Ordering::Relaxed);
+        self.log.removed(pid, reason);
         self.events
             .emit(kind::REMOVE, || Event::Remove { pid, reason });
     }
@@ -198,22 +220,52 @@ impl managed::Manager for Manager {
     type Error = Error;
 
     async fn create(&self) -> Result<Conn> {
+        let started = Instant::now();
+        let conn = self.open().await;
+        match &conn {
+            Ok(conn) => self.log.connected(conn.pid, started.elapsed()),
+            Err(e) => self.log.connect_failed(e, started.elapsed()),
+        }
+        conn
+    }
+
+    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
+        let mut reason = conn.expired();
+        if reason.is_none() && metrics.last_used() > CHECK_IDLE_AFTER {
+            if let Err(e) = conn.client().simple_query("").await {
+                self.log.ended(conn.pid, &e.into());
+                reason = Some(Reason::Broken);
+            }
+        }
+        if let Some(reason) = reason {
+            self.retired(conn.pid, reason);
+            return Err(RecycleError::message(reason.as_str()));
+        }
+        conn.set_idle(false);
+        Ok(())
+    }
+}
+
+impl Manager {
+    /// Opens a connection and learns its backend pid.
+    async fn open(&self) -> Result<Conn> {
         let (client, connection) = self.pg.connect(tokio_postgres::NoTls).await?;
         let shared = Arc::new(Shared::default());
         let task = {
             let shared = shared.clone();
             let events = self.events.clone();
+            let log = self.log.clone();
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
                     if shared.idle.load(Ordering::Relaxed) {
                         let pid = shared.pid.load(Ordering::Relaxed);
-                        events.emit(kind::ERROR, || Event::Error {
-                            pid,
-                            error: e.into(),
-                        });
+                        let error = Error::from(e);
+                        log.idle_failed(pid, &error);
+                        events.emit(kind::ERROR, || Event::Error { pid, error });
                     } else {
                         // The query that was using the connection reports the failure itself.
-                        tracing::debug!("connection ended: {e}");
+                        let pid = shared.pid.load(Ordering::Relaxed);
+                        log.ended(pid, &e.into());
                     }
                 }
             })
@@ -242,22 +294,6 @@ impl managed::Manager for Manager {
             retire_at: self.max_lifetime.map(|l| retire_at(l, pid)),
             uses: 0,
         })
-    }
-
-    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
-        let mut reason = conn.expired();
-        if reason.is_none() && metrics.last_used() > CHECK_IDLE_AFTER {
-            if let Err(e) = conn.client().simple_query("").await {
-                tracing::debug!("idle connection {} failed its check: {e}", conn.pid);
-                reason = Some(Reason::Broken);
-            }
-        }
-        if let Some(reason) = reason {
-            self.retired(conn.pid, reason);
-            return Err(RecycleError::message(reason.as_str()));
-        }
-        conn.set_idle(false);
-        Ok(())
     }
 }
 

@@ -54,6 +54,9 @@ pub enum Error {
     PoolTimeout(String),
     /// Connecting took longer than the connect timeout (`CONNECT_TIMEOUT`).
     ConnectTimeout(String),
+    /// A query (such as the health check's) did not finish within its deadline
+    /// (`QUERY_TIMEOUT`).
+    QueryTimeout(String),
     /// A connection could not be opened; the code is the OS error name when there is one
     /// (`ECONNREFUSED`, `ENOENT`, …) or `CONNECTION_ERROR`.
     Connect {
@@ -82,6 +85,7 @@ impl Error {
             Error::PoolClosed | Error::ClosedDuringCall => "POOL_CLOSED",
             Error::PoolTimeout(_) => "POOL_TIMEOUT",
             Error::ConnectTimeout(_) => "CONNECT_TIMEOUT",
+            Error::QueryTimeout(_) => "QUERY_TIMEOUT",
             Error::Connect { code, .. } => code,
             Error::ConnectionClosed(_) => "CONNECTION_CLOSED",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
@@ -122,6 +126,7 @@ impl fmt::Display for Error {
             ),
             Error::PoolTimeout(m)
             | Error::ConnectTimeout(m)
+            | Error::QueryTimeout(m)
             | Error::ConnectionClosed(m)
             | Error::InvalidArgument(m)
             | Error::InvalidConfig(m)

@@ -1,6 +1,7 @@
 //! pg-rust-pool: a PostgreSQL connection pool for Node.js whose engine is Rust.
 //!
-//! The core modules (`config`, `error`, `pool`, `query`, `split`, `convert`, `result`) hold no napi
+//! The core modules (`config`, `error`, `pool`, `query`, `split`, `convert`, `result`, `stats`,
+//! `health`, `metrics`, `log`, `redact`) hold no napi
 //! types, so `cargo test` exercises them without Node. The napi edge is `options` (the JS-facing
 //! shapes and their conversions) and `manager` (the exported class).
 #![deny(clippy::all)]
@@ -11,9 +12,13 @@ pub mod connection;
 pub mod convert;
 pub mod error;
 pub mod events;
+pub mod health;
+pub mod log;
+pub mod metrics;
 pub mod params;
 pub mod pool;
 pub mod query;
+pub mod redact;
 pub mod result;
 pub mod split;
 pub mod statements;

@@ -2,8 +2,12 @@
 //! converts the result back.
 use crate::config;
 use crate::events::{Event, Sink};
-use crate::options::{params, JsEvent, JsOutcome, JsStatistics, JsValue, PoolOptions};
+use crate::log::{self, Record};
+use crate::options::{
+    params, JsEvent, JsHealth, JsLogRecord, JsOutcome, JsStatistics, JsValue, PoolOptions,
+};
 use crate::pool::{self, Pool};
+use crate::{health, metrics};
 use napi::bindgen_prelude::spawn;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Error, Status};
@@ -38,6 +42,19 @@ fn init() {
         .build()
         .expect("the tokio runtime can be built");
     napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
+}
+
+/// The facade's `logger` callback: weak and non-blocking, like the event callback.
+type LogCallback = ThreadsafeFunction<JsLogRecord, (), JsLogRecord, Status, false, true>;
+
+/// Delivers log lines to the `logger` option without blocking the thread that logs.
+struct JsLogSink(LogCallback);
+
+impl log::Sink for JsLogSink {
+    fn write(&self, record: Record) {
+        self.0
+            .call(record.into(), ThreadsafeFunctionCallMode::NonBlocking);
+    }
 }
 
 /// The native half of `DatabaseManager`; the JS facade in `lib/` wraps it.
@@ -125,6 +142,32 @@ impl NativePool {
     #[napi]
     pub fn statistics(&self) -> JsStatistics {
         self.pool.snapshot().into()
+    }
+
+    /// Sends log lines to `callback` instead of stderr.
+    #[napi]
+    pub fn log_to(&self, callback: LogCallback) {
+        self.pool.log().set_sink(Arc::new(JsLogSink(callback)));
+    }
+
+    /// Checks the database within `timeout_millis`; never fails.
+    #[napi]
+    pub async fn health(&self, timeout_millis: u32) -> JsHealth {
+        let timeout = Duration::from_millis(timeout_millis.into());
+        let health = health::check(&self.pool, timeout).await;
+        JsHealth::new(health, |text| self.pool.stats().redact(text))
+    }
+
+    /// The statistics in the Prometheus text format.
+    #[napi]
+    pub fn metrics(&self) -> String {
+        metrics::scrape(&self.pool)
+    }
+
+    /// Counts a transaction the facade's `executeTransaction` finished.
+    #[napi]
+    pub fn count_transaction(&self) {
+        self.pool.stats().transaction()
     }
 
     /// Where the pool connects, without secrets: `user@host:port/database`.

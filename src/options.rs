@@ -4,6 +4,8 @@ use crate::config;
 use crate::convert::Column;
 use crate::error::Error;
 use crate::events::Event;
+use crate::health::Health;
+use crate::log::Record;
 use crate::params::Param;
 use crate::result::{Field, ResultSet};
 use crate::stats::{Snapshot, Summary};
@@ -55,6 +57,14 @@ pub struct PoolOptions {
     pub server_settings: Option<HashMap<String, String>>,
     /// OIDs of types the facade parses itself from text (keys of the `types` option).
     pub text_oids: Option<Vec<u32>>,
+    /// See `index.d.ts`.
+    pub name: Option<String>,
+    /// See `index.d.ts`.
+    pub log_level: Option<String>,
+    /// See `index.d.ts`.
+    pub slow_query_millis: Option<f64>,
+    /// See `index.d.ts`.
+    pub log_parameters: Option<bool>,
 }
 
 impl From<&PoolOptions> for config::Options {
@@ -78,6 +88,10 @@ impl From<&PoolOptions> for config::Options {
             max_uses: o.max_uses,
             keep_alive: o.keep_alive,
             keep_alive_initial_delay_millis: o.keep_alive_initial_delay_millis,
+            name: o.name.clone(),
+            log_level: o.log_level.clone(),
+            slow_query_millis: o.slow_query_millis,
+            log_parameters: o.log_parameters,
             server_settings: {
                 // Sorted, so the startup options are the same from run to run.
                 let mut settings: Vec<(String, String)> = o
@@ -412,6 +426,78 @@ impl From<Snapshot> for JsStatistics {
                 message: e.message,
                 at: e.at,
             }),
+        }
+    }
+}
+
+/// The error of an unhealthy `getHealthStatus()`.
+#[napi(object)]
+pub struct JsHealthError {
+    /// SQLSTATE or a client code.
+    pub code: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// `getHealthStatus()` (the facade turns `databaseTime` into a `Date`).
+#[napi(object)]
+pub struct JsHealth {
+    /// `healthy`, `degraded` or `unhealthy`.
+    pub status: String,
+    /// How long the check took, in ms.
+    pub response_time_ms: f64,
+    /// `server_version`.
+    pub server_version: Option<String>,
+    /// The server's `now()`, in ms since the epoch.
+    pub database_time: Option<f64>,
+    /// `current_database()`.
+    pub database: Option<String>,
+    /// `pg_is_in_recovery()`.
+    pub is_replica: Option<bool>,
+    /// The statistics after the check.
+    pub pool: JsStatistics,
+    /// Why the check failed.
+    pub error: Option<JsHealthError>,
+}
+
+impl JsHealth {
+    /// The JS shape of `health`, its error message passed through `redact`.
+    pub fn new(health: Health, redact: impl Fn(&str) -> String) -> Self {
+        let server = health.server;
+        JsHealth {
+            status: health.status.as_str().to_owned(),
+            // Microsecond precision, without float noise in the JSON.
+            response_time_ms: (health.response_time.as_secs_f64() * 1e6).round() / 1e3,
+            server_version: server.as_ref().map(|s| s.version.clone()),
+            database_time: server.as_ref().map(|s| s.time),
+            database: server.as_ref().map(|s| s.database.clone()),
+            is_replica: server.as_ref().map(|s| s.is_replica),
+            pool: health.pool.into(),
+            error: health.error.map(|e| JsHealthError {
+                code: e.code().to_owned(),
+                message: redact(&e.to_string()),
+            }),
+        }
+    }
+}
+
+/// One log line for the `logger` callback; `fields` is JSON text (the facade parses it).
+#[napi(object)]
+pub struct JsLogRecord {
+    /// `error`, `warn`, `info`, `debug` or `trace`.
+    pub level: String,
+    /// What happened.
+    pub message: String,
+    /// The details, as a JSON object.
+    pub fields: String,
+}
+
+impl From<Record> for JsLogRecord {
+    fn from(r: Record) -> Self {
+        JsLogRecord {
+            level: r.level.to_owned(),
+            message: r.message,
+            fields: serde_json::Value::Object(r.fields).to_string(),
         }
     }
 }

@@ -5,8 +5,10 @@ use crate::config::Config;
 pub use crate::connection::{Conn, Manager, Stopper};
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Reason};
+use crate::log::Log;
 use crate::params::Param;
 use crate::query::{self, QueryOptions};
+use crate::redact::Redactor;
 use crate::result::ResultSet;
 use crate::stats::{Snapshot, Stats};
 use deadpool::managed::{self, PoolError, TimeoutType, Timeouts};
@@ -50,6 +52,7 @@ pub struct Pool {
     query_options: QueryOptions,
     events: Arc<Events>,
     stats: Arc<Stats>,
+    log: Arc<Log>,
     state: AtomicU8,
     in_flight: AtomicUsize,
     idle: Notify,
@@ -63,7 +66,7 @@ pub struct Pool {
 }
 
 /// Counts a call in flight; `close()` waits for the count to reach zero.
-struct InFlight<'a>(&'a Pool);
+pub(crate) struct InFlight<'a>(&'a Pool);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
@@ -77,9 +80,12 @@ impl Pool {
     /// A pool for `config`; no connection is opened until one is needed.
     pub fn new(config: Config, text_oids: Vec<u32>) -> Result<Self> {
         let events = Arc::new(Events::default());
-        let stats = Arc::new(Stats::default());
+        let redactor = Redactor::new(config.pg.get_password());
+        let stats = Arc::new(Stats::new(redactor.clone()));
+        let log = Arc::new(Log::new(config.log.clone(), config.name.clone(), redactor));
         let manager = Manager {
             stats: stats.clone(),
+            log: log.clone(),
             pg: config.pg.clone(),
             statement_cache_size: config.max_prepared_statements,
             max_lifetime: config.max_lifetime,
@@ -105,6 +111,7 @@ impl Pool {
             query_options,
             events,
             stats,
+            log,
             state: AtomicU8::new(OPEN),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
@@ -127,6 +134,11 @@ impl Pool {
     /// The pool's counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The pool's logger.
+    pub fn log(&self) -> &Log {
+        &self.log
     }
 
     /// Sizes from one consistent look at the pool, and the counters.
@@ -154,7 +166,7 @@ impl Pool {
     }
 
     /// Registers a call, or fails with `POOL_CLOSED` once `close()` has begun.
-    fn enter(&self) -> Result<InFlight<'_>> {
+    pub(crate) fn enter(&self) -> Result<InFlight<'_>> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let guard = InFlight(self);
         if self.state.load(Ordering::SeqCst) != OPEN {
@@ -164,7 +176,7 @@ impl Pool {
     }
 
     /// Checks out a connection, waiting at most `connectionTimeoutMillis`.
-    async fn acquire(&self) -> Result<Object> {
+    pub(crate) async fn acquire(&self) -> Result<Object> {
         let started = Instant::now();
         // No idle connection: this acquire waits, for a release or for a new connection.
         if self.pool.status().available == 0 {
@@ -173,6 +185,7 @@ impl Pool {
         let conn = self.pool.get().await.map_err(|e| self.acquire_error(e))?;
         self.stats.acquire.record(started.elapsed());
         let pid = conn.pid();
+        self.log.acquired(pid, started.elapsed());
         self.in_use().insert(pid, conn.stopper());
         self.events.emit(kind::ACQUIRE, || Event::Acquire { pid });
         Ok(conn)
@@ -230,11 +243,12 @@ impl Pool {
     /// Takes back a connection after use. It returns to the pool unless it is broken, used up,
     /// past its lifetime, or the pool is closing, in which case it is closed (`remove`).
     /// Returns whether a closing pool had cut the connection while it was out.
-    fn give_back(&self, mut conn: Object, broken: bool) -> bool {
+    pub(crate) fn give_back(&self, mut conn: Object, broken: bool) -> bool {
         let pid = conn.pid();
         let state = self.state.load(Ordering::SeqCst);
         let cut = self.in_use().remove(&pid).is_none() && state != OPEN;
         self.events.emit(kind::RELEASE, || Event::Release { pid });
+        self.log.released(pid);
         // While closing, connections go back to the pool for the calls admitted before close()
         // (close() closes them all at the end); after it, nothing is left to use them.
         let reason = if cut || state == CLOSED {
@@ -279,7 +293,9 @@ impl Pool {
             } else {
                 let started = Instant::now();
                 let outcome = query::execute(&mut conn, sql, &params, &self.query_options).await;
-                self.stats.query.record(started.elapsed());
+                let elapsed = started.elapsed();
+                self.stats.query.record(elapsed);
+                self.log.query(sql, &params, elapsed, &outcome);
                 outcome
             };
             let broken = matches!(&outcome, Err(e) if e.is_connection_fatal());
@@ -369,7 +385,7 @@ impl Pool {
         }
         if self.config.min > 0 {
             if let Err(e) = self.fill_to(self.config.min).await {
-                tracing::warn!("could not open the `min` connections: {e}");
+                self.log.warn("could not open the `min` connections", &e);
             }
         }
     }

@@ -2,6 +2,7 @@
 //! adds and, for latencies, one short lock; reading takes a consistent snapshot of the pool's
 //! sizes from deadpool and copies the rest.
 use crate::error::Error;
+use crate::redact::Redactor;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -110,7 +111,7 @@ impl Latency {
 pub struct LastError {
     /// Its code.
     pub code: String,
-    /// Its message (never holds a password: messages are built without one).
+    /// Its message, with secrets masked (see `redact`).
     pub message: String,
     /// When, in milliseconds since the Unix epoch.
     pub at: f64,
@@ -136,9 +137,28 @@ pub struct Stats {
     /// Time to run a query, acquire excluded.
     pub query: Latency,
     last_error: Mutex<Option<LastError>>,
+    redactor: Redactor,
 }
 
 impl Stats {
+    /// Counters whose last error goes through `redactor`.
+    pub fn new(redactor: Redactor) -> Self {
+        Stats {
+            redactor,
+            ..Default::default()
+        }
+    }
+
+    /// `text` with the pool's secrets masked.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.apply(text)
+    }
+
+    /// Counts a transaction that `executeTransaction` finished (committed or rolled back).
+    pub fn transaction(&self) {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a failed call and remembers it as the last error.
     pub fn failed(&self, error: &Error) {
         self.errors.fetch_add(1, Ordering::Relaxed);
@@ -147,7 +167,7 @@ impl Stats {
             .map_or(0.0, |d| d.as_millis() as f64);
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(LastError {
             code: error.code().to_owned(),
-            message: error.to_string(),
+            message: self.redactor.apply(&error.to_string()),
             at,
         });
     }
@@ -240,5 +260,14 @@ mod tests {
         stats.failed(&Error::argument("bad"));
         assert_eq!(stats.errors.load(Ordering::Relaxed), 2);
         assert_eq!(stats.last_error().unwrap().code, "INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn the_last_error_is_redacted() {
+        let stats = Stats::new(Redactor::new(Some(b"pw-secret")));
+        stats.failed(&Error::argument("bad value \"pw-secret\""));
+        assert_eq!(stats.last_error().unwrap().message, "bad value \"***\"");
+        stats.transaction();
+        assert_eq!(stats.transactions.load(Ordering::Relaxed), 1);
     }
 }

@@ -1,14 +1,17 @@
-// The pg-rust-pool demo: a small Express app over one DatabaseManager.
+// The pg-rust-pool demo: a small Express service over one DatabaseManager: users and their notes,
+// the health endpoints (/health, /health/database, /ready, /live, /status, /metrics), and the
+// pool's events and logs on the console.
 //
 //   npm run demo                                   a throwaway PostgreSQL, port 3000
 //   DATABASE_URL=postgres://… PORT=8080 npm run demo
+//   LOG_LEVEL=debug npm run demo                   every query on stderr, with its duration
 //
 // Ctrl-C (SIGINT) or SIGTERM: stop accepting requests, close the pool, stop the throwaway server.
 import { createRequire } from 'node:module'
 import express from 'express'
 import { startCluster } from '../harness/cluster.mjs'
 
-const { DatabaseManager } = createRequire(import.meta.url)('../..')
+const { DatabaseManager, healthHandlers } = createRequire(import.meta.url)('../..')
 
 // A database: DATABASE_URL if set, or else a throwaway cluster that dies with this process.
 let embedded = null
@@ -22,8 +25,14 @@ if (!process.env.DATABASE_URL) {
   console.log(`DATABASE_URL is not set: started an embedded PostgreSQL (pid ${embedded.pid}) in ${embedded.data}`)
   console.log(`  psql -h ${embedded.socketDir} -p ${embedded.port} -U postgres`)
 }
-// With no options, DatabaseManager reads DATABASE_URL (or the PG* variables) itself.
-const db = embedded ? new DatabaseManager({ connectionString: embedded.url }) : new DatabaseManager()
+// Without connectionString, DatabaseManager reads DATABASE_URL (or the PG* variables) itself, and
+// LOG_LEVEL for its log level. `name` labels the metrics; slow queries are logged at warn.
+const db = new DatabaseManager({ connectionString: embedded?.url, name: 'demo', slowQueryMillis: 250 })
+
+// Event logging: connections opening and closing, and idle connections failing.
+db.on('connect', ({ pid }) => console.log(`pool: connection ${pid} opened`))
+db.on('remove', ({ pid, reason }) => console.log(`pool: connection ${pid} closed (${reason})`))
+db.on('error', (error, { pid }) => console.error(`pool: idle connection ${pid} failed: ${error.code} ${error.message}`))
 
 let server = null
 let stopping = false
@@ -48,24 +57,47 @@ try {
     id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name text NOT NULL,
     email text NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    last_note_at timestamptz)`)
+  await db.query(`CREATE TABLE IF NOT EXISTS demo_notes (
+    id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id int NOT NULL REFERENCES demo_users (id),
+    body text NOT NULL CHECK (body <> ''),
     created_at timestamptz NOT NULL DEFAULT now())`)
   await db.query(`INSERT INTO demo_users (name, email)
     SELECT * FROM (VALUES ('Ada Lovelace', 'ada@example.com'), ('Alan Turing', 'alan@example.com'),
                           ('Grace Hopper', 'grace@example.com')) AS seed
     WHERE NOT EXISTS (SELECT 1 FROM demo_users)`)
 } catch (e) {
-  if (!stopping) console.error(`could not create the demo_users table: ${e.message} (${e.code})`)
+  if (!stopping) console.error(`could not create the demo tables: ${e.message} (${e.code})`)
   await shutdown(1)
 }
 
 const USER_COLUMNS = 'id, name, email, created_at AS "createdAt"'
+const NOTE_COLUMNS = 'id, user_id AS "userId", body, created_at AS "createdAt"'
 const notFound = (res) => res.status(404).json({ error: 'no such user', code: 'NOT_FOUND' })
+// The id goes to the server as text, which parses it as an int: anything else cannot be an id.
+const isId = (text) => /^\d{1,9}$/.test(text)
 
 const app = express()
 app.use(express.json())
 
+// Health endpoints for load balancers, orchestrators and Prometheus.
+const health = healthHandlers(db, { timeoutMillis: 2000 })
+app.get('/health', health.health)
+app.get('/health/database', health.database)
+app.get('/ready', health.ready)
+app.get('/live', health.live)
+app.get('/status', health.status)
+app.get('/metrics', health.metrics)
+
+const ROUTES = [
+  'GET /users', 'GET /users/:id', 'POST /users {"name","email"}', 'GET /users/:id/notes',
+  'POST /users/:id/notes {"body"}', 'GET /time', 'GET /health', 'GET /health/database', 'GET /ready',
+  'GET /live', 'GET /status', 'GET /metrics',
+]
 app.get('/', (req, res) => {
-  res.json({ name: 'pg-rust-pool demo', routes: ['GET /users', 'GET /users/:id', 'POST /users {"name","email"}', 'GET /time'] })
+  res.json({ name: 'pg-rust-pool demo', routes: ROUTES })
 })
 
 app.get('/users', async (req, res) => {
@@ -74,8 +106,7 @@ app.get('/users', async (req, res) => {
 })
 
 app.get('/users/:id', async (req, res) => {
-  // The id goes to the server as text, which parses it as an int: anything else cannot be an id.
-  if (!/^\d{1,9}$/.test(req.params.id)) return notFound(res)
+  if (!isId(req.params.id)) return notFound(res)
   const { rows } = await db.query(`SELECT ${USER_COLUMNS} FROM demo_users WHERE id = $1`, [req.params.id])
   return rows.length ? res.json(rows[0]) : notFound(res)
 })
@@ -88,6 +119,30 @@ app.post('/users', async (req, res) => {
   const { rows } = await db.query(
     `INSERT INTO demo_users (name, email) VALUES ($1, $2) RETURNING ${USER_COLUMNS}`, [name, email])
   res.status(201).json(rows[0])
+})
+
+app.get('/users/:id/notes', async (req, res) => {
+  if (!isId(req.params.id)) return notFound(res)
+  const { rows } = await db.query(
+    `SELECT u.id, coalesce(json_agg(json_build_object('id', n.id, 'body', n.body, 'createdAt', n.created_at)
+       ORDER BY n.id) FILTER (WHERE n.id IS NOT NULL), '[]') AS notes
+     FROM demo_users u LEFT JOIN demo_notes n ON n.user_id = u.id WHERE u.id = $1 GROUP BY u.id`, [req.params.id])
+  return rows.length ? res.json(rows[0].notes) : notFound(res)
+})
+
+// Adding a note writes two tables: the note, and the user's last_note_at. One statement keeps both
+// writes atomic.
+app.post('/users/:id/notes', async (req, res) => {
+  if (!isId(req.params.id)) return notFound(res)
+  const { body } = req.body ?? {}
+  if (typeof body !== 'string' || body === '') {
+    return res.status(400).json({ error: 'send a JSON body {"body": "…"}', code: 'INVALID_INPUT' })
+  }
+  const { rows } = await db.query(
+    `WITH owner AS (UPDATE demo_users SET last_note_at = now() WHERE id = $1 RETURNING id),
+          note AS (INSERT INTO demo_notes (user_id, body) SELECT id, $2 FROM owner RETURNING *)
+     SELECT ${NOTE_COLUMNS} FROM note`, [req.params.id, body])
+  return rows.length ? res.status(201).json(rows[0]) : notFound(res)
 })
 
 app.get('/time', async (req, res) => {

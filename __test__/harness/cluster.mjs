@@ -83,9 +83,10 @@ export function freePort() {
 }
 
 /** Runs a command to completion: { ok, output } with stdout and stderr together. */
-function run(command, args) {
+function run(command, args, env) {
   return new Promise((resolve) => {
-    execFile(command, args, (error, stdout, stderr) => resolve({ ok: !error, output: `${stdout}${stderr}` || String(error?.message ?? '') }))
+    const options = env ? { env: { ...process.env, ...env } } : {}
+    execFile(command, args, options, (error, stdout, stderr) => resolve({ ok: !error, output: `${stdout}${stderr}` || String(error?.message ?? '') }))
   })
 }
 
@@ -128,7 +129,34 @@ function startJanitor(root) {
  * Starts a new cluster. Returns { host, port, socketDir, root, data, user, password, database,
  * url, env, pid, log(), start(), stopServer(), restart(), stop() }.
  */
-export async function startCluster({ settings = {} } = {}) {
+export function startCluster({ settings = {} } = {}) {
+  return launch(settings, async ({ bin, dropRoot, root, data }) => {
+    const pwfile = join(root, 'pw')
+    writeFileSync(pwfile, PASSWORD + '\n')
+    if (dropRoot.length) execFileSync('chown', ['-R', `${SUPERUSER}:${SUPERUSER}`, root])
+    const initdb = await run('setpriv', [...dropRoot, '--', join(bin, 'initdb'), '-D', data, '-U', SUPERUSER,
+      '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'])
+    if (!initdb.ok) throw new Error(`initdb failed:\n${initdb.output.trim().replace(/^/gm, '  ')}`)
+  })
+}
+
+/**
+ * Starts a streaming replica of `primary` (a cluster from startCluster, whose default pg_hba.conf
+ * lets the superuser replicate over 127.0.0.1 and whose wal_level is `replica`, PostgreSQL's
+ * default): `pg_basebackup -R` copies it and writes standby.signal and primary_conninfo, then the
+ * copy starts as a cluster of its own, read-only, in recovery. Same shape as startCluster's.
+ */
+export function startReplica(primary, { settings = {} } = {}) {
+  return launch(settings, async ({ bin, dropRoot, root, data }) => {
+    if (dropRoot.length) execFileSync('chown', ['-R', `${SUPERUSER}:${SUPERUSER}`, root])
+    const backup = await run('setpriv', [...dropRoot, '--', join(bin, 'pg_basebackup'), '-h', '127.0.0.1',
+      '-p', String(primary.port), '-U', SUPERUSER, '-D', data, '-R', '-X', 'stream', '--no-sync'], { PGPASSWORD: PASSWORD })
+    if (!backup.ok) throw new Error(`pg_basebackup failed:\n${backup.output.trim().replace(/^/gm, '  ')}`)
+  })
+}
+
+/** Makes a cluster directory, fills its data directory with `prepare`, and starts the server. */
+async function launch(settings, prepare) {
   const bin = findBinDir()
   requireSetpriv()
   const dropRoot = dropRootArgs()
@@ -202,12 +230,7 @@ export async function startCluster({ settings = {} } = {}) {
 
   try {
     mkdirSync(socketDir)
-    const pwfile = join(root, 'pw')
-    writeFileSync(pwfile, PASSWORD + '\n')
-    if (dropRoot.length) execFileSync('chown', ['-R', `${SUPERUSER}:${SUPERUSER}`, root])
-    const initdb = await run('setpriv', [...dropRoot, '--', join(bin, 'initdb'), '-D', data, '-U', SUPERUSER,
-      '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'])
-    if (!initdb.ok) throw new Error(`initdb failed:\n${initdb.output.trim().replace(/^/gm, '  ')}`)
+    await prepare({ bin, dropRoot, root, data })
     for (let attempt = 1; ; attempt++) {
       cluster.port = await freePort()
       try {
