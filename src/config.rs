@@ -17,6 +17,7 @@
 //! | statement timeout | `statementTimeout` | `DB_STATEMENT_TIMEOUT` | the server's |
 //! | statement cache | `statementCache` | — | on |
 //! | its size per connection | `maxPreparedStatements` | — | 256 |
+//! | leak warning after | `leakDetectionThreshold` | `DB_LEAK_DETECTION_THRESHOLD` | off |
 //!
 //! The connection string is `connectionString`, else `DATABASE_URL`; what it sets (host, port,
 //! database, user, password, `application_name`, `options`, `connect_timeout`, `sslmode`, …) ranks
@@ -60,6 +61,8 @@ pub struct Options {
     pub statement_cache: Option<bool>,
     /// Size of each connection's statement cache.
     pub max_prepared_statements: Option<f64>,
+    /// How long a client may be held before a leak warning, in ms (0 = never).
+    pub leak_detection_threshold: Option<f64>,
 }
 
 /// The defaults, each with its reason.
@@ -82,6 +85,8 @@ pub mod defaults {
     pub const STATEMENT_CACHE: bool = true;
     /// Hundreds of distinct statements cover most applications; each costs server memory.
     pub const MAX_PREPARED_STATEMENTS: usize = 256;
+    /// Off, as in HikariCP: how long is too long depends on the application.
+    pub const LEAK_DETECTION_THRESHOLD_MILLIS: u64 = 0;
 }
 
 /// A resolved configuration.
@@ -100,6 +105,8 @@ pub struct Config {
     pub statement_cache: bool,
     /// Size of each connection's statement cache.
     pub max_prepared_statements: usize,
+    /// How long a client may be held before a leak warning; `None` never warns.
+    pub leak_detection_threshold: Option<Duration>,
 }
 
 /// A setting's JS option and the environment variables read for it, first set wins.
@@ -152,6 +159,10 @@ const MAX_PREPARED_STATEMENTS: Setting = Setting {
     option: "maxPreparedStatements",
     env: &[],
 };
+const LEAK_DETECTION_THRESHOLD: Setting = Setting {
+    option: "leakDetectionThreshold",
+    env: &["DB_LEAK_DETECTION_THRESHOLD"],
+};
 
 /// The connection string's environment variable.
 const DATABASE_URL: &str = "DATABASE_URL";
@@ -171,6 +182,7 @@ pub const ENVIRONMENT: &[&str] = &[
     "DB_POOL_MIN",
     "DB_TIMEOUT",
     "DB_STATEMENT_TIMEOUT",
+    "DB_LEAK_DETECTION_THRESHOLD",
     "PGHOST",
     "PGPORT",
     "PGDATABASE",
@@ -623,6 +635,14 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
             COUNT,
         )?
         .map_or(defaults::MAX_PREPARED_STATEMENTS, |(n, _)| n as usize);
+    let leak_detection_threshold = sources
+        .integer(
+            &LEAK_DETECTION_THRESHOLD,
+            options.leak_detection_threshold,
+            None,
+            MILLIS,
+        )?
+        .map_or(defaults::LEAK_DETECTION_THRESHOLD_MILLIS, |(ms, _)| ms);
     Ok(Config {
         pg,
         max: max as usize,
@@ -631,6 +651,8 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
             .then(|| Duration::from_millis(connection_timeout)),
         statement_cache: options.statement_cache.unwrap_or(defaults::STATEMENT_CACHE),
         max_prepared_statements,
+        leak_detection_threshold: (leak_detection_threshold > 0)
+            .then(|| Duration::from_millis(leak_detection_threshold)),
     })
 }
 
@@ -732,6 +754,7 @@ mod tests {
         assert_eq!(c.connection_timeout, Some(Duration::from_secs(30)));
         assert!(c.statement_cache);
         assert_eq!(c.max_prepared_statements, 256);
+        assert_eq!(c.leak_detection_threshold, None);
     }
 
     #[test]
@@ -759,6 +782,7 @@ mod tests {
             statement_timeout: Some(250.0),
             statement_cache: Some(false),
             max_prepared_statements: Some(32.0),
+            leak_detection_threshold: Some(5000.0),
             connection_string: None,
         };
         let c = ok(&options, &[]);
@@ -773,6 +797,7 @@ mod tests {
         assert_eq!(c.connection_timeout, Some(Duration::from_millis(1500)));
         assert!(!c.statement_cache);
         assert_eq!(c.max_prepared_statements, 32);
+        assert_eq!(c.leak_detection_threshold, Some(Duration::from_secs(5)));
     }
 
     #[test]
@@ -806,6 +831,7 @@ mod tests {
                 ("DB_POOL_MIN", "3"),
                 ("DB_TIMEOUT", "4000"),
                 ("DB_STATEMENT_TIMEOUT", "5000"),
+                ("DB_LEAK_DETECTION_THRESHOLD", "6000"),
             ],
         );
         assert_eq!(c.pg.get_hosts(), [tcp("dbhost")]);
@@ -817,6 +843,7 @@ mod tests {
         assert_eq!((c.max, c.min), (30, 3));
         assert_eq!(c.connection_timeout, Some(Duration::from_secs(4)));
         assert_eq!(c.pg.get_options(), Some("-c statement_timeout=5000"));
+        assert_eq!(c.leak_detection_threshold, Some(Duration::from_secs(6)));
 
         let c = ok(
             &none,
@@ -967,6 +994,7 @@ mod tests {
             ("DB_POOL_MIN", "3"),
             ("DB_TIMEOUT", "4000"),
             ("DB_STATEMENT_TIMEOUT", "5000"),
+            ("DB_LEAK_DETECTION_THRESHOLD", "6000"),
         ];
         let c = ok(
             &Options {
@@ -974,6 +1002,7 @@ mod tests {
                 min: Some(1.0),
                 connection_timeout_millis: Some(100.0),
                 statement_timeout: Some(200.0),
+                leak_detection_threshold: Some(0.0),
                 ..Default::default()
             },
             &pairs,
@@ -981,6 +1010,7 @@ mod tests {
         assert_eq!((c.max, c.min), (5, 1));
         assert_eq!(c.connection_timeout, Some(Duration::from_millis(100)));
         assert_eq!(c.pg.get_options(), Some("-c statement_timeout=200"));
+        assert_eq!(c.leak_detection_threshold, None);
     }
 
     #[test]
@@ -1152,7 +1182,7 @@ mod tests {
     #[test]
     fn number_errors_name_the_option_and_the_range() {
         let ms = "must be a whole number of milliseconds from 0 to 2147483647";
-        let cases: [(Change, String); 14] = [
+        let cases: [(Change, String); 15] = [
             (
                 |o| o.max = Some(0.0),
                 "`max` must be an integer ≥ 1 (got 0)".into(),
@@ -1202,6 +1232,10 @@ mod tests {
                 format!("`statementTimeout` {ms} (got -Infinity)"),
             ),
             (
+                |o| o.leak_detection_threshold = Some(-5.0),
+                format!("`leakDetectionThreshold` {ms} (got -5)"),
+            ),
+            (
                 |o| o.max_prepared_statements = Some(0.0),
                 "`maxPreparedStatements` must be an integer ≥ 1 (got 0)".into(),
             ),
@@ -1249,6 +1283,11 @@ mod tests {
                 "DB_STATEMENT_TIMEOUT",
                 "5s",
                 format!("DB_STATEMENT_TIMEOUT {ms} (got \"5s\")"),
+            ),
+            (
+                "DB_LEAK_DETECTION_THRESHOLD",
+                "10s",
+                format!("DB_LEAK_DETECTION_THRESHOLD {ms} (got \"10s\")"),
             ),
             ("DB_POOL_MIN", "11", format!("DB_POOL_MIN (11) {min}")),
         ];
@@ -1391,6 +1430,7 @@ mod tests {
             &CONNECTION_TIMEOUT,
             &STATEMENT_TIMEOUT,
             &MAX_PREPARED_STATEMENTS,
+            &LEAK_DETECTION_THRESHOLD,
         ];
         let mut read: Vec<&str> = settings
             .iter()

@@ -38,6 +38,8 @@ pub struct PoolOptions {
     pub statement_cache: Option<bool>,
     /// See `index.d.ts`.
     pub max_prepared_statements: Option<f64>,
+    /// See `index.d.ts`.
+    pub leak_detection_threshold: Option<f64>,
     /// OIDs of types the facade parses itself from text (keys of the `types` option).
     pub text_oids: Option<Vec<u32>>,
 }
@@ -58,6 +60,7 @@ impl From<&PoolOptions> for config::Options {
             statement_timeout: o.statement_timeout,
             statement_cache: o.statement_cache,
             max_prepared_statements: o.max_prepared_statements,
+            leak_detection_threshold: o.leak_detection_threshold,
         }
     }
 }
