@@ -10,7 +10,7 @@ use std::sync::Arc;
 /// The native half of `DatabaseManager`; the JS facade in `lib/` wraps it.
 #[napi]
 pub struct NativePool {
-    pool: Arc<Pool>,
+    pub(crate) pool: Arc<Pool>,
 }
 
 #[napi]

@@ -9,6 +9,8 @@ use crate::statements::StatementCache;
 use deadpool::managed::{self, Metrics, PoolError, RecycleResult, TimeoutType, Timeouts};
 use deadpool::Runtime;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{Notify, OnceCell};
 
 /// One pooled connection.
@@ -77,9 +79,17 @@ struct InFlight<'a>(&'a Pool);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
+        self.0.leave();
+    }
+}
+
+/// A checked-out connection's claim on the pool: like a call in flight, `close()` waits until it
+/// drops.
+pub struct Lease(Arc<Pool>);
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.0.leave();
     }
 }
 
@@ -109,6 +119,7 @@ impl Pool {
         let query_options = QueryOptions {
             statement_cache: config.statement_cache,
             text_oids,
+            in_transaction: false,
         };
         Ok(Pool {
             pool,
@@ -126,6 +137,18 @@ impl Pool {
         &self.config
     }
 
+    /// How queries run on this pool's connections.
+    pub fn query_options(&self) -> &QueryOptions {
+        &self.query_options
+    }
+
+    /// Ends a call (or a lease) in flight.
+    fn leave(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
     /// Registers a call, or fails with `POOL_CLOSED` once `close()` has begun.
     fn enter(&self) -> Result<InFlight<'_>> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -138,7 +161,31 @@ impl Pool {
 
     /// Checks out a connection, waiting at most `connectionTimeoutMillis`.
     async fn acquire(&self) -> Result<managed::Object<Manager>> {
-        self.pool.get().await.map_err(|e| match e {
+        self.pool.get().await.map_err(|e| self.acquire_error(e))
+    }
+
+    /// Checks out a connection only if one is free or can be opened now: the caller already holds
+    /// one, so waiting for another could wait for itself.
+    async fn acquire_now(&self) -> Result<managed::Object<Manager>> {
+        let now = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..self.pool.timeouts()
+        };
+        self.pool.timeout_get(&now).await.map_err(|e| match e {
+            PoolError::Timeout(TimeoutType::Wait) => Error::PoolDeadlock(format!(
+                "all {} connections (`max`) are in use and this code already holds one of them \
+                 (inside executeTransaction, or with a client from getClient()): waiting for \
+                 another could wait forever; run the query on the client you hold \
+                 (`client.query(…)`) instead of the manager",
+                self.config.max
+            )),
+            e => self.acquire_error(e),
+        })
+    }
+
+    /// What a failed checkout means to the user.
+    fn acquire_error(&self, e: PoolError<tokio_postgres::Error>) -> Error {
+        match e {
             PoolError::Timeout(TimeoutType::Wait) => {
                 let status = self.pool.status();
                 Error::PoolTimeout(format!(
@@ -169,7 +216,24 @@ impl Pool {
             },
             PoolError::Closed => Error::PoolClosed,
             other => Error::Internal(format!("could not get a connection: {other}")),
-        })
+        }
+    }
+
+    /// Checks out a connection for a client (`getClient()`, `executeTransaction`). Without `wait`
+    /// it fails at once with `POOL_DEADLOCK` when none is free.
+    pub async fn checkout(
+        self: &Arc<Self>,
+        wait: bool,
+    ) -> Result<(managed::Object<Manager>, Lease)> {
+        let _call = self.enter()?;
+        let conn = if wait {
+            self.acquire().await?
+        } else {
+            self.acquire_now().await?
+        };
+        // The lease counts in flight before this call stops counting, so `close()` never sees 0.
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        Ok((conn, Lease(Arc::clone(self))))
     }
 
     /// Runs one query string on a pooled connection.
