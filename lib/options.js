@@ -5,7 +5,7 @@
 const { INT8_MODES } = require('./types')
 
 const STRING = ['connectionString', 'host', 'database', 'user', 'password', 'applicationName']
-const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeout', 'maxPreparedStatements']
+const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeout', 'maxPreparedStatements', 'leakDetectionThreshold']
 const BOOLEAN = ['statementCache']
 const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8'])
 
