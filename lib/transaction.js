@@ -17,8 +17,8 @@ const OPTIONS = new Set(['isolationLevel', 'readOnly', 'deferrable', 'retries', 
 /** serialization_failure and deadlock_detected: the server asks the client to try again. */
 const RETRYABLE = new Set(['40001', '40P01'])
 /** Backoff before retry n: a random wait up to min(CAP, BASE · 2^n) ms ("full jitter"). */
-const BACKOFF_BASE_MS = 10
-const BACKOFF_CAP_MS = 1000
+const BACKOFF_BASE_MS = 50
+const BACKOFF_CAP_MS = 2000
 /** The longest delay Node's timers take. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
