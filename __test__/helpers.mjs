@@ -35,3 +35,12 @@ export async function withManager(options, fn) {
     await db.close()
   }
 }
+
+/** Polls `check` until it returns true (a closed connection's backend exits a moment later). */
+export async function eventually(check, { timeoutMs = 3000, what = 'the condition' } = {}) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
