@@ -2,5 +2,6 @@
 // pg-rust-pool: a PostgreSQL connection pool for Node.js with a Rust engine.
 const { DatabaseManager } = require('./lib/manager')
 const { DatabaseError } = require('./lib/errors')
+const { LeakWarning } = require('./lib/leak')
 
-module.exports = { DatabaseManager, DatabaseError }
+module.exports = { DatabaseManager, DatabaseError, LeakWarning }

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import pg from 'pg'
 
 const require = createRequire(import.meta.url)
-export const { DatabaseManager, DatabaseError } = require('..')
+export const { DatabaseManager, DatabaseError, LeakWarning } = require('..')
 
 let counter = 0
 /** An application_name unique to this test, to find its backends in pg_stat_activity. */

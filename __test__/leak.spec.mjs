@@ -3,7 +3,7 @@
 // back in the pool after garbage collection (closed instead, when inside a transaction).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DatabaseManager, uniqueName, observer, backends, eventually } from './helpers.mjs'
+import { DatabaseManager, LeakWarning, uniqueName, observer, backends, eventually } from './helpers.mjs'
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -21,7 +21,7 @@ test('a client held past the threshold gets exactly one warning naming where it 
     await sleep(600)
     assert.equal(warnings.length, 1)
     const [warning] = warnings
-    assert.ok(warning instanceof Error)
+    assert.ok(warning instanceof LeakWarning)
     assert.equal(warning.name, 'LeakWarning')
     assert.equal(warning.reason, 'held')
     assert.ok(warning.heldMillis >= 150)

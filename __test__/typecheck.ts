@@ -1,5 +1,8 @@
 // Compiled by `npm test` with `tsc --noEmit --strict`: uses every public member of index.d.ts.
-import { DatabaseManager, DatabaseError, type QueryResult, type FieldDef, type DatabaseManagerOptions, type QueryConfig } from '..'
+import {
+  DatabaseManager, DatabaseError, LeakWarning, type QueryResult, type FieldDef, type DatabaseManagerOptions, type QueryConfig,
+  type PoolClient, type TransactionOptions,
+} from '..'
 
 const options: DatabaseManagerOptions = {
   connectionString: 'postgres://localhost/db',
@@ -17,6 +20,7 @@ const options: DatabaseManagerOptions = {
   maxPreparedStatements: 256,
   types: { 1700: (text: string) => Number(text) },
   int8: 'bigint',
+  leakDetectionThreshold: 0,
 }
 
 async function main(): Promise<void> {
@@ -45,10 +49,33 @@ async function main(): Promise<void> {
       void parts
     }
   }
+  const client: PoolClient = await db.getClient()
+  try {
+    const one: QueryResult<{ one: number }> = await client.query<{ one: number }>('SELECT 1 AS one')
+    await client.query({ text: 'SELECT $1::int', values: [one.rows[0].one] })
+  } finally {
+    const released: Promise<void> = client.release()
+    await released
+  }
+  await (await db.getClient()).release(true)
+  await (await db.getClient()).release(new Error('broken'))
+  const txOptions: TransactionOptions = {
+    isolationLevel: 'serializable', readOnly: false, deferrable: false, retries: 3, timeoutMillis: 5000,
+  }
+  const total: number = await db.executeTransaction(async (tx: PoolClient) => {
+    const r = await tx.query<{ n: number }>('SELECT 1 AS n')
+    return r.rows[0].n
+  }, txOptions)
+  const results: QueryResult[] = await db.executeTransaction([{ text: 'SELECT $1::int', values: [1] }, 'SELECT 2'])
+  db.on('leak', (warning: LeakWarning) => {
+    const why: 'held' | 'unreachable' = warning.reason
+    const held: number = warning.heldMillis
+    void [why, held, warning.stack]
+  })
   const description: string = db.toString()
   db.on('error', (err: Error) => void err)
   await db.close()
-  void [n, command, count, oid, asArray, meta, description]
+  void [n, command, count, oid, asArray, meta, description, total, results]
 }
 
 void main
