@@ -96,6 +96,7 @@ test('a callback that calls release() with the transaction open: rolled back, CL
   const { e: again } = await rejection(db.executeTransaction((client) => {
     client.query('INSERT INTO mu_rows VALUES (9)')
     client.release(true)
+    client.query('INSERT INTO mu_rows VALUES (10)')
   }))
   assert.equal(again.code, 'CLIENT_RELEASED')
   assert.deepEqual(await ids(), [])

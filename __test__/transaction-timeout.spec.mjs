@@ -70,3 +70,15 @@ test('a transaction that finishes in time commits', async () => {
   const value = await db.executeTransaction((client) => client.query('SELECT pg_sleep(0.05)').then(() => 'done'), { timeoutMillis: 5000 })
   assert.equal(value, 'done')
 })
+
+test('a callback that released its client while a statement ran is still cancelled on time', async () => {
+  const started = Date.now()
+  const err = await db.executeTransaction(async (client) => {
+    const sleeping = client.query('SELECT pg_sleep(10)')
+    client.release()
+    await sleeping
+  }, { timeoutMillis: 300 }).catch((e) => e)
+  assert.equal(err.code, 'TRANSACTION_TIMEOUT')
+  assert.ok(Date.now() - started < 1300, `rejected after ${Date.now() - started} ms`)
+  assert.deepEqual((await activity()).map((a) => a.state), ['idle'])
+})

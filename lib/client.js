@@ -26,9 +26,9 @@ class Client {
   #released = null
   /** Set when the transaction timed out: what every failure becomes. */
   #timedOut = null
-  /** For a transaction's client: its query promises never go unhandled; failures are kept. */
+  /** Whether this is a transaction's client (see #kept). */
   #transaction
-  /** The latest failure of a query, other than "the transaction is aborted" (25P02). */
+  /** The latest server error of a query, other than "the transaction is aborted" (25P02). */
   #failure = undefined
 
   constructor(shared, native, lease, transaction) {
@@ -43,16 +43,23 @@ class Client {
   /** Runs a query on this client's connection, after the queries called before it. */
   query(textOrConfig, values) {
     const trace = captureTrace(this.query)
-    if (this.#released !== null) return Promise.reject(this.#releasedError(trace))
-    const result = runQuery(this.#send, this.#parsers, trace, textOrConfig, values)
-    if (!this.#transaction) return result
+    const result = this.#released === null
+      ? runQuery(this.#send, this.#parsers, trace, textOrConfig, values)
+      : Promise.reject(this.#releasedError(trace))
+    return this.#transaction ? this.#kept(result, trace) : result
+  }
+
+  /**
+   * A transaction's query: a timeout replaces its failure, a server error is kept as what may
+   * have aborted the transaction, and it never becomes an unhandled rejection: a callback may
+   * not await its queries, and executeTransaction reports the failure that aborted it instead.
+   */
+  #kept(result, trace) {
     const kept = result.catch((e) => {
       if (this.#timedOut !== null) throw again(this.#timedOut, trace)
-      if (e.code !== '25P02') this.#failure = e
+      if (e.severity !== undefined && e.code !== '25P02') this.#failure = e
       throw e
     })
-    // An executeTransaction callback may not await its queries: executeTransaction reports
-    // the failure that aborted the transaction instead.
     kept.catch(ignore)
     return kept
   }
@@ -110,13 +117,18 @@ class Client {
     }
   }
 
-  /** Ends the client now (timeoutMillis): cancels what runs, rolls back, releases. */
+  /**
+   * Ends the client now (timeoutMillis): cancels what runs, rolls back, releases; also when the
+   * callback's own release() still waits behind a running statement.
+   */
   [kAbort](timeoutError) {
     this.#timedOut = timeoutError
-    if (this.#released !== null) return this.#released
-    this.#end()
-    this.#released = this.#native.abort()
-    return this.#released
+    const aborted = this.#native.abort()
+    if (this.#released === null) {
+      this.#end()
+      this.#released = aborted
+    }
+    return aborted
   }
 
   /** Releases the client unless the callback did; never rejects. */
