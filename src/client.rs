@@ -163,10 +163,13 @@ impl Checkout {
 
     /// Runs a query string with the manager's semantics and follows the transaction state.
     pub async fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<ResultSet>> {
-        self.options.in_transaction = self.state != TxState::Idle;
+        let before = self.state;
+        self.options.in_transaction = before != TxState::Idle;
         let conn = self.conn.as_mut().ok_or(Error::ClientReleased)?;
+        // Until the outcome is known: dropped half way, the checkout closes its connection.
+        self.state = TxState::Unknown;
         let outcome = query::execute(conn, sql, params, &self.options).await;
-        self.state = self.state.after(sql, !params.is_empty(), Ran::of(&outcome));
+        self.state = before.after(sql, !params.is_empty(), Ran::of(&outcome));
         outcome
     }
 
