@@ -102,6 +102,14 @@ export interface DatabaseManagerOptions {
    */
   int8?: 'string' | 'number' | 'bigint'
   /**
+   * How long a client from `getClient()` (or a transaction's client) may be held, in
+   * milliseconds, before a `'leak'` event (or, without a listener, a process warning) reports it
+   * with the stack of the code that acquired it; one warning per client. 0 turns it off.
+   * Environment: `DB_LEAK_DETECTION_THRESHOLD`.
+   * @default 0
+   */
+  leakDetectionThreshold?: number
+  /**
    * Idle connections above `min` close after this many milliseconds; 0 keeps them.
    * Environment: `DB_IDLE_TIMEOUT`.
    * @default 10000
@@ -392,10 +400,11 @@ export interface QueryConfig {
 
 /**
  * Every error this package reports. `code` is the SQLSTATE for server errors (as in
- * node-postgres) or one of the client codes: `POOL_CLOSED`, `POOL_TIMEOUT`, `CONNECT_TIMEOUT`,
- * `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as `ECONNREFUSED`),
- * `INVALID_ARGUMENT`, `INVALID_CONFIG`, `DECODE_ERROR`, `INTERNAL_ERROR`. The stack starts at
- * the line that called the package.
+ * node-postgres) or one of the client codes: `POOL_CLOSED`, `POOL_TIMEOUT`, `POOL_DEADLOCK`,
+ * `CONNECT_TIMEOUT`, `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as
+ * `ECONNREFUSED`), `CLIENT_RELEASED`, `TRANSACTION_TIMEOUT`, `INVALID_ARGUMENT`,
+ * `INVALID_CONFIG`, `DECODE_ERROR`, `INTERNAL_ERROR`. The stack starts at the line that called
+ * the package.
  */
 export declare class DatabaseError extends Error {
   /** SQLSTATE or client code. */
@@ -432,6 +441,75 @@ export declare class DatabaseError extends Error {
   routine?: string
 }
 
+/**
+ * A connection checked out of the pool by `getClient()`, or the client an `executeTransaction`
+ * callback receives. Its queries run on one connection, in the order they were called.
+ */
+export interface PoolClient {
+  /**
+   * Runs one query on this client's connection, with the same semantics as
+   * `DatabaseManager.query`. After `release()` it rejects with `CLIENT_RELEASED`.
+   */
+  query<R = any>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>>
+  /** Runs one query given as an object. */
+  query<R = any>(config: QueryConfig): Promise<QueryResult<R>>
+  /**
+   * Gives the connection back to the pool, after the queries already called. A transaction
+   * still open (or aborted) is rolled back first; if that fails the connection is closed.
+   * `release(true)` or `release(error)` closes the connection instead. Throws `CLIENT_RELEASED`
+   * when called a second time. The promise resolves once the connection is back (or closed)
+   * and never rejects.
+   */
+  release(err?: Error | boolean): Promise<void>
+}
+
+/** Options of `executeTransaction`. */
+export interface TransactionOptions {
+  /**
+   * The transaction's isolation level (`BEGIN ISOLATION LEVEL …`).
+   * @default the server's `default_transaction_isolation`, normally 'read committed'
+   */
+  isolationLevel?: 'read committed' | 'repeatable read' | 'serializable'
+  /**
+   * `true` begins `READ ONLY` (a write then fails with `25006`), `false` begins `READ WRITE`.
+   * @default the server's `default_transaction_read_only`
+   */
+  readOnly?: boolean
+  /**
+   * `true` begins `DEFERRABLE` (meaningful with `serializable` and `readOnly`), `false`
+   * `NOT DEFERRABLE`.
+   * @default the server's `default_transaction_deferrable`
+   */
+  deferrable?: boolean
+  /**
+   * How many times to run the whole callback again, on a fresh transaction, after a
+   * serialization failure (`40001`) or a deadlock (`40P01`), waiting a random time up to
+   * 50 ms · 2^n (at most 2 s) before retry n.
+   * @default 0
+   */
+  retries?: number
+  /**
+   * Longest time one attempt may take from BEGIN until the callback settles, in milliseconds.
+   * Past it the running statement is cancelled on the server, the transaction is rolled back,
+   * and the call rejects with `TRANSACTION_TIMEOUT`. 0 means no limit.
+   * @default 0
+   */
+  timeoutMillis?: number
+}
+
+/**
+ * The `'leak'` event's argument: a client was held longer than `leakDetectionThreshold`
+ * (`reason: 'held'`), or was garbage-collected without `release()` (`reason: 'unreachable'`).
+ * Its `stack` is that of the code that acquired the client.
+ */
+export declare class LeakWarning extends Error {
+  name: 'LeakWarning'
+  /** Why it is reported. */
+  reason: 'held' | 'unreachable'
+  /** How long the client had been held, in milliseconds. */
+  heldMillis: number
+}
+
 /** A pool of PostgreSQL connections with a Rust engine. */
 export declare class DatabaseManager extends EventEmitter {
   /**
@@ -460,8 +538,29 @@ export declare class DatabaseManager extends EventEmitter {
   /** Runs one query given as an object. */
   query<R = any>(config: QueryConfig): Promise<QueryResult<R>>
   /**
-   * Stops new work, waits for queries in flight (see `timeoutMillis`), closes every connection,
-   * and resolves once the server has let them go and their events have reached the listeners.
+   * Checks out a connection for several queries in a row. Release it with `client.release()`
+   * in a `finally` block. Code that holds the client (the async context that called
+   * `getClient()`) and asks this manager for another connection while none is free gets
+   * `POOL_DEADLOCK` at once instead of waiting.
+   */
+  getClient(): Promise<PoolClient>
+  /**
+   * Runs `fn` in a transaction: `BEGIN` (with `options`), `await fn(client)`, `COMMIT`, and
+   * resolves to what `fn` returned. If `fn` throws or rejects, or `COMMIT` fails, it rolls
+   * back and rejects with that same error; if the rollback fails the connection is closed.
+   * Inside `fn`, use `client`: asking the manager for another connection while none is free
+   * rejects with `POOL_DEADLOCK`.
+   */
+  executeTransaction<T>(fn: (client: PoolClient) => T | Promise<T>, options?: TransactionOptions): Promise<T>
+  /**
+   * Runs the queries in order in one transaction and resolves to their results: all of them
+   * apply, or none and it rejects with the failing query's error.
+   */
+  executeTransaction(queries: ReadonlyArray<QueryConfig | string>, options?: TransactionOptions): Promise<QueryResult[]>
+  /**
+   * Stops new work, waits for queries in flight and for every client to be released (see
+   * `timeoutMillis`), closes every connection, and resolves once the server has let them go and
+   * their events have reached the listeners.
    * Later calls reject with `POOL_CLOSED`; calling `close()` again resolves when the first close
    * has finished.
    */
@@ -489,6 +588,8 @@ export declare class DatabaseManager extends EventEmitter {
    * listener this is printed as a warning, never thrown.
    */
   on(event: 'error', listener: (error: DatabaseError, info: ConnectionInfo) => void): this
+  /** A client was held past `leakDetectionThreshold`, or collected without `release()`. */
+  on(event: 'leak', listener: (warning: LeakWarning) => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
   /** `DatabaseManager(user@host:port/database)`, never the password. */
   toString(): string

@@ -3,5 +3,6 @@
 const { DatabaseManager } = require('./lib/manager')
 const { DatabaseError } = require('./lib/errors')
 const { healthHandlers } = require('./lib/health')
+const { LeakWarning } = require('./lib/leak')
 
-module.exports = { DatabaseManager, DatabaseError, healthHandlers }
+module.exports = { DatabaseManager, DatabaseError, LeakWarning, healthHandlers }

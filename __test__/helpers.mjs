@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import pg from 'pg'
 
 const require = createRequire(import.meta.url)
-export const { DatabaseManager, DatabaseError, healthHandlers } = require('..')
+export const { DatabaseManager, DatabaseError, LeakWarning, healthHandlers } = require('..')
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -106,4 +106,9 @@ export function runFixture(name, env) {
   child.stderr.setEncoding('utf8').on('data', (d) => { err += d })
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })))
   return { child, stdout: () => out, stderr: () => err, exited }
+}
+
+/** Like `eventually`, but throws naming `what` when the condition does not hold in time. */
+export async function until(check, { timeoutMs = 3000, what = 'the condition' } = {}) {
+  if (!(await eventually(check, timeoutMs))) throw new Error(`${what} did not hold within ${timeoutMs} ms`)
 }

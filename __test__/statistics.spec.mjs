@@ -44,14 +44,21 @@ test('500 concurrent queries on max: 5: every sample is consistent and the count
     assert.ok(samples.some((s) => s.waitingRequests > 0), 'some sample saw requests waiting')
     assert.ok(samples.some((s) => s.activeConnections === 5), 'some sample saw the pool fully used')
 
+    // 20 transactions, 5 of which throw and roll back: each sends BEGIN and one query, and the
+    // 15 that return send COMMIT; the rollbacks happen on release and are not query calls.
+    const transactions = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => db.executeTransaction(async (client) => {
+      await client.query('SELECT $1::int AS i', [i])
+      if (i % 4 === 0) throw new Error('roll back')
+    })))
+    assert.equal(transactions.filter((t) => t.status === 'rejected').length, 5)
+
     const after = db.getPoolStatistics()
-    assert.equal(after.queriesExecuted, 500)
+    assert.equal(after.queriesExecuted, 500 + 20 * 2 + 15)
     assert.equal(after.errors, 10)
-    // executeTransaction (which calls the native countTransaction) is not part of the package yet.
-    assert.equal(after.transactionsExecuted, 0)
+    assert.equal(after.transactionsExecuted, 20)
     assert.ok(after.connectionsCreated >= 1 && after.connectionsCreated <= 5)
     assert.equal(after.totalConnections, after.connectionsCreated - after.connectionsRemoved)
-    assert.ok(after.poolExhaustedCount > 0 && after.poolExhaustedCount <= 500)
+    assert.ok(after.poolExhaustedCount > 0 && after.poolExhaustedCount <= 500 + 20, `${after.poolExhaustedCount} acquires waited`)
     assert.equal(after.activeConnections, 0)
     assert.equal(after.utilization, 0)
     for (const key of ['acquireTime', 'queryTime']) {

@@ -1,9 +1,10 @@
 // Compiled by `npm test` with `tsc --noEmit --strict`: uses every public member of index.d.ts.
 import {
-  DatabaseManager, DatabaseError, type QueryResult, type FieldDef, type DatabaseManagerOptions, type QueryConfig,
+  DatabaseManager, DatabaseError, LeakWarning, type QueryResult, type FieldDef, type DatabaseManagerOptions, type QueryConfig,
   type ConnectionInfo, type RemoveInfo, type RemoveReason, type CloseOptions, type WaitForDatabaseOptions,
   healthHandlers, type PoolStatistics, type LatencySummary, type LastError, type HealthStatus, type HealthOptions,
   type HealthHandler, type HealthHandlers, type HealthHandlersOptions, type LogLevel, type Logger,
+  type PoolClient, type TransactionOptions,
 } from '..'
 import { createServer } from 'node:http'
 
@@ -34,6 +35,7 @@ const options: DatabaseManagerOptions = {
   logger: (level, message, fields) => void [level, message, fields.sql],
   slowQueryMillis: 250,
   logParameters: false,
+  leakDetectionThreshold: 0,
 }
 const level: LogLevel = 'off'
 const logger: Logger = (l: 'error' | 'warn' | 'info' | 'debug' | 'trace', m: string, f: Record<string, string | number | boolean>) => void [l, m, f]
@@ -74,6 +76,29 @@ async function main(): Promise<void> {
       void parts
     }
   }
+  const client: PoolClient = await db.getClient()
+  try {
+    const one: QueryResult<{ one: number }> = await client.query<{ one: number }>('SELECT 1 AS one')
+    await client.query({ text: 'SELECT $1::int', values: [one.rows[0].one] })
+  } finally {
+    const released: Promise<void> = client.release()
+    await released
+  }
+  await (await db.getClient()).release(true)
+  await (await db.getClient()).release(new Error('broken'))
+  const txOptions: TransactionOptions = {
+    isolationLevel: 'serializable', readOnly: false, deferrable: false, retries: 3, timeoutMillis: 5000,
+  }
+  const total: number = await db.executeTransaction(async (tx: PoolClient) => {
+    const r = await tx.query<{ n: number }>('SELECT 1 AS n')
+    return r.rows[0].n
+  }, txOptions)
+  const results: QueryResult[] = await db.executeTransaction([{ text: 'SELECT $1::int', values: [1] }, 'SELECT 2'])
+  db.on('leak', (warning: LeakWarning) => {
+    const why: 'held' | 'unreachable' = warning.reason
+    const held: number = warning.heldMillis
+    void [why, held, warning.stack]
+  })
   const stats: PoolStatistics = db.getPoolStatistics()
   const counts: number[] = [
     stats.totalCount, stats.idleCount, stats.waitingCount, stats.totalConnections, stats.idleConnections,
@@ -103,7 +128,7 @@ async function main(): Promise<void> {
   const description: string = db.toString()
   const closing: CloseOptions = { timeoutMillis: 1000 }
   await db.close(closing)
-  void [n, command, count, oid, asArray, meta, description, level, logger, counts, times, lastParts, healthParts, scrape, each]
+  void [n, command, count, oid, asArray, meta, description, total, results, level, logger, counts, times, lastParts, healthParts, scrape, each]
 }
 
 void main

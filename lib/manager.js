@@ -6,39 +6,23 @@ const { EventEmitter } = require('node:events')
 const { inspect } = require('node:util')
 const { NativePool } = require('../native.js')
 const { captureTrace, fromNative, clientError } = require('./errors')
-const { prepareValues, ValueError } = require('./values')
-const { buildResult } = require('./rows')
+const { runQuery } = require('./query')
 const { Parsers } = require('./types')
 const { nativeOptions, OptionError } = require('./options')
 const { EventBridge } = require('./events')
 const { healthStatus } = require('./health')
 const { forwardLogs } = require('./logging')
-
-const ROW_MODES = new Set([undefined, null, 'array', 'object'])
-
-/** Normalises query(text, values) and query({ text, values, rowMode }) or throws INVALID_ARGUMENT. */
-function queryArguments(textOrConfig, values) {
-  let text = textOrConfig
-  let rowMode
-  if (textOrConfig !== null && typeof textOrConfig === 'object' && !Array.isArray(textOrConfig)) {
-    text = textOrConfig.text
-    rowMode = textOrConfig.rowMode
-    if (values === undefined) values = textOrConfig.values
-  }
-  if (typeof text !== 'string') {
-    throw new ValueError(`the query text must be a string (got ${text === null ? 'null' : typeof text}): call query('SELECT …', values) or query({ text, values })`)
-  }
-  if (values !== undefined && values !== null && !Array.isArray(values)) {
-    throw new ValueError(`values must be an array (got ${typeof values}): call query(text, [value1, value2])`)
-  }
-  if (!ROW_MODES.has(rowMode)) throw new ValueError(`rowMode must be 'array' or omitted (got ${JSON.stringify(rowMode)})`)
-  return { text, values: values || [], rowMode }
-}
+const { holds } = require('./hold')
+const { getClient } = require('./client')
+const { executeTransaction } = require('./transaction')
+const { Leaks } = require('./leak')
 
 class DatabaseManager extends EventEmitter {
   #native
   #parsers
   #events
+  /** What clients and transactions need of this manager. */
+  #shared
 
   /** @param {import('../index').DatabaseManagerOptions} [options] */
   constructor(options) {
@@ -54,6 +38,8 @@ class DatabaseManager extends EventEmitter {
     }
     this.#events = new EventBridge(this, this.#native)
     if (options?.logger) forwardLogs(this.#native, options.logger)
+    const leaks = new Leaks(this, this.#native.leakDetectionThreshold())
+    this.#shared = { manager: this, native: this.#native, parsers: this.#parsers, leaks }
   }
 
   /** Opens `min` connections (at least one) and runs a check query; rejects if it cannot. */
@@ -76,23 +62,24 @@ class DatabaseManager extends EventEmitter {
   /** Runs a query on a pooled connection. */
   query(textOrConfig, values) {
     const trace = captureTrace(this.query)
-    return this.#query(trace, textOrConfig, values)
+    // Code that holds a client of this manager must not wait for a second connection.
+    const send = holds(this) ? this.#queryHolding : this.#send
+    return runQuery(send, this.#parsers, trace, textOrConfig, values)
   }
 
-  async #query(trace, textOrConfig, values) {
-    let args
-    let prepared
-    try {
-      args = queryArguments(textOrConfig, values)
-      prepared = prepareValues(args.values)
-    } catch (e) {
-      if (e instanceof ValueError) throw clientError('INVALID_ARGUMENT', e.message, trace)
-      throw e
-    }
-    const outcome = await this.#native.query(args.text, prepared)
-    if (outcome.error) throw fromNative(outcome.error, trace)
-    const results = outcome.results.map((r) => buildResult(r, this.#parsers, args.rowMode))
-    return results.length === 1 ? results[0] : results
+  #send = (text, values) => this.#native.query(text, values)
+  #queryHolding = (text, values) => this.#native.queryHolding(text, values)
+
+  /** Checks out a client; `release()` it when done. */
+  getClient() {
+    const trace = captureTrace(this.getClient)
+    return getClient(this.#shared, trace)
+  }
+
+  /** Runs `work` (a callback, or a list of queries) in a transaction on one client. */
+  executeTransaction(work, options) {
+    const trace = captureTrace(this.executeTransaction)
+    return executeTransaction(this.#shared, trace, work, options)
   }
 
   /**

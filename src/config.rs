@@ -19,6 +19,7 @@
 //! | its size per connection | `maxPreparedStatements` | — | 256 |
 //! | log level | `logLevel` | `LOG_LEVEL` | `warn` |
 //! | slow query threshold | `slowQueryMillis` | — | off |
+//! | leak warning after | `leakDetectionThreshold` | `DB_LEAK_DETECTION_THRESHOLD` | off |
 //!
 //! The connection string is `connectionString`, else `DATABASE_URL`; what it sets (host, port,
 //! database, user, password, `application_name`, `options`, `connect_timeout`, `sslmode`, …) ranks
@@ -83,6 +84,8 @@ pub struct Options {
     pub slow_query_millis: Option<f64>,
     /// Whether query logs show parameter values.
     pub log_parameters: Option<bool>,
+    /// How long a client may be held before a leak warning, in ms (0 = never).
+    pub leak_detection_threshold: Option<f64>,
 }
 
 /// The defaults, each with its reason.
@@ -105,6 +108,8 @@ pub mod defaults {
     pub const STATEMENT_CACHE: bool = true;
     /// Hundreds of distinct statements cover most applications; each costs server memory.
     pub const MAX_PREPARED_STATEMENTS: usize = 256;
+    /// Off, as in HikariCP: how long is too long depends on the application.
+    pub const LEAK_DETECTION_THRESHOLD_MILLIS: u64 = 0;
     /// node-postgres' `idleTimeoutMillis`: idle connections above `min` go after 10 s.
     pub const IDLE_TIMEOUT_MILLIS: u64 = 10_000;
     /// On: a connection through a NAT or firewall that dropped it is noticed, not kept forever.
@@ -154,6 +159,8 @@ pub struct Config {
     pub name: Option<String>,
     /// Logging.
     pub log: LogSettings,
+    /// How long a client may be held before a leak warning; `None` never warns.
+    pub leak_detection_threshold: Option<Duration>,
 }
 
 /// A setting's JS option and the environment variables read for it, first set wins.
@@ -206,6 +213,10 @@ const MAX_PREPARED_STATEMENTS: Setting = Setting {
     option: "maxPreparedStatements",
     env: &[],
 };
+const LEAK_DETECTION_THRESHOLD: Setting = Setting {
+    option: "leakDetectionThreshold",
+    env: &["DB_LEAK_DETECTION_THRESHOLD"],
+};
 const IDLE_TIMEOUT: Setting = Setting {
     option: "idleTimeoutMillis",
     env: &["DB_IDLE_TIMEOUT"],
@@ -250,6 +261,7 @@ pub const ENVIRONMENT: &[&str] = &[
     "DB_TIMEOUT",
     "DB_STATEMENT_TIMEOUT",
     "DB_IDLE_TIMEOUT",
+    "DB_LEAK_DETECTION_THRESHOLD",
     "PGHOST",
     "PGPORT",
     "PGDATABASE",
@@ -735,6 +747,14 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
     if connection_timeout > 0 {
         pg.connect_timeout(Duration::from_millis(connection_timeout));
     }
+    let leak_detection_threshold = sources
+        .integer(
+            &LEAK_DETECTION_THRESHOLD,
+            options.leak_detection_threshold,
+            None,
+            MILLIS,
+        )?
+        .map_or(defaults::LEAK_DETECTION_THRESHOLD_MILLIS, |(ms, _)| ms);
     Ok(Config {
         pg,
         max: max as usize,
@@ -748,6 +768,8 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         max_uses,
         name: not_empty(options.name.clone().map(|n| (n, Source::Option("name"))))?.map(|(n, _)| n),
         log: log_settings(options, &sources)?,
+        leak_detection_threshold: (leak_detection_threshold > 0)
+            .then(|| Duration::from_millis(leak_detection_threshold)),
     })
 }
 
@@ -929,6 +951,7 @@ mod tests {
         assert_eq!(c.connection_timeout, Some(Duration::from_secs(30)));
         assert!(c.statement_cache);
         assert_eq!(c.max_prepared_statements, 256);
+        assert_eq!(c.leak_detection_threshold, None);
     }
 
     #[test]
@@ -956,6 +979,7 @@ mod tests {
             statement_timeout: Some(250.0),
             statement_cache: Some(false),
             max_prepared_statements: Some(32.0),
+            leak_detection_threshold: Some(5000.0),
             connection_string: None,
             idle_timeout_millis: Some(500.0),
             max_lifetime_seconds: Some(60.0),
@@ -990,6 +1014,7 @@ mod tests {
         assert_eq!(c.connection_timeout, Some(Duration::from_millis(1500)));
         assert!(!c.statement_cache);
         assert_eq!(c.max_prepared_statements, 32);
+        assert_eq!(c.leak_detection_threshold, Some(Duration::from_secs(5)));
     }
 
     #[test]
@@ -1023,6 +1048,7 @@ mod tests {
                 ("DB_POOL_MIN", "3"),
                 ("DB_TIMEOUT", "4000"),
                 ("DB_STATEMENT_TIMEOUT", "5000"),
+                ("DB_LEAK_DETECTION_THRESHOLD", "6000"),
             ],
         );
         assert_eq!(c.pg.get_hosts(), [tcp("dbhost")]);
@@ -1034,6 +1060,7 @@ mod tests {
         assert_eq!((c.max, c.min), (30, 3));
         assert_eq!(c.connection_timeout, Some(Duration::from_secs(4)));
         assert_eq!(c.pg.get_options(), Some("-c statement_timeout=5000"));
+        assert_eq!(c.leak_detection_threshold, Some(Duration::from_secs(6)));
 
         let c = ok(
             &none,
@@ -1184,6 +1211,7 @@ mod tests {
             ("DB_POOL_MIN", "3"),
             ("DB_TIMEOUT", "4000"),
             ("DB_STATEMENT_TIMEOUT", "5000"),
+            ("DB_LEAK_DETECTION_THRESHOLD", "6000"),
         ];
         let c = ok(
             &Options {
@@ -1191,6 +1219,7 @@ mod tests {
                 min: Some(1.0),
                 connection_timeout_millis: Some(100.0),
                 statement_timeout: Some(200.0),
+                leak_detection_threshold: Some(0.0),
                 ..Default::default()
             },
             &pairs,
@@ -1198,6 +1227,7 @@ mod tests {
         assert_eq!((c.max, c.min), (5, 1));
         assert_eq!(c.connection_timeout, Some(Duration::from_millis(100)));
         assert_eq!(c.pg.get_options(), Some("-c statement_timeout=200"));
+        assert_eq!(c.leak_detection_threshold, None);
     }
 
     #[test]
@@ -1369,7 +1399,7 @@ mod tests {
     #[test]
     fn number_errors_name_the_option_and_the_range() {
         let ms = "must be a whole number of milliseconds from 0 to 2147483647";
-        let cases: [(Change, String); 14] = [
+        let cases: [(Change, String); 15] = [
             (
                 |o| o.max = Some(0.0),
                 "`max` must be an integer ≥ 1 (got 0)".into(),
@@ -1419,6 +1449,10 @@ mod tests {
                 format!("`statementTimeout` {ms} (got -Infinity)"),
             ),
             (
+                |o| o.leak_detection_threshold = Some(-5.0),
+                format!("`leakDetectionThreshold` {ms} (got -5)"),
+            ),
+            (
                 |o| o.max_prepared_statements = Some(0.0),
                 "`maxPreparedStatements` must be an integer ≥ 1 (got 0)".into(),
             ),
@@ -1466,6 +1500,11 @@ mod tests {
                 "DB_STATEMENT_TIMEOUT",
                 "5s",
                 format!("DB_STATEMENT_TIMEOUT {ms} (got \"5s\")"),
+            ),
+            (
+                "DB_LEAK_DETECTION_THRESHOLD",
+                "10s",
+                format!("DB_LEAK_DETECTION_THRESHOLD {ms} (got \"10s\")"),
             ),
             ("DB_POOL_MIN", "11", format!("DB_POOL_MIN (11) {min}")),
         ];
@@ -1614,6 +1653,7 @@ mod tests {
             &KEEP_ALIVE_DELAY,
             &LOG_LEVEL,
             &SLOW_QUERY,
+            &LEAK_DETECTION_THRESHOLD,
         ];
         let mut read: Vec<&str> = settings
             .iter()

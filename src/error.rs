@@ -75,6 +75,14 @@ pub enum Error {
     Decode(String),
     /// A bug or an unexpected protocol state (`INTERNAL_ERROR`).
     Internal(String),
+    /// A client was used after `release()` (`CLIENT_RELEASED`).
+    ClientReleased,
+    /// Code that already holds a connection asked for another while none was free
+    /// (`POOL_DEADLOCK`).
+    PoolDeadlock(String),
+    /// COMMIT was asked of a transaction that an earlier error aborted (`25P02`, the SQLSTATE
+    /// PostgreSQL gives every statement in such a transaction).
+    TransactionAborted,
 }
 
 impl Error {
@@ -92,6 +100,9 @@ impl Error {
             Error::InvalidConfig(_) => "INVALID_CONFIG",
             Error::Decode(_) => "DECODE_ERROR",
             Error::Internal(_) => "INTERNAL_ERROR",
+            Error::ClientReleased => "CLIENT_RELEASED",
+            Error::PoolDeadlock(_) => "POOL_DEADLOCK",
+            Error::TransactionAborted => "25P02",
         }
     }
 
@@ -124,7 +135,15 @@ impl fmt::Display for Error {
                  timeout, so the statement was cancelled and its connection closed; it may or may \
                  not have been applied",
             ),
+            Error::ClientReleased => f.write_str(
+                "the client was released: get a new one with getClient() for more queries",
+            ),
+            Error::TransactionAborted => f.write_str(
+                "the transaction was aborted by an earlier error, so it was rolled back instead of \
+                 committed: handle the failing statement (or use a SAVEPOINT) before committing",
+            ),
             Error::PoolTimeout(m)
+            | Error::PoolDeadlock(m)
             | Error::ConnectTimeout(m)
             | Error::QueryTimeout(m)
             | Error::ConnectionClosed(m)
@@ -228,6 +247,8 @@ mod tests {
         assert_eq!(Error::argument("x").code(), "INVALID_ARGUMENT");
         assert_eq!(Error::config("x").code(), "INVALID_CONFIG");
         assert_eq!(errno_name(111), Some("ECONNREFUSED"));
+        assert_eq!(Error::ClientReleased.code(), "CLIENT_RELEASED");
+        assert_eq!(Error::PoolDeadlock(String::new()).code(), "POOL_DEADLOCK");
     }
 
     #[test]

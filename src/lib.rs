@@ -1,12 +1,13 @@
 //! pg-rust-pool: a PostgreSQL connection pool for Node.js whose engine is Rust.
 //!
-//! The core modules (`config`, `error`, `pool`, `query`, `split`, `convert`, `result`, `stats`,
-//! `health`, `metrics`, `log`, `redact`) hold no napi
-//! types, so `cargo test` exercises them without Node. The napi edge is `options` (the JS-facing
-//! shapes and their conversions) and `manager` (the exported class).
+//! The core modules (`config`, `error`, `pool`, `client`, `query`, `split`, `convert`, `result`,
+//! `stats`, `health`, `metrics`, `log`, `redact`) hold no napi types, so `cargo test` exercises them
+//! without Node. The napi edge is `options` (the JS-facing shapes and their conversions), `manager`
+//! (the exported pool class) and `client_edge` (the checked-out client class).
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod config;
 pub mod connection;
 pub mod convert;
@@ -24,5 +25,6 @@ pub mod split;
 pub mod statements;
 pub mod stats;
 
+mod client_edge;
 mod manager;
 mod options;

@@ -60,7 +60,7 @@ impl log::Sink for JsLogSink {
 /// The native half of `DatabaseManager`; the JS facade in `lib/` wraps it.
 #[napi]
 pub struct NativePool {
-    pool: Arc<Pool>,
+    pub(crate) pool: Arc<Pool>,
     sink: Option<Arc<JsSink>>,
 }
 

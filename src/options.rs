@@ -55,6 +55,7 @@ pub struct PoolOptions {
     pub keep_alive_initial_delay_millis: Option<f64>,
     /// The `options` server settings, values already turned into text by the facade.
     pub server_settings: Option<HashMap<String, String>>,
+    pub leak_detection_threshold: Option<f64>,
     /// OIDs of types the facade parses itself from text (keys of the `types` option).
     pub text_oids: Option<Vec<u32>>,
     /// See `index.d.ts`.
@@ -103,6 +104,7 @@ impl From<&PoolOptions> for config::Options {
                 settings.sort();
                 settings
             },
+            leak_detection_threshold: o.leak_detection_threshold,
         }
     }
 }

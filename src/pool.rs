@@ -70,9 +70,24 @@ pub(crate) struct InFlight<'a>(&'a Pool);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
+        self.0.leave();
+    }
+}
+
+/// A checked-out connection's claim on the pool: like a call in flight, `close()` waits until it
+/// drops.
+pub struct Lease(Arc<Pool>);
+
+impl Lease {
+    /// The pool the lease is on.
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.0
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.0.leave();
     }
 }
 
@@ -104,6 +119,7 @@ impl Pool {
         let query_options = QueryOptions {
             statement_cache: config.statement_cache,
             text_oids,
+            in_transaction: false,
         };
         Ok(Pool {
             pool,
@@ -165,6 +181,18 @@ impl Pool {
         }
     }
 
+    /// How queries run on this pool's connections.
+    pub fn query_options(&self) -> &QueryOptions {
+        &self.query_options
+    }
+
+    /// Ends a call (or a lease) in flight.
+    fn leave(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
     /// Registers a call, or fails with `POOL_CLOSED` once `close()` has begun.
     pub(crate) fn enter(&self) -> Result<InFlight<'_>> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -183,14 +211,41 @@ impl Pool {
             self.stats.exhausted.fetch_add(1, Ordering::Relaxed);
         }
         let conn = self.pool.get().await.map_err(|e| self.acquire_error(e))?;
+        Ok(self.handed_out(conn, started))
+    }
+
+    /// Checks out a connection only if one is free or can be opened now: the caller already holds
+    /// one, so waiting for another could wait for itself.
+    async fn acquire_now(&self) -> Result<Object> {
+        let started = Instant::now();
+        let now = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..self.pool.timeouts()
+        };
+        let conn = self.pool.timeout_get(&now).await.map_err(|e| match e {
+            PoolError::Timeout(TimeoutType::Wait) => Error::PoolDeadlock(format!(
+                "all {} connections (`max`) are in use and this code already holds one of them \
+                 (inside executeTransaction, or with a client from getClient()): waiting for \
+                 another could wait forever; run the query on the client you hold \
+                 (`client.query(…)`) instead of the manager",
+                self.config.max
+            )),
+            e => self.acquire_error(e),
+        })?;
+        Ok(self.handed_out(conn, started))
+    }
+
+    /// Records a connection handed out: statistics, log, the in-use registry, the event.
+    fn handed_out(&self, conn: Object, started: Instant) -> Object {
         self.stats.acquire.record(started.elapsed());
         let pid = conn.pid();
         self.log.acquired(pid, started.elapsed());
         self.in_use().insert(pid, conn.stopper());
         self.events.emit(kind::ACQUIRE, || Event::Acquire { pid });
-        Ok(conn)
+        conn
     }
 
+    /// What a failed checkout means to the user.
     fn acquire_error(&self, e: PoolError<Error>) -> Error {
         let millis = self.config.connection_timeout.map_or(0, |d| d.as_millis());
         match e {
@@ -223,6 +278,20 @@ impl Pool {
         }
     }
 
+    /// Checks out a connection for a client (`getClient()`, `executeTransaction`). Without `wait`
+    /// it fails at once with `POOL_DEADLOCK` when none is free.
+    pub async fn checkout(self: &Arc<Self>, wait: bool) -> Result<(Object, Lease)> {
+        let _call = self.enter()?;
+        let conn = if wait {
+            self.acquire().await?
+        } else {
+            self.acquire_now().await?
+        };
+        // The lease counts in flight before this call stops counting, so `close()` never sees 0.
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        Ok((conn, Lease(Arc::clone(self))))
+    }
+
     fn in_use(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Stopper>> {
         self.in_use.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -243,7 +312,16 @@ impl Pool {
     /// Takes back a connection after use. It returns to the pool unless it is broken, used up,
     /// past its lifetime, or the pool is closing, in which case it is closed (`remove`).
     /// Returns whether a closing pool had cut the connection while it was out.
-    pub(crate) fn give_back(&self, mut conn: Object, broken: bool) -> bool {
+    pub(crate) fn give_back(&self, conn: Object, broken: bool) -> bool {
+        self.take_back(conn, broken.then_some(Reason::Broken))
+    }
+
+    /// Closes a checked-out connection for good (`client.release(true)`, a failed rollback).
+    pub(crate) fn destroy(&self, conn: Object, reason: Reason) {
+        self.take_back(conn, Some(reason));
+    }
+
+    fn take_back(&self, mut conn: Object, retire: Option<Reason>) -> bool {
         let pid = conn.pid();
         let state = self.state.load(Ordering::SeqCst);
         let cut = self.in_use().remove(&pid).is_none() && state != OPEN;
@@ -253,16 +331,13 @@ impl Pool {
         // (close() closes them all at the end); after it, nothing is left to use them.
         let reason = if cut || state == CLOSED {
             Some(Reason::Closed)
-        } else if broken {
-            Some(Reason::Broken)
         } else {
-            conn.used(self.config.max_uses)
+            retire.or_else(|| conn.used(self.config.max_uses))
         };
         match reason {
             Some(reason) => {
                 self.pool.manager().retired(pid, reason);
-                let conn = managed::Object::take(conn);
-                tokio::spawn(conn.close());
+                close_soon(managed::Object::take(conn));
             }
             None => conn.set_idle(true),
         }
@@ -272,11 +347,31 @@ impl Pool {
     /// Runs one query string on a pooled connection. A query whose connection turns out to have
     /// been ended by the server before it ran is retried once on another connection.
     pub async fn query(&self, sql: &str, params: Vec<Param>) -> Result<Vec<ResultSet>> {
+        self.counted(self.query_once_retried(sql, params).await)
+    }
+
+    /// Counts a call of `query` (the manager's or a client's) and its failure.
+    pub(crate) fn counted<T>(&self, outcome: Result<T>) -> Result<T> {
         self.stats.queries.fetch_add(1, Ordering::Relaxed);
-        let outcome = self.query_once_retried(sql, params).await;
         if let Err(e) = &outcome {
             self.stats.failed(e);
         }
+        outcome
+    }
+
+    /// Runs a query string on a checked-out connection, timed and logged.
+    pub(crate) async fn execute_on(
+        &self,
+        conn: &mut Object,
+        sql: &str,
+        params: &[Param],
+        options: &QueryOptions,
+    ) -> Result<Vec<ResultSet>> {
+        let started = Instant::now();
+        let outcome = query::execute(conn, sql, params, options).await;
+        let elapsed = started.elapsed();
+        self.stats.query.record(elapsed);
+        self.log.query(sql, params, elapsed, &outcome);
         outcome
     }
 
@@ -291,12 +386,8 @@ impl Pool {
                     "the connection was closed before the query".into(),
                 ))
             } else {
-                let started = Instant::now();
-                let outcome = query::execute(&mut conn, sql, &params, &self.query_options).await;
-                let elapsed = started.elapsed();
-                self.stats.query.record(elapsed);
-                self.log.query(sql, &params, elapsed, &outcome);
-                outcome
+                self.execute_on(&mut conn, sql, &params, &self.query_options)
+                    .await
             };
             let broken = matches!(&outcome, Err(e) if e.is_connection_fatal());
             if self.give_back(conn, broken) && outcome.is_err() {
@@ -381,7 +472,7 @@ impl Pool {
         });
         for (conn, reason) in removed.removed.into_iter().zip(reasons) {
             self.pool.manager().retired(conn.pid(), reason);
-            tokio::spawn(conn.close());
+            close_soon(conn);
         }
         if self.config.min > 0 {
             if let Err(e) = self.fill_to(self.config.min).await {
@@ -463,6 +554,16 @@ impl Pool {
     /// Whether `close()` has begun.
     pub fn is_closed(&self) -> bool {
         self.state.load(Ordering::SeqCst) != OPEN
+    }
+}
+
+/// Closes a connection in the background. Without a runtime (a client collected by the garbage
+/// collector drops its connection on the JS thread) dropping it is enough: the connection task
+/// still says Terminate.
+fn close_soon(conn: Conn) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn(conn.close())),
+        Err(_) => drop(conn),
     }
 }
 

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::params::{check_count, Param};
 use crate::pool::Conn;
 use crate::result::{Field, ResultSet};
-use crate::split::{has_row_count, split, Statement as Parsed};
+use crate::split::{controls_transaction, has_row_count, split, Statement as Parsed};
 use crate::statements::Prepared;
 use futures_util::{pin_mut, StreamExt};
 use std::sync::Arc;
@@ -19,6 +19,9 @@ pub struct QueryOptions {
     pub statement_cache: bool,
     /// Type OIDs whose values JS parses itself from text (the `types` option).
     pub text_oids: Vec<u32>,
+    /// The connection may be inside a transaction block: a multi-statement string then runs in
+    /// it rather than in a transaction of its own, whose COMMIT would end the caller's.
+    pub in_transaction: bool,
 }
 
 /// A column value exactly as the server sent it.
@@ -103,12 +106,8 @@ async fn execute_many(
     options: &QueryOptions,
 ) -> Result<Vec<ResultSet>> {
     // A string that manages its own transaction keeps that control.
-    let own_transaction = !statements.iter().any(|s| {
-        matches!(
-            s.command.as_str(),
-            "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "PREPARE"
-        )
-    });
+    let own_transaction =
+        !options.in_transaction && !statements.iter().any(|s| controls_transaction(&s.command));
     if own_transaction {
         conn.client().batch_execute("BEGIN").await?;
     }

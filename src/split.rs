@@ -30,6 +30,23 @@ pub fn has_row_count(command: &str) -> bool {
     )
 }
 
+/// Whether a command starts, ends or marks a transaction, so a multi-statement string holding it
+/// keeps its own transaction control.
+pub fn controls_transaction(command: &str) -> bool {
+    matches!(
+        command,
+        "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "PREPARE"
+    )
+}
+
+/// The words of one statement in order, outside quotes and comments (`ROLLBACK`, `TO`, `s`).
+pub fn words(text: &str) -> impl Iterator<Item = &str> {
+    Lexer::new(text).filter_map(|(_, token)| match token {
+        Token::Word(word) => Some(word),
+        _ => None,
+    })
+}
+
 /// A lexical token that matters for splitting and naming: words and parentheses at their depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token<'a> {
@@ -320,6 +337,12 @@ mod tests {
         assert_eq!(commands("set TimeZone = 'UTC'"), ["SET"]);
         assert_eq!(commands("do $$ begin perform 1; end $$"), ["DO"]);
         assert_eq!(commands("begin"), ["BEGIN"]);
+    }
+
+    #[test]
+    fn words_skip_quotes_and_comments() {
+        let words: Vec<&str> = words("/* to */ ROLLBACK -- to\n PREPARED 'to'").collect();
+        assert_eq!(words, ["ROLLBACK", "PREPARED"]);
     }
 
     #[test]

@@ -1,0 +1,91 @@
+// Acceptance (issue 4, point 7): code that holds a connection and asks the same manager for
+// another while none is free fails fast with POOL_DEADLOCK instead of waiting out the acquire
+// timeout; the transaction it runs in can still commit. Code holding nothing waits as usual.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { DatabaseManager, DatabaseError, withManager } from './helpers.mjs'
+
+// Far longer than the fast failures measured below.
+const ACQUIRE_TIMEOUT = 10000
+
+async function rejectsFast(promise) {
+  const started = Date.now()
+  const err = await promise.then(() => assert.fail('expected POOL_DEADLOCK'), (e) => e)
+  const elapsed = Date.now() - started
+  assert.ok(err instanceof DatabaseError, String(err))
+  assert.equal(err.code, 'POOL_DEADLOCK')
+  assert.ok(elapsed < 100, `failed after ${elapsed} ms`)
+  return err
+}
+
+test('manager.query() inside executeTransaction on max: 1 is POOL_DEADLOCK, and the transaction commits', async () => {
+  await withManager({ max: 1, connectionTimeoutMillis: ACQUIRE_TIMEOUT }, async (db) => {
+    await db.query('DROP TABLE IF EXISTS dl_rows; CREATE TABLE dl_rows (id int)')
+    await db.executeTransaction(async (client) => {
+      await client.query('INSERT INTO dl_rows VALUES (1)')
+      const err = await rejectsFast(db.query('SELECT count(*) FROM dl_rows'))
+      assert.match(err.message, /all 1 connections \(`max`\) are in use and this code already holds one/)
+      assert.match(err.message, /client\.query\(…\)/)
+      assert.match(err.stack.split('\n')[1], /deadlock\.spec\.mjs/)
+      // Also from code the callback started later, and for nested transactions and clients.
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      await rejectsFast(db.executeTransaction(() => {}))
+      await rejectsFast(db.getClient())
+      await client.query('INSERT INTO dl_rows VALUES (2)')
+    })
+    assert.deepEqual((await db.query('SELECT count(*)::int AS n FROM dl_rows')).rows, [{ n: 2 }])
+    await db.query('DROP TABLE dl_rows')
+  })
+})
+
+test('a context holding a client from getClient() fails fast until it releases', async () => {
+  await withManager({ max: 1, connectionTimeoutMillis: ACQUIRE_TIMEOUT }, async (db) => {
+    const client = await db.getClient()
+    await rejectsFast(db.query('SELECT 1'))
+    await client.release()
+    assert.deepEqual((await db.query('SELECT 1 AS one')).rows, [{ one: 1 }])
+  })
+})
+
+test('with a connection free, code holding one gets another', async () => {
+  await withManager({ max: 2, connectionTimeoutMillis: ACQUIRE_TIMEOUT }, async (db) => {
+    const value = await db.executeTransaction(async (client) => {
+      const inner = await db.query('SELECT pg_backend_pid() AS pid')
+      const outer = await client.query('SELECT pg_backend_pid() AS pid')
+      return inner.rows[0].pid !== outer.rows[0].pid
+    })
+    assert.equal(value, true)
+  })
+})
+
+test('code holding nothing waits for a connection as usual', async () => {
+  await withManager({ max: 1, connectionTimeoutMillis: ACQUIRE_TIMEOUT }, async (db) => {
+    // Another request holds the only connection for a while (its own async context).
+    const released = new Promise((resolve, reject) => setImmediate(async () => {
+      try {
+        const other = await db.getClient()
+        setTimeout(() => other.release().then(resolve, reject), 300)
+      } catch (e) {
+        reject(e)
+      }
+    }))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const started = Date.now()
+    assert.deepEqual((await db.query('SELECT 1 AS one')).rows, [{ one: 1 }])
+    assert.ok(Date.now() - started >= 200, 'it waited for the other request')
+    await released
+  })
+})
+
+test('holding a client of one manager does not limit another', async () => {
+  const other = new DatabaseManager({ max: 1, connectionTimeoutMillis: ACQUIRE_TIMEOUT })
+  try {
+    await withManager({ max: 1, connectionTimeoutMillis: ACQUIRE_TIMEOUT }, async (db) => {
+      await db.executeTransaction(async () => {
+        assert.deepEqual((await other.query('SELECT 1 AS one')).rows, [{ one: 1 }])
+      })
+    })
+  } finally {
+    await other.close()
+  }
+})

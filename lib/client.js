@@ -1,0 +1,167 @@
+'use strict'
+// The client of getClient() and of executeTransaction: queries run on one connection in the
+// order they were called, and release() gives the connection back (rolled back first if a
+// transaction is open, which native code knows without asking the server). After release every
+// call refuses with CLIENT_RELEASED.
+
+const { captureTrace, clientError, fromNative } = require('./errors')
+const { runQuery } = require('./query')
+const { holds, newHold, enterHold } = require('./hold')
+
+/** Members executeTransaction uses; not part of the public client. */
+const kCommit = Symbol('commit')
+const kAbort = Symbol('abort')
+const kFinish = Symbol('finish')
+
+const ignore = () => {}
+
+class Client {
+  #native
+  #parsers
+  #leaks
+  #lease
+  /** Native calls run one after another: each waits for this, then becomes it. */
+  #tail = Promise.resolve()
+  /** Set at release: resolves to whether a transaction was open and did not survive. */
+  #released = null
+  /** Set when the transaction timed out: what every failure becomes. */
+  #timedOut = null
+  /** Whether this is a transaction's client (see #kept). */
+  #transaction
+  /** The latest server error of a query, other than "the transaction is aborted" (25P02). */
+  #failure = undefined
+
+  constructor(shared, native, lease, transaction) {
+    this.#native = native
+    this.#parsers = shared.parsers
+    this.#leaks = shared.leaks
+    this.#lease = lease
+    this.#transaction = transaction
+    shared.leaks.watch(this, lease)
+  }
+
+  /** Runs a query on this client's connection, after the queries called before it. */
+  query(textOrConfig, values) {
+    const trace = captureTrace(this.query)
+    const result = this.#released === null
+      ? runQuery(this.#send, this.#parsers, trace, textOrConfig, values)
+      : Promise.reject(this.#releasedError(trace))
+    return this.#transaction ? this.#kept(result, trace) : result
+  }
+
+  /**
+   * A transaction's query: a timeout replaces its failure, a server error is kept as what may
+   * have aborted the transaction, and it never becomes an unhandled rejection: a callback may
+   * not await its queries, and executeTransaction reports the failure that aborted it instead.
+   */
+  #kept(result, trace) {
+    const kept = result.catch((e) => {
+      if (this.#timedOut !== null) throw again(this.#timedOut, trace)
+      if (e.severity !== undefined && e.code !== '25P02') this.#failure = e
+      throw e
+    })
+    kept.catch(ignore)
+    return kept
+  }
+
+  /**
+   * Gives the connection back; `release(true)` or `release(error)` closes it instead. A second
+   * call throws CLIENT_RELEASED. Resolves once the connection is back (or closed).
+   */
+  release(err) {
+    const trace = captureTrace(this.release)
+    if (this.#released !== null) throw this.#releasedError(trace)
+    return this.#release(Boolean(err)).then(ignore)
+  }
+
+  #send = (text, values) => this.#turn(() => this.#native.query(text, values))
+
+  #turn(call) {
+    const run = this.#tail.then(call)
+    this.#tail = run.then(ignore, ignore)
+    return run
+  }
+
+  #end() {
+    this.#lease.hold.released()
+    this.#leaks.forget(this.#lease)
+  }
+
+  #release(destroy) {
+    this.#end()
+    this.#released = this.#turn(() => this.#native.release(destroy))
+    return this.#released
+  }
+
+  #releasedError(trace) {
+    if (this.#timedOut !== null) return again(this.#timedOut, trace)
+    return clientError('CLIENT_RELEASED', 'the client was released: get a new one with getClient() for more queries', trace)
+  }
+
+  /**
+   * Commits (executeTransaction): rejects with the failure that aborted the transaction, with
+   * COMMIT's own error, or with CLIENT_RELEASED when the callback released the client while the
+   * transaction was open. A transaction the callback ended by hand stays as it ended it.
+   */
+  async [kCommit](trace) {
+    if (this.#released !== null) {
+      if (await this.#released) {
+        throw clientError('CLIENT_RELEASED', 'the transaction\'s client was released inside the callback while the transaction was open, so it was rolled back: let executeTransaction release it', trace)
+      }
+      return
+    }
+    const outcome = await this.#turn(() => this.#native.commit())
+    if (outcome.error) {
+      if (outcome.error.code === '25P02' && this.#failure !== undefined) throw this.#failure
+      throw fromNative(outcome.error, trace)
+    }
+  }
+
+  /**
+   * Ends the client now (timeoutMillis): cancels what runs, rolls back, releases; also when the
+   * callback's own release() still waits behind a running statement.
+   */
+  [kAbort](timeoutError) {
+    this.#timedOut = timeoutError
+    const aborted = this.#native.abort()
+    if (this.#released === null) {
+      this.#end()
+      this.#released = aborted
+    }
+    return aborted
+  }
+
+  /** Releases the client unless the callback did; never rejects. */
+  async [kFinish]() {
+    await (this.#released ?? this.#release(false))
+  }
+}
+
+/** The same client error anew, its stack starting at `trace`. */
+function again(error, trace) {
+  return clientError(error.code, error.message, trace)
+}
+
+/**
+ * Checks out a client for `hold`; when the caller already holds a client of this manager, only a
+ * connection free now will do (POOL_DEADLOCK otherwise). `what` names the caller in leak warnings.
+ */
+async function checkout(shared, hold, trace, what, transaction) {
+  const wait = !holds(shared.manager)
+  const outcome = await shared.native.checkout(wait)
+  if (outcome.error) {
+    hold.released()
+    throw fromNative(outcome.error, trace)
+  }
+  hold.held()
+  return new Client(shared, outcome.client, { trace, hold, what }, transaction)
+}
+
+/** getClient(): the calling context holds the client until release(). */
+function getClient(shared, trace) {
+  const hold = newHold(shared.manager)
+  enterHold(hold)
+  return checkout(shared, hold, trace, 'getClient()', false)
+}
+
+module.exports = { Client, checkout, getClient, kCommit, kAbort, kFinish }

@@ -1,0 +1,76 @@
+'use strict'
+// Leak detection. A client held longer than `leakDetectionThreshold` gets one warning that
+// carries the stack of the code that acquired it. A client garbage-collected without release()
+// is counted and reported the same way; by then native code has already returned its connection
+// to the pool, or closed it if a transaction was open.
+
+const { withTrace } = require('./errors')
+
+class LeakWarning extends Error {
+  constructor(message, reason, heldMillis) {
+    super(message)
+    this.name = 'LeakWarning'
+    this.reason = reason
+    this.heldMillis = heldMillis
+  }
+}
+
+/** The first frame of a captured stack: where the client was acquired. */
+function acquiredAt(trace) {
+  const frame = trace.stack.split('\n')[1]
+  return frame === undefined ? 'an unknown place' : frame.trim().replace(/^at /, '')
+}
+
+class Leaks {
+  #manager
+  #threshold
+  #registry = new FinalizationRegistry((lease) => this.#collected(lease))
+  /** Clients collected without release() so far. */
+  collected = 0
+
+  constructor(manager, threshold) {
+    this.#manager = manager
+    this.#threshold = threshold
+  }
+
+  /**
+   * Watches `client` from now on. `lease` is its bookkeeping ({ trace, hold, what }); it must
+   * not reference the client, or the client could never be collected.
+   */
+  watch(client, lease) {
+    lease.since = Date.now()
+    if (this.#threshold > 0) lease.timer = setTimeout(() => this.#held(lease), this.#threshold).unref()
+    this.#registry.register(client, lease, lease)
+  }
+
+  /** Stops watching: the client was released. */
+  forget(lease) {
+    clearTimeout(lease.timer)
+    this.#registry.unregister(lease)
+  }
+
+  #held(lease) {
+    const held = Date.now() - lease.since
+    this.#report(lease, 'held', held, `a client from ${lease.what} has been held for ${held} ms, ` +
+      `longer than leakDetectionThreshold (${this.#threshold} ms), without release(): release it in a ` +
+      `finally block, or raise leakDetectionThreshold if this is expected; acquired at ${acquiredAt(lease.trace)}`)
+  }
+
+  #collected(lease) {
+    clearTimeout(lease.timer)
+    lease.hold.released()
+    this.collected += 1
+    this.#report(lease, 'unreachable', Date.now() - lease.since, `a client from ${lease.what} was ` +
+      'garbage-collected without release(): its connection went back to the pool (or was closed, ' +
+      `being inside a transaction); release it in a finally block; acquired at ${acquiredAt(lease.trace)}`)
+  }
+
+  /** A 'leak' event, or a process warning when nobody listens. */
+  #report(lease, reason, heldMillis, message) {
+    const warning = withTrace(new LeakWarning(message, reason, heldMillis), lease.trace)
+    if (this.#manager.listenerCount('leak') > 0) this.#manager.emit('leak', warning)
+    else process.emitWarning(warning)
+  }
+}
+
+module.exports = { Leaks, LeakWarning }

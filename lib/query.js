@@ -1,0 +1,51 @@
+'use strict'
+// The query path shared by the manager and its clients: it checks the arguments, prepares the
+// values, sends them through one native call, and builds node-postgres-shaped results.
+
+const { fromNative, clientError } = require('./errors')
+const { prepareValues, ValueError } = require('./values')
+const { buildResult } = require('./rows')
+
+const ROW_MODES = new Set([undefined, null, 'array', 'object'])
+
+/** Normalises query(text, values) and query({ text, values, rowMode }) or throws ValueError. */
+function queryArguments(textOrConfig, values) {
+  let text = textOrConfig
+  let rowMode
+  if (textOrConfig !== null && typeof textOrConfig === 'object' && !Array.isArray(textOrConfig)) {
+    text = textOrConfig.text
+    rowMode = textOrConfig.rowMode
+    if (values === undefined) values = textOrConfig.values
+  }
+  if (typeof text !== 'string') {
+    throw new ValueError(`the query text must be a string (got ${text === null ? 'null' : typeof text}): call query('SELECT …', values) or query({ text, values })`)
+  }
+  if (values !== undefined && values !== null && !Array.isArray(values)) {
+    throw new ValueError(`values must be an array (got ${typeof values}): call query(text, [value1, value2])`)
+  }
+  if (!ROW_MODES.has(rowMode)) throw new ValueError(`rowMode must be 'array' or omitted (got ${JSON.stringify(rowMode)})`)
+  return { text, values: values || [], rowMode }
+}
+
+/**
+ * Runs one query: `send(text, preparedValues)` is the native call, resolving to an outcome.
+ * Bad arguments reject with INVALID_ARGUMENT before anything is sent; `send` is called
+ * synchronously, so calls keep their order.
+ */
+async function runQuery(send, parsers, trace, textOrConfig, values) {
+  let args
+  let prepared
+  try {
+    args = queryArguments(textOrConfig, values)
+    prepared = prepareValues(args.values)
+  } catch (e) {
+    if (e instanceof ValueError) throw clientError('INVALID_ARGUMENT', e.message, trace)
+    throw e
+  }
+  const outcome = await send(args.text, prepared)
+  if (outcome.error) throw fromNative(outcome.error, trace)
+  const results = outcome.results.map((r) => buildResult(r, parsers, args.rowMode))
+  return results.length === 1 ? results[0] : results
+}
+
+module.exports = { runQuery }

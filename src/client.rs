@@ -1,0 +1,451 @@
+//! A checked-out connection: the client of `getClient()` and of `executeTransaction`.
+//!
+//! It knows whether a transaction is open without asking the server: the commands of the
+//! statements it runs say so (`BEGIN` opens, `COMMIT` closes, a server error inside aborts), and
+//! what it cannot know (a procedure, a failed string of several statements) counts as open. On
+//! release a clean connection goes straight back to the pool; any other is rolled back first, or
+//! closed if that fails. Dropped without release (a JS client collected unreleased) it never leaks:
+//! a clean connection goes back, any other is closed, which ends its transaction on the server.
+use crate::error::{Error, Result};
+use crate::events::Reason;
+use crate::params::Param;
+use crate::pool::{Lease, Manager, Pool};
+use crate::query::QueryOptions;
+use crate::result::ResultSet;
+use crate::split::{self, controls_transaction, Statement};
+use deadpool::managed::Object;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio_postgres::{CancelToken, NoTls};
+
+/// Where a connection stands with respect to a transaction block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxState {
+    /// No transaction block: each statement commits on its own.
+    Idle,
+    /// Inside a transaction block.
+    Open,
+    /// Inside a transaction block that an error aborted: only ROLLBACK helps.
+    Aborted,
+    /// Perhaps inside a transaction block; treated as open.
+    Unknown,
+}
+
+/// How a query ended, as far as the transaction state cares.
+#[derive(Clone, Copy)]
+enum Ran {
+    /// The server ran every statement.
+    Done,
+    /// The server refused a statement.
+    Refused,
+    /// Nothing reached the server.
+    NotSent,
+    /// Anything else: the connection broke, or a string of statements stopped part way.
+    Unclear,
+}
+
+impl Ran {
+    fn of(outcome: &Result<Vec<ResultSet>>) -> Ran {
+        match outcome {
+            // A value that failed to decode arrived after its statement had run.
+            Ok(_) | Err(Error::Decode(_)) => Ran::Done,
+            Err(Error::Server(_)) => Ran::Refused,
+            Err(Error::InvalidArgument(_)) => Ran::NotSent,
+            Err(_) => Ran::Unclear,
+        }
+    }
+}
+
+impl TxState {
+    /// The state once `sql` (with `has_params` telling whether values came with it) has run.
+    /// It follows `query::execute`: without values, several statements run one by one, in a
+    /// transaction of their own only when the connection is idle and they hold no transaction
+    /// control; any other query is one statement.
+    fn after(self, sql: &str, has_params: bool, ran: Ran) -> TxState {
+        let statements = split::split(sql);
+        let Some(first) = statements.first() else {
+            return self;
+        };
+        if has_params || statements.len() == 1 {
+            return match ran {
+                Ran::Done => self.succeeded(first),
+                Ran::Refused => self.failed(&first.command),
+                Ran::NotSent => self,
+                Ran::Unclear => TxState::Unknown,
+            };
+        }
+        let wrapped =
+            self == TxState::Idle && !statements.iter().any(|s| controls_transaction(&s.command));
+        match ran {
+            Ran::Done if wrapped => TxState::Idle,
+            Ran::Done => statements.iter().fold(self, TxState::succeeded),
+            // Which statement stopped the string is not known, nor whether its ROLLBACK worked.
+            _ => TxState::Unknown,
+        }
+    }
+
+    /// The state after `statement` succeeded.
+    fn succeeded(self, statement: &Statement<'_>) -> TxState {
+        // The words after the command, e.g. `TO` in `ROLLBACK TO s`, `AND CHAIN` in `COMMIT AND
+        // CHAIN`; at most four matter.
+        let rest: Vec<String> = split::words(statement.text)
+            .skip(1)
+            .take(4)
+            .map(str::to_ascii_uppercase)
+            .collect();
+        let next = |i: usize| rest.get(i).map(String::as_str);
+        let after_noise = match next(0) {
+            Some("WORK" | "TRANSACTION") => next(1),
+            other => other,
+        };
+        let chained = rest.iter().any(|w| w == "CHAIN") && !rest.iter().any(|w| w == "NO");
+        match statement.command.as_str() {
+            "BEGIN" | "START" => TxState::Open,
+            // COMMIT PREPARED and ROLLBACK PREPARED run outside any transaction block.
+            "COMMIT" | "ROLLBACK" if next(0) == Some("PREPARED") => self,
+            "ROLLBACK" if after_noise == Some("TO") => match self {
+                TxState::Aborted => TxState::Open,
+                other => other,
+            },
+            "COMMIT" | "ROLLBACK" if chained => TxState::Open,
+            "COMMIT" | "ROLLBACK" => TxState::Idle,
+            // PREPARE TRANSACTION hands the transaction over to two-phase commit.
+            "PREPARE" if next(0) == Some("TRANSACTION") => TxState::Idle,
+            // A procedure or DO block may manage transactions itself.
+            "CALL" | "DO" => TxState::Unknown,
+            _ => self,
+        }
+    }
+
+    /// The state after the server refused a statement whose command is `command`.
+    fn failed(self, command: &str) -> TxState {
+        match (self, command) {
+            // Outside a block, a failed statement rolls back only itself.
+            (TxState::Idle, _) => TxState::Idle,
+            // A failed COMMIT usually rolls back, a failed ROLLBACK TO leaves the block aborted.
+            (_, "COMMIT" | "ROLLBACK" | "PREPARE") => TxState::Unknown,
+            (TxState::Open, _) => TxState::Aborted,
+            (state, _) => state,
+        }
+    }
+}
+
+/// One checked-out connection and the state of its transaction.
+pub struct Checkout {
+    /// Present until released.
+    conn: Option<Object<Manager>>,
+    state: TxState,
+    options: QueryOptions,
+    /// The pool the connection goes back to; dropped after it has, so `close()` finds it there.
+    lease: Lease,
+}
+
+impl Checkout {
+    /// Checks out a connection; without `wait`, only one that is free now.
+    pub async fn new(pool: &Arc<Pool>, wait: bool) -> Result<Checkout> {
+        let (conn, lease) = pool.checkout(wait).await?;
+        Ok(Checkout {
+            conn: Some(conn),
+            state: TxState::Idle,
+            options: pool.query_options().clone(),
+            lease,
+        })
+    }
+
+    fn conn(&mut self) -> Result<&mut Object<Manager>> {
+        self.conn.as_mut().ok_or(Error::ClientReleased)
+    }
+
+    /// Runs a query string with the manager's semantics and follows the transaction state.
+    pub async fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<ResultSet>> {
+        let before = self.state;
+        self.options.in_transaction = before != TxState::Idle;
+        let conn = self.conn.as_mut().ok_or(Error::ClientReleased)?;
+        // Until the outcome is known: dropped half way, the checkout closes its connection.
+        self.state = TxState::Unknown;
+        let pool = self.lease.pool();
+        let outcome = pool.counted(pool.execute_on(conn, sql, params, &self.options).await);
+        self.state = before.after(sql, !params.is_empty(), Ran::of(&outcome));
+        outcome
+    }
+
+    /// Commits the open transaction. An aborted one is not committed (the server would roll it
+    /// back and answer as if all were well) but reported; one that was ended by hand stays ended.
+    pub async fn commit(&mut self) -> Result<()> {
+        match self.state {
+            TxState::Idle => Ok(()),
+            TxState::Aborted => Err(Error::TransactionAborted),
+            TxState::Open => self.query("COMMIT", &[]).await.map(drop),
+            TxState::Unknown => match self.query("SELECT 1", &[]).await {
+                // Only an aborted transaction refuses a plain SELECT.
+                Err(Error::Server(e)) if e.code == "25P02" => Err(Error::TransactionAborted),
+                Err(e) => Err(e),
+                Ok(_) => self.query("COMMIT", &[]).await.map(drop),
+            },
+        }
+    }
+
+    /// Gives the connection back: returned as it is when clean, rolled back first otherwise,
+    /// closed when `destroy`, broken, or the rollback fails. Returns whether a transaction was
+    /// (or may have been) open and so did not survive.
+    pub async fn release(mut self, destroy: bool) -> bool {
+        let open = self.state != TxState::Idle;
+        // The connection stays in `self` while ROLLBACK runs: should this future be dropped
+        // half way, `drop` closes it rather than return it mid-transaction.
+        let Ok(conn) = self.conn() else {
+            return false;
+        };
+        let clean = if destroy || conn.client().is_closed() {
+            false
+        } else if open {
+            match conn.client().batch_execute("ROLLBACK").await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!("closing a released client's connection: ROLLBACK failed: {e}");
+                    false
+                }
+            }
+        } else {
+            true
+        };
+        self.state = TxState::Idle;
+        if let Some(conn) = self.conn.take() {
+            let pool = self.lease.pool();
+            match (clean, destroy) {
+                (true, _) => {
+                    pool.give_back(conn, false);
+                }
+                (false, true) => pool.destroy(conn, Reason::Destroyed),
+                (false, false) => pool.destroy(conn, Reason::Broken),
+            }
+        }
+        open
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // Dropped without release: back to the pool if clean, closed if not.
+            let dirty = self.state != TxState::Idle;
+            self.lease.pool().give_back(conn, dirty);
+        }
+    }
+}
+
+/// How often `abort` repeats its cancel request while the statement keeps running: a request
+/// that reached the server before the statement did is lost.
+const CANCEL_RETRY: Duration = Duration::from_millis(250);
+
+/// A checkout shared between the calls of one JS client: they take turns on the connection, and
+/// after release every call fails with `CLIENT_RELEASED`.
+pub struct Client {
+    slot: Mutex<Option<Checkout>>,
+    cancel: CancelToken,
+}
+
+impl Client {
+    /// Checks out a connection for a client; without `wait`, only one that is free now.
+    pub async fn checkout(pool: &Arc<Pool>, wait: bool) -> Result<Client> {
+        let mut checkout = Checkout::new(pool, wait).await?;
+        let cancel = checkout.conn()?.client().cancel_token();
+        Ok(Client {
+            slot: Mutex::new(Some(checkout)),
+            cancel,
+        })
+    }
+
+    /// Runs a query once the calls before it are done.
+    pub async fn query(&self, sql: &str, params: Vec<Param>) -> Result<Vec<ResultSet>> {
+        let mut slot = self.slot.lock().await;
+        let checkout = slot.as_mut().ok_or(Error::ClientReleased)?;
+        checkout.query(sql, &params).await
+    }
+
+    /// Commits the client's transaction (see [`Checkout::commit`]).
+    pub async fn commit(&self) -> Result<()> {
+        let mut slot = self.slot.lock().await;
+        slot.as_mut().ok_or(Error::ClientReleased)?.commit().await
+    }
+
+    /// Releases the connection (see [`Checkout::release`]); a second release does nothing.
+    pub async fn release(&self, destroy: bool) -> bool {
+        let checkout = self.slot.lock().await.take();
+        match checkout {
+            Some(checkout) => checkout.release(destroy).await,
+            None => false,
+        }
+    }
+
+    /// Ends the client now (`timeoutMillis`): a statement still running is cancelled on the
+    /// server, then the transaction is rolled back and the connection returned, or closed if
+    /// that fails. Never waits for a running statement to finish on its own.
+    pub async fn abort(&self) -> bool {
+        let mut slot = match self.slot.try_lock() {
+            Ok(slot) => slot,
+            Err(_) => loop {
+                // TLS connections will need the pool's TLS connector here.
+                if let Err(e) = self.cancel.cancel_query(NoTls).await {
+                    tracing::warn!("could not send a cancel request: {e}");
+                }
+                tokio::select! {
+                    slot = self.slot.lock() => break slot,
+                    () = tokio::time::sleep(CANCEL_RETRY) => {}
+                }
+            },
+        };
+        match slot.take() {
+            Some(checkout) => checkout.release(false).await,
+            None => false,
+        }
+    }
+}
+
+/// Runs one query for code that already holds a connection of `pool`: on another connection if
+/// one is free now, else fails at once with `POOL_DEADLOCK` rather than wait for itself.
+pub async fn query_holding(
+    pool: &Arc<Pool>,
+    sql: &str,
+    params: Vec<Param>,
+) -> Result<Vec<ResultSet>> {
+    let mut checkout = Checkout::new(pool, false).await?;
+    let outcome = checkout.query(sql, &params).await;
+    checkout.release(false).await;
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TxState::*;
+
+    /// The state after each of `steps` (SQL and how it ran) starting from `from`.
+    fn run(from: TxState, steps: &[(&str, Ran)]) -> TxState {
+        steps
+            .iter()
+            .fold(from, |state, &(sql, ran)| state.after(sql, false, ran))
+    }
+
+    fn ok(from: TxState, sql: &str) -> TxState {
+        from.after(sql, false, Ran::Done)
+    }
+
+    fn err(from: TxState, sql: &str) -> TxState {
+        from.after(sql, false, Ran::Refused)
+    }
+
+    #[test]
+    fn begin_and_its_spellings_open() {
+        for sql in [
+            "BEGIN",
+            "begin isolation level serializable",
+            "START TRANSACTION READ ONLY",
+        ] {
+            assert_eq!(ok(Idle, sql), Open, "{sql}");
+        }
+        assert_eq!(ok(Open, "BEGIN"), Open, "a second BEGIN only warns");
+    }
+
+    #[test]
+    fn commit_rollback_and_their_spellings_close() {
+        for sql in [
+            "COMMIT",
+            "end",
+            "ROLLBACK",
+            "abort",
+            "commit work",
+            "ROLLBACK TRANSACTION",
+        ] {
+            assert_eq!(ok(Open, sql), Idle, "{sql}");
+            assert_eq!(ok(Aborted, sql), Idle, "{sql}");
+            assert_eq!(ok(Unknown, sql), Idle, "{sql}");
+        }
+        assert_eq!(ok(Open, "COMMIT AND NO CHAIN"), Idle);
+    }
+
+    #[test]
+    fn chained_commits_and_savepoint_rollbacks_stay_open() {
+        assert_eq!(ok(Open, "COMMIT AND CHAIN"), Open);
+        assert_eq!(ok(Aborted, "ROLLBACK WORK AND CHAIN"), Open);
+        assert_eq!(ok(Aborted, "ROLLBACK TO SAVEPOINT s"), Open);
+        assert_eq!(ok(Aborted, "rollback transaction to s"), Open);
+        assert_eq!(ok(Open, "ROLLBACK /* to */ TO s"), Open);
+        assert_eq!(ok(Open, "SAVEPOINT s"), Open);
+        assert_eq!(ok(Open, "RELEASE SAVEPOINT s"), Open);
+        assert_eq!(ok(Unknown, "ROLLBACK TO s"), Unknown);
+    }
+
+    #[test]
+    fn two_phase_commit() {
+        assert_eq!(ok(Open, "PREPARE TRANSACTION 'to'"), Idle);
+        assert_eq!(ok(Idle, "COMMIT PREPARED 'to'"), Idle);
+        assert_eq!(ok(Idle, "ROLLBACK PREPARED 'x'"), Idle);
+        // PREPARE of a statement is not PREPARE TRANSACTION, whatever the statement says.
+        assert_eq!(ok(Open, "PREPARE q AS SELECT transaction FROM t"), Open);
+    }
+
+    #[test]
+    fn other_statements_keep_the_state() {
+        for state in [Idle, Open, Unknown] {
+            for sql in [
+                "SELECT 1",
+                "INSERT INTO t VALUES (1)",
+                "SET x = 1",
+                "",
+                "-- nothing",
+            ] {
+                assert_eq!(ok(state, sql), state, "{sql}");
+            }
+        }
+    }
+
+    #[test]
+    fn procedures_and_do_blocks_are_unknown() {
+        assert_eq!(ok(Idle, "CALL p()"), Unknown);
+        assert_eq!(ok(Open, "DO $$ BEGIN COMMIT; END $$"), Unknown);
+    }
+
+    #[test]
+    fn server_errors_abort_an_open_transaction_only() {
+        assert_eq!(err(Idle, "SELECT 1/0"), Idle);
+        assert_eq!(err(Open, "SELECT 1/0"), Aborted);
+        assert_eq!(err(Aborted, "SELECT 1"), Aborted);
+        assert_eq!(err(Unknown, "SELECT 1"), Unknown);
+        assert_eq!(err(Idle, "BEGIN ISOLATION LEVEL nonsense"), Idle);
+        // A failed COMMIT usually rolled back, but not always: a failed ROLLBACK TO did not.
+        assert_eq!(err(Open, "COMMIT"), Unknown);
+        assert_eq!(err(Aborted, "ROLLBACK TO s"), Unknown);
+    }
+
+    #[test]
+    fn values_make_one_statement_and_errors_before_sending_change_nothing() {
+        assert_eq!(Idle.after("BEGIN; SELECT $1", true, Ran::Refused), Idle);
+        assert_eq!(Open.after("SELECT $1", true, Ran::Done), Open);
+        assert_eq!(Open.after("SELECT $1", true, Ran::NotSent), Open);
+        assert_eq!(Open.after("SELECT 1", false, Ran::Unclear), Unknown);
+    }
+
+    #[test]
+    fn several_statements() {
+        // Idle and without transaction control: their own transaction, committed or rolled back.
+        assert_eq!(ok(Idle, "INSERT INTO t VALUES (1); SELECT 1"), Idle);
+        assert_eq!(ok(Idle, "CALL p(); SELECT 1"), Idle);
+        // With transaction control, statement by statement.
+        assert_eq!(ok(Idle, "BEGIN; INSERT INTO t VALUES (1)"), Open);
+        assert_eq!(ok(Idle, "BEGIN; INSERT INTO t VALUES (1); COMMIT"), Idle);
+        assert_eq!(ok(Open, "COMMIT; BEGIN"), Open);
+        // Inside a transaction they run in it.
+        assert_eq!(ok(Open, "INSERT INTO t VALUES (1); SELECT 1"), Open);
+        // Which of them failed is not known.
+        assert_eq!(err(Idle, "SELECT 1; SELECT 1/0"), Unknown);
+        assert_eq!(err(Open, "SELECT 1; SELECT 1/0"), Unknown);
+        assert_eq!(
+            run(
+                Idle,
+                &[("BEGIN; SELECT 1", Ran::Done), ("COMMIT", Ran::Done)]
+            ),
+            Idle
+        );
+    }
+}
