@@ -8,6 +8,16 @@ import { DatabaseManager, DatabaseError, uniqueName, observer, backends, until }
 
 const pid = async (client) => (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
 
+/** The pool's statistics add up and show no client still checked out. */
+function consistent(db) {
+  const s = db.getPoolStatistics()
+  assert.equal(s.activeConnections, 0, 'no connection is still counted as handed out')
+  assert.equal(s.activeConnections + s.idleConnections, s.totalConnections)
+  assert.ok(s.totalConnections <= s.maxConnections)
+  assert.equal(s.connectionsCreated - s.connectionsRemoved, s.totalConnections)
+  return s
+}
+
 /** All `max` connections can be checked out at once: none was lost or counted twice. */
 async function allCheckedOut(db, max) {
   const clients = await Promise.all(Array.from({ length: max }, () => db.getClient()))
@@ -77,7 +87,9 @@ test('release() twice throws CLIENT_RELEASED and harms nothing', async () => {
     })
     await releasing
     assert.throws(() => client.release(true), { code: 'CLIENT_RELEASED' })
+    consistent(db)
     await allCheckedOut(db, 2)
+    consistent(db)
   } finally {
     await db.close()
   }
@@ -97,7 +109,9 @@ test('query() after release() rejects with CLIENT_RELEASED and harms nothing', a
     assert.equal(err.code, 'CLIENT_RELEASED')
     await released
     assert.equal((await client.query('SELECT 3').catch((e) => e)).code, 'CLIENT_RELEASED')
+    consistent(db)
     await allCheckedOut(db, 2)
+    consistent(db)
   } finally {
     await db.close()
   }
@@ -125,6 +139,7 @@ test('close() waits for checked-out clients; release() after close() is harmless
     assert.throws(() => held.release(), { code: 'CLIENT_RELEASED' })
     assert.equal((await held.query('SELECT 1').catch((e) => e)).code, 'CLIENT_RELEASED')
     assert.equal((await db.getClient().catch((e) => e)).code, 'POOL_CLOSED')
+    assert.equal(consistent(db).totalConnections, 0)
   } finally {
     await watcher.end()
   }
