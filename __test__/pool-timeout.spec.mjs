@@ -68,13 +68,17 @@ test('the message counts the requests still waiting', async () => {
 
 test('100 waiters are served in arrival order', async () => {
   await withManager({ max: 1, applicationName: uniqueName('pool-timeout-fifo') }, async (db) => {
+    await db.query('DROP SEQUENCE IF EXISTS fifo_served; CREATE SEQUENCE fifo_served')
     const holding = acquired(db, 1)
     const held = db.query('SELECT pg_sleep(0.5)')
     await holding
-    const served = []
-    const waiters = Array.from({ length: 100 }, (_, i) => db.query('SELECT $1::int AS i', [i]).then((r) => served.push(r.rows[0].i)))
-    await Promise.all([held, ...waiters])
+    // The order of service is the order in which the server ran them (nextval), not the order in
+    // which their promises settle: completions reach the JS thread as napi delivers them.
+    const waiters = Array.from({ length: 100 }, (_, i) => db.query("SELECT $1::int AS i, nextval('fifo_served')::int AS n", [i]))
+    const [, ...results] = await Promise.all([held, ...waiters])
+    const served = results.map((r) => r.rows[0]).sort((a, b) => a.n - b.n).map((row) => row.i)
     assert.deepEqual(served, Array.from({ length: 100 }, (_, i) => i))
+    await db.query('DROP SEQUENCE fifo_served')
   })
 })
 
