@@ -24,20 +24,9 @@ const RANGE_UB_INF: u8 = 0x10;
 /// The most dimensions an array can have (`MAXDIM` in PostgreSQL's array.h).
 const MAX_DIMENSIONS: i32 = 6;
 
-/// A length-prefixed value (an `int4` length, then that many bytes); a length of -1 is SQL NULL.
-fn value<'a>(r: &mut Reader<'a>) -> Result<Option<&'a [u8]>, Error> {
-    match r.i32()? {
-        -1 => Ok(None),
-        n => {
-            let n = usize::try_from(n).map_err(|_| r.malformed())?;
-            r.bytes(n).map(Some)
-        }
-    }
-}
-
 /// A length-prefixed value that cannot be NULL (a range bound, a multirange member).
 fn present<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], Error> {
-    value(r)?.ok_or_else(|| r.malformed())
+    r.value()?.ok_or_else(|| r.malformed())
 }
 
 /// How a container escapes `"` and `\` inside a quoted value.
@@ -174,7 +163,7 @@ impl Items<'_> {
                 self.write(r, &lengths[1..], out)?;
                 continue;
             }
-            let Some(bytes) = value(r)? else {
+            let Some(bytes) = r.value()? else {
                 out.push_str("NULL");
                 continue;
             };
@@ -273,7 +262,7 @@ pub fn record(fields: &[Type], raw: &[u8], out: &mut String) -> Result<(), Error
             }
         };
         // NULL is nothing at all between the commas.
-        let Some(bytes) = value(&mut r)? else {
+        let Some(bytes) = r.value()? else {
             continue;
         };
         scratch.clear();

@@ -22,15 +22,12 @@ fn hstore(r: &mut Reader, out: &mut String) -> Result<(), Error> {
         if i > 0 {
             out.push_str(", ");
         }
-        let key_len = r.count()?;
-        quoted(r.str(key_len)?, out);
+        let key = r.text_value()?.ok_or_else(|| r.malformed())?;
+        quoted(key, out);
         out.push_str("=>");
-        match r.i32()? {
-            -1 => out.push_str("NULL"),
-            len => {
-                let len = usize::try_from(len).map_err(|_| r.malformed())?;
-                quoted(r.str(len)?, out);
-            }
+        match r.text_value()? {
+            None => out.push_str("NULL"),
+            Some(value) => quoted(value, out),
         }
     }
     Ok(())

@@ -86,10 +86,26 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    /// The next `n` bytes as UTF-8 text.
-    pub(super) fn str(&mut self, n: usize) -> Result<&'a str, Error> {
-        let bytes = self.bytes(n)?;
-        std::str::from_utf8(bytes).map_err(|_| self.malformed())
+    /// A length-prefixed value (an `int4` length, then that many bytes); a length of -1 is SQL
+    /// NULL.
+    pub(super) fn value(&mut self) -> Result<Option<&'a [u8]>, Error> {
+        match self.i32()? {
+            -1 => Ok(None),
+            n => {
+                let n = usize::try_from(n).map_err(|_| self.malformed())?;
+                self.bytes(n).map(Some)
+            }
+        }
+    }
+
+    /// A length-prefixed UTF-8 text (as `value`).
+    pub(super) fn text_value(&mut self) -> Result<Option<&'a str>, Error> {
+        match self.value()? {
+            None => Ok(None),
+            Some(bytes) => std::str::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| self.malformed()),
+        }
     }
 
     /// Everything not read yet.
