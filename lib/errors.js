@@ -48,4 +48,11 @@ function clientError(code, message, trace) {
   return withTrace(new DatabaseError(message, code), trace)
 }
 
-module.exports = { DatabaseError, captureTrace, withTrace, fromNative, clientError }
+/** Throws INVALID_ARGUMENT unless `timeoutMillis` is a whole number of ms from `min` to 2^32 - 1. */
+function checkTimeout(timeoutMillis, min, trace) {
+  if (!Number.isInteger(timeoutMillis) || timeoutMillis < min || timeoutMillis > 0xffffffff) {
+    throw clientError('INVALID_ARGUMENT', `timeoutMillis must be a whole number of milliseconds ≥ ${min} (got ${timeoutMillis})`, trace)
+  }
+}
+
+module.exports = { DatabaseError, captureTrace, withTrace, fromNative, clientError, checkTimeout }

@@ -3,21 +3,15 @@
 // for /health, /health/database, /ready, /live, /status and /metrics that work as Express routes
 // and with node:http alike (they only use statusCode, setHeader and end).
 
-const { clientError } = require('./errors')
+const { checkTimeout } = require('./errors')
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 // The Prometheus text exposition format, version 0.0.4.
 const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
-function checkTimeout(timeoutMillis, trace) {
-  if (!Number.isInteger(timeoutMillis) || timeoutMillis < 1 || timeoutMillis > 0xffffffff) {
-    throw clientError('INVALID_ARGUMENT', `timeoutMillis must be a whole number of milliseconds ≥ 1 (got ${timeoutMillis})`, trace)
-  }
-}
-
 /** The health status from the native check; rejects only for a bad argument. */
 async function healthStatus(native, { timeoutMillis = 5000 } = {}, trace) {
-  checkTimeout(timeoutMillis, trace)
+  checkTimeout(timeoutMillis, 1, trace)
   const h = await native.health(timeoutMillis)
   const status = {
     status: h.status,
@@ -60,7 +54,7 @@ function healthHandlers(manager, { timeoutMillis = 5000 } = {}) {
   if (!manager || typeof manager.getHealthStatus !== 'function') {
     throw new TypeError('healthHandlers(manager) needs a DatabaseManager')
   }
-  checkTimeout(timeoutMillis)
+  checkTimeout(timeoutMillis, 1)
   const check = () => manager.getHealthStatus({ timeoutMillis })
   const code = (h) => (h.status === 'unhealthy' ? 503 : 200)
 

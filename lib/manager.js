@@ -5,7 +5,7 @@
 const { EventEmitter } = require('node:events')
 const { inspect } = require('node:util')
 const { NativePool } = require('../native.js')
-const { captureTrace, fromNative, clientError } = require('./errors')
+const { captureTrace, fromNative, clientError, checkTimeout } = require('./errors')
 const { runQuery } = require('./query')
 const { Parsers } = require('./types')
 const { nativeOptions, OptionError } = require('./options')
@@ -52,9 +52,7 @@ class DatabaseManager extends EventEmitter {
   /** Retries connecting with backoff until the server accepts or `timeoutMillis` pass. */
   async waitForDatabase({ timeoutMillis = 30000 } = {}) {
     const trace = captureTrace(this.waitForDatabase)
-    if (!Number.isInteger(timeoutMillis) || timeoutMillis < 0 || timeoutMillis > 0xffffffff) {
-      throw clientError('INVALID_ARGUMENT', `timeoutMillis must be a whole number of milliseconds ≥ 0 (got ${timeoutMillis})`, trace)
-    }
+    checkTimeout(timeoutMillis, 0, trace)
     const outcome = await this.#native.waitForDatabase(timeoutMillis)
     if (outcome.error) throw fromNative(outcome.error, trace)
   }
@@ -89,9 +87,7 @@ class DatabaseManager extends EventEmitter {
    */
   async close({ timeoutMillis } = {}) {
     const trace = captureTrace(this.close)
-    if (timeoutMillis !== undefined && (!Number.isInteger(timeoutMillis) || timeoutMillis < 0 || timeoutMillis > 0xffffffff)) {
-      throw clientError('INVALID_ARGUMENT', `timeoutMillis must be a whole number of milliseconds ≥ 0 (got ${timeoutMillis})`, trace)
-    }
+    if (timeoutMillis !== undefined) checkTimeout(timeoutMillis, 0, trace)
     await this.#native.close(timeoutMillis)
     await this.#events.drain()
   }

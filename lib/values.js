@@ -86,7 +86,8 @@ function prepareValues(values) {
       continue
     }
     try {
-      out[i] = prepare(value, new Set())
+      // Only arrays and objects can refer to themselves; strings and numbers need no set.
+      out[i] = prepare(value, typeof value === 'object' ? new Set() : null)
     } catch (e) {
       if (e instanceof ValueError) e.message = `value $${i + 1} ${e.message}: pass a string, number, boolean, bigint, Date, Buffer, array or plain object`
       throw e
