@@ -26,7 +26,12 @@ fn malformed(ty: &Type) -> Error {
 /// Appends the server's text output for the binary value `raw` of type `ty` to `out`.
 pub fn render(ty: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
     match ty.kind() {
-        PgKind::Enum(_) => return utf8(ty, raw, out),
+        // An enum's binary form is its label.
+        PgKind::Enum(_) => {
+            let mut r = Reader::new(ty, raw);
+            out.push_str(r.rest_str()?);
+            return Ok(());
+        }
         PgKind::Domain(base) => return render(base, raw, out),
         PgKind::Array(element) if *ty == Type::INT2_VECTOR || *ty == Type::OID_VECTOR => {
             return containers::vector(element, raw, out)
@@ -137,11 +142,6 @@ fn scalar(ty: &Type, r: &mut Reader, out: &mut String) -> Result<(), Error> {
 fn push_display(value: impl std::fmt::Display, out: &mut String) {
     use std::fmt::Write;
     let _ = write!(out, "{value}");
-}
-
-fn utf8(ty: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
-    out.push_str(std::str::from_utf8(raw).map_err(|_| malformed(ty))?);
-    Ok(())
 }
 
 fn fixed<const N: usize>(ty: &Type, raw: &[u8]) -> Result<[u8; N], Error> {
