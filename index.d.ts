@@ -404,7 +404,7 @@ export interface QueryConfig {
  * `CONNECT_TIMEOUT`, `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as
  * `ECONNREFUSED`), `CLIENT_RELEASED`, `TRANSACTION_TIMEOUT`, `INVALID_ARGUMENT`,
  * `INVALID_CONFIG`, `DECODE_ERROR`, `INTERNAL_ERROR`. The stack starts at the line that called
- * the package.
+ * the package (for a query, at the code that awaits it).
  */
 export declare class DatabaseError extends Error {
   /** SQLSTATE or client code. */

@@ -17,6 +17,7 @@ const ignore = () => {}
 
 class Client {
   #native
+  #delivery
   #parsers
   #leaks
   #lease
@@ -33,6 +34,7 @@ class Client {
 
   constructor(shared, native, lease, transaction) {
     this.#native = native
+    this.#delivery = shared.delivery
     this.#parsers = shared.parsers
     this.#leaks = shared.leaks
     this.#lease = lease
@@ -42,7 +44,9 @@ class Client {
 
   /** Runs a query on this client's connection, after the queries called before it. */
   query(textOrConfig, values) {
-    const trace = captureTrace(this.query)
+    // Errors take V8's async stack trace (see lib/errors.js), except in a transaction: there the
+    // query's promise is also handled here (#kept), which is where V8 stops following it.
+    const trace = this.#transaction ? captureTrace(this.query) : undefined
     const result = this.#released === null
       ? runQuery(this.#send, this.#parsers, trace, textOrConfig, values)
       : Promise.reject(this.#releasedError(trace))
@@ -74,7 +78,7 @@ class Client {
     return this.#release(Boolean(err)).then(ignore)
   }
 
-  #send = (text, values) => this.#turn(() => this.#native.query(text, values))
+  #send = (text, values) => this.#turn(() => this.#delivery.call((id) => this.#native.query(id, text, values)))
 
   #turn(call) {
     const run = this.#tail.then(call)

@@ -1,7 +1,9 @@
 'use strict'
 // DatabaseError: every failure the package reports, with a stable `code` (the SQLSTATE for
 // server errors, like node-postgres, or a SCREAMING_SNAKE client code) and a stack that starts at
-// the caller's line, captured before the call went to native code.
+// the caller's line: captured before the call went to native code, or (for queries, where
+// capturing costs more than a tenth of a round trip) V8's async stack trace, which reaches the
+// code that awaits the query, without this package's frames.
 
 const SERVER_FIELDS = [
   'severity', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',
@@ -28,12 +30,20 @@ function captureTrace(below) {
   return trace
 }
 
-/** Gives `error` the stack of `trace` (the caller of the public method). */
+/** Frames of this package's own code. */
+const INTERNAL = `(${__dirname}/`
+
+/**
+ * Gives `error` the stack of `trace` (the caller of the public method) or, without one, its own
+ * stack without this package's frames.
+ */
 function withTrace(error, trace) {
   if (trace) {
     const frames = trace.stack
     const at = frames.indexOf('\n')
     error.stack = `${error.name}: ${error.message}${at === -1 ? '' : frames.slice(at)}`
+  } else {
+    error.stack = error.stack.split('\n').filter((line) => !(line.startsWith('    at ') && line.includes(INTERNAL))).join('\n')
   }
   return error
 }

@@ -16,6 +16,7 @@ const { holds } = require('./hold')
 const { getClient } = require('./client')
 const { executeTransaction } = require('./transaction')
 const { Leaks } = require('./leak')
+const { Delivery } = require('./delivery')
 
 class DatabaseManager extends EventEmitter {
   #native
@@ -37,9 +38,10 @@ class DatabaseManager extends EventEmitter {
       throw e
     }
     this.#events = new EventBridge(this, this.#native)
+    const delivery = new Delivery(this.#native)
     if (options?.logger) forwardLogs(this.#native, options.logger)
     const leaks = new Leaks(this, this.#native.leakDetectionThreshold())
-    this.#shared = { manager: this, native: this.#native, parsers: this.#parsers, leaks }
+    this.#shared = { manager: this, native: this.#native, parsers: this.#parsers, leaks, delivery }
   }
 
   /** Opens `min` connections (at least one) and runs a check query; rejects if it cannot. */
@@ -59,14 +61,14 @@ class DatabaseManager extends EventEmitter {
 
   /** Runs a query on a pooled connection. */
   query(textOrConfig, values) {
-    const trace = captureTrace(this.query)
     // Code that holds a client of this manager must not wait for a second connection.
     const send = holds(this) ? this.#queryHolding : this.#send
-    return runQuery(send, this.#parsers, trace, textOrConfig, values)
+    // No trace: errors take V8's async stack trace (see lib/errors.js).
+    return runQuery(send, this.#parsers, undefined, textOrConfig, values)
   }
 
-  #send = (text, values) => this.#native.query(text, values)
-  #queryHolding = (text, values) => this.#native.queryHolding(text, values)
+  #send = (text, values) => this.#shared.delivery.call((id) => this.#native.query(id, text, values))
+  #queryHolding = (text, values) => this.#shared.delivery.call((id) => this.#native.queryHolding(id, text, values))
 
   /** Checks out a client; `release()` it when done. */
   getClient() {

@@ -4,7 +4,7 @@
 
 const { fromNative, clientError } = require('./errors')
 const { prepareValues, ValueError } = require('./values')
-const { buildResult } = require('./rows')
+const { decodeResults } = require('./rows')
 
 const ROW_MODES = new Set([undefined, null, 'array', 'object'])
 
@@ -28,7 +28,8 @@ function queryArguments(textOrConfig, values) {
 }
 
 /**
- * Runs one query: `send(text, preparedValues)` is the native call, resolving to an outcome.
+ * Runs one query: `send(text, preparedValues)` starts the native call and resolves to its
+ * outcome, `{ meta, text }` or `{ error }` (lib/delivery.js).
  * Bad arguments reject with INVALID_ARGUMENT before anything is sent; `send` is called
  * synchronously, so calls keep their order.
  */
@@ -44,7 +45,7 @@ async function runQuery(send, parsers, trace, textOrConfig, values) {
   }
   const outcome = await send(args.text, prepared)
   if (outcome.error) throw fromNative(outcome.error, trace)
-  const results = outcome.results.map((r) => buildResult(r, parsers, args.rowMode))
+  const results = decodeResults(outcome.meta, outcome.text, parsers, args.rowMode)
   return results.length === 1 ? results[0] : results
 }
 

@@ -1,8 +1,8 @@
 'use strict'
-// Builds node-postgres-shaped results from the native layer's columns. Values arrive in bulk per
-// column (numbers as a Float64Array, strings as one joined string with end offsets, …); each
-// column becomes an array of JS values, then rows are built by a function generated once per
-// column shape, so V8 sees one object shape per result.
+// Builds node-postgres-shaped results from what native code sends for one query (src/wire.rs):
+// an ArrayBuffer of 32-bit words, numbers and bytes, and one string holding all text. Each column
+// becomes an array of JS values, then rows are built by a function generated once per column
+// shape, so V8 sees one object shape per result.
 
 // Column kinds: must match `convert::Kind` in src/convert/mod.rs.
 const NUMBER = 0
@@ -13,67 +13,110 @@ const BYTES = 4
 const DATE = 5
 const PARSE = 6
 
-function textValues(col, rows, parse) {
-  const out = new Array(rows)
-  const text = col.text || ''
-  const { ends, nulls } = col
-  let start = 0
-  for (let i = 0; i < rows; i++) {
-    const end = ends[i]
-    if (nulls !== undefined && nulls[i] === 1) out[i] = null
-    else {
-      const s = text.slice(start, end)
-      out[i] = parse === undefined ? s : parse(s)
-    }
-    start = end
+/** Reads the words of `meta` in order. */
+class Reader {
+  constructor(meta, text) {
+    this.meta = meta
+    this.words = new Int32Array(meta)
+    this.text = text
+    this.at = 0 // in words
   }
-  return out
+
+  int() {
+    return this.words[this.at++]
+  }
+
+  uint() {
+    return this.words[this.at++] >>> 0
+  }
+
+  /** A string written as start and length. */
+  string() {
+    const start = this.words[this.at++]
+    return this.text.slice(start, start + this.words[this.at++])
+  }
+
+  /** `n` bytes, padded to a whole word. */
+  bytes(n) {
+    const bytes = new Uint8Array(this.meta, this.at * 4, n)
+    this.at += (n + 3) >>> 2
+    return bytes
+  }
+
+  /** `n` numbers, from the next 8-byte boundary. */
+  numbers(n) {
+    this.at += this.at & 1
+    const numbers = new Float64Array(this.meta, this.at * 4, n)
+    this.at += n * 2
+    return numbers
+  }
+
+  /** `n` words. */
+  ints(n) {
+    const ints = this.words.subarray(this.at, this.at + n)
+    this.at += n
+    return ints
+  }
 }
 
-function columnValues(col, rows, parse) {
-  const { nulls } = col
-  switch (col.kind) {
-    case NUMBER: {
-      if (parse !== undefined) break
-      const out = new Array(rows)
-      const numbers = col.numbers
-      for (let i = 0; i < rows; i++) out[i] = nulls !== undefined && nulls[i] === 1 ? null : numbers[i]
+/** The values of the next column, `rows` of them; text ones through `parse` when given. */
+function columnValues(r, rows, parse) {
+  const kind = r.int()
+  const nulls = r.int() & 1 ? r.bytes(rows) : undefined
+  const out = new Array(rows)
+  switch (kind) {
+    case NUMBER:
+    case DATE: {
+      const numbers = r.numbers(rows)
+      for (let i = 0; i < rows; i++) {
+        const n = numbers[i]
+        if (nulls !== undefined && nulls[i] === 1) out[i] = null
+        else if (kind === DATE) out[i] = Number.isFinite(n) ? new Date(n) : n
+        else out[i] = n
+      }
       return out
     }
     case BOOL: {
-      const out = new Array(rows)
-      const bytes = col.bytes
-      for (let i = 0; i < rows; i++) out[i] = nulls !== undefined && nulls[i] === 1 ? null : bytes !== undefined && bytes[i] === 1
+      const bytes = r.bytes(rows)
+      for (let i = 0; i < rows; i++) out[i] = nulls !== undefined && nulls[i] === 1 ? null : bytes[i] === 1
       return out
     }
     case TEXT:
-    case PARSE:
-      return textValues(col, rows, parse)
-    case JSON_:
-      // SQL NULL and JSON null both arrive as null, as with node-postgres.
-      return rows === 0 ? [] : JSON.parse(col.text)
-    case BYTES: {
-      const out = new Array(rows)
-      const { bytes, ends } = col
-      let start = 0
+    case PARSE: {
+      const text = r.text
+      let start = r.int()
+      const ends = r.ints(rows)
+      const base = start
       for (let i = 0; i < rows; i++) {
-        const end = ends[i]
-        out[i] = nulls !== undefined && nulls[i] === 1 ? null : bytes === undefined ? Buffer.alloc(0) : Buffer.from(bytes.subarray(start, end))
+        const end = base + ends[i]
+        if (nulls !== undefined && nulls[i] === 1) out[i] = null
+        else {
+          const s = text.slice(start, end)
+          out[i] = parse === undefined ? s : parse(s)
+        }
         start = end
       }
       return out
     }
-    case DATE: {
-      const out = new Array(rows)
-      const numbers = col.numbers
+    case JSON_: {
+      // SQL NULL and JSON null both arrive as null, as with node-postgres.
+      const literal = r.string()
+      return rows === 0 ? out : JSON.parse(literal)
+    }
+    case BYTES: {
+      const length = r.int()
+      const ends = r.ints(rows)
+      const bytes = r.bytes(length)
+      let start = 0
       for (let i = 0; i < rows; i++) {
-        const ms = numbers !== undefined ? numbers[i] : 0
-        out[i] = nulls !== undefined && nulls[i] === 1 ? null : Number.isFinite(ms) ? new Date(ms) : ms
+        const end = ends[i]
+        out[i] = nulls !== undefined && nulls[i] === 1 ? null : Buffer.from(bytes.subarray(start, end))
+        start = end
       }
       return out
     }
   }
-  throw new Error(`pg-rust-pool: unknown column kind ${col.kind}`)
+  throw new Error(`pg-rust-pool: unknown column kind ${kind}`)
 }
 
 const rowMakers = new Map()
@@ -93,19 +136,37 @@ function rowMaker(names) {
   return make
 }
 
-/** One node-postgres-shaped result from a native result. */
-function buildResult(raw, parsers, rowMode) {
-  const fields = raw.fields.map((f) => ({
-    name: f.name,
-    tableID: f.tableId,
-    columnID: f.columnId,
-    dataTypeID: f.dataTypeId,
-    dataTypeSize: f.dataTypeSize,
-    dataTypeModifier: f.dataTypeModifier,
-    format: 'text',
-  }))
-  const n = raw.rows
-  const columns = raw.columns.map((col, j) => columnValues(col, n, parsers.get(raw.fields[j].dataTypeId, col.kind)))
+/** The results of one query, node-postgres-shaped, from what native code sent. */
+function decodeResults(meta, text, parsers, rowMode) {
+  const r = new Reader(meta, text)
+  const results = new Array(r.int())
+  for (let k = 0; k < results.length; k++) results[k] = decodeResult(r, parsers, rowMode)
+  return results
+}
+
+function decodeResult(r, parsers, rowMode) {
+  const flags = r.int()
+  const command = r.string()
+  const low = r.uint()
+  const rowCount = low + r.uint() * 4294967296
+  const n = r.int()
+  const fields = new Array(r.int())
+  for (let j = 0; j < fields.length; j++) {
+    fields[j] = {
+      name: r.string(),
+      tableID: r.uint(),
+      columnID: r.int(),
+      dataTypeID: r.uint(),
+      dataTypeSize: r.int(),
+      dataTypeModifier: r.int(),
+      format: 'text',
+    }
+  }
+  const columns = new Array(fields.length)
+  for (let j = 0; j < fields.length; j++) {
+    // The column's kind is its next word.
+    columns[j] = columnValues(r, n, parsers.get(fields[j].dataTypeID, r.words[r.at]))
+  }
   const rows = new Array(n)
   if (rowMode === 'array') {
     for (let i = 0; i < n; i++) {
@@ -120,13 +181,13 @@ function buildResult(raw, parsers, rowMode) {
     for (let i = 0; i < n; i++) rows[i] = {}
   }
   return {
-    command: raw.command ?? null,
-    rowCount: raw.rowCount ?? null,
-    oid: raw.command === 'INSERT' ? 0 : null,
+    command: flags & 1 ? command : null,
+    rowCount: flags & 2 ? rowCount : null,
+    oid: command === 'INSERT' ? 0 : null,
     rows,
     fields,
     rowAsArray: rowMode === 'array',
   }
 }
 
-module.exports = { buildResult, PARSE }
+module.exports = { decodeResults, PARSE }

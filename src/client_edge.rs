@@ -2,14 +2,18 @@
 //! clients out. Each method converts its arguments, calls one core function in `client`, and
 //! converts the result back.
 use crate::client::{self, Client};
+use crate::delivery::Delivery;
 use crate::manager::NativePool;
 use crate::options::{params, JsError, JsOutcome, JsValue};
+use napi::Env;
 use napi_derive::napi;
+use std::sync::Arc;
 
 /// The native half of a client from `getClient()` or `executeTransaction`.
 #[napi]
 pub struct NativeClient {
-    client: Client,
+    client: Arc<Client>,
+    delivery: Arc<Delivery>,
 }
 
 /// What a checkout resolves to: a client, or an error as data.
@@ -21,11 +25,14 @@ pub struct JsCheckout {
     pub error: Option<JsError>,
 }
 
-impl From<crate::error::Result<Client>> for JsCheckout {
-    fn from(r: crate::error::Result<Client>) -> Self {
+impl JsCheckout {
+    fn new(r: crate::error::Result<Client>, delivery: Arc<Delivery>) -> Self {
         match r {
             Ok(client) => JsCheckout {
-                client: Some(NativeClient { client }),
+                client: Some(NativeClient {
+                    client: Arc::new(client),
+                    delivery,
+                }),
                 error: None,
             },
             Err(e) => JsCheckout {
@@ -38,16 +45,20 @@ impl From<crate::error::Result<Client>> for JsCheckout {
 
 #[napi]
 impl NativeClient {
-    /// Runs a query string with prepared values, after the client's earlier calls.
+    /// Runs a query string with prepared values, after the client's earlier calls; its outcome
+    /// is delivered under `id`.
     #[napi]
-    pub async fn query(&self, text: String, values: Vec<JsValue>) -> JsOutcome {
-        self.client.query(&text, params(values)).await.into()
+    pub fn query(&self, env: Env, id: u32, text: String, values: Vec<JsValue>) {
+        let client = self.client.clone();
+        let params = params(values);
+        self.delivery
+            .send(&env, id, async move { client.query(&text, params).await });
     }
 
     /// Commits the client's transaction, refusing to commit an aborted one.
     #[napi]
     pub async fn commit(&self) -> JsOutcome {
-        self.client.commit().await.map(|()| Vec::new()).into()
+        self.client.commit().await.into()
     }
 
     /// Returns the connection (rolled back if needed) or, with `destroy`, closes it. Resolves to
@@ -68,16 +79,30 @@ impl NativeClient {
 impl NativePool {
     /// Checks out a client; without `wait`, fails with `POOL_DEADLOCK` when none is free now.
     #[napi]
-    pub async fn checkout(&self, wait: bool) -> JsCheckout {
-        Client::checkout(&self.pool, wait).await.into()
+    pub async fn checkout(&self, wait: bool) -> napi::Result<JsCheckout> {
+        let delivery = self.delivery()?.clone();
+        Ok(JsCheckout::new(
+            Client::checkout(&self.pool, wait).await,
+            delivery,
+        ))
     }
 
-    /// Runs a query for code that already holds a client of this pool.
+    /// Runs a query for code that already holds a client of this pool; its outcome is delivered
+    /// under `id`.
     #[napi]
-    pub async fn query_holding(&self, text: String, values: Vec<JsValue>) -> JsOutcome {
-        client::query_holding(&self.pool, &text, params(values))
-            .await
-            .into()
+    pub fn query_holding(
+        &self,
+        env: Env,
+        id: u32,
+        text: String,
+        values: Vec<JsValue>,
+    ) -> napi::Result<()> {
+        let pool = self.pool.clone();
+        let params = params(values);
+        self.delivery()?.send(&env, id, async move {
+            client::query_holding(&pool, &text, params).await
+        });
+        Ok(())
     }
 
     /// `leakDetectionThreshold` in ms, 0 when off.

@@ -1,9 +1,10 @@
 //! pg-rust-pool: a PostgreSQL connection pool for Node.js whose engine is Rust.
 //!
 //! The core modules (`config`, `error`, `pool`, `client`, `query`, `split`, `convert`, `result`,
-//! `stats`, `health`, `metrics`, `log`, `redact`) hold no napi types, so `cargo test` exercises them
+//! `stats`, `health`, `metrics`, `log`, `redact`, `wire`) hold no napi types, so `cargo test` exercises them
 //! without Node. The napi edge is `options` (the JS-facing shapes and their conversions), `manager`
-//! (the exported pool class) and `client_edge` (the checked-out client class).
+//! (the exported pool class), `client_edge` (the checked-out client class) and `delivery` (query
+//! outcomes on their way to JS).
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
@@ -24,7 +25,9 @@ pub mod result;
 pub mod split;
 pub mod statements;
 pub mod stats;
+pub mod wire;
 
 mod client_edge;
+mod delivery;
 mod manager;
 mod options;

@@ -1,6 +1,7 @@
 //! The exported class: each method converts its arguments, calls one core function, and
 //! converts the result back.
 use crate::config;
+use crate::delivery::Delivery;
 use crate::events::{Event, Sink};
 use crate::log::{self, Record};
 use crate::options::{
@@ -8,9 +9,9 @@ use crate::options::{
 };
 use crate::pool::{self, Pool};
 use crate::{health, metrics};
-use napi::bindgen_prelude::spawn;
+use napi::bindgen_prelude::{spawn, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Error, Status};
+use napi::{Env, Error, Status};
 use napi_derive::napi;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +69,7 @@ impl log::Sink for JsLogSink {
 pub struct NativePool {
     pub(crate) pool: Arc<Pool>,
     sink: Option<Arc<JsSink>>,
+    delivery: Option<Arc<Delivery>>,
 }
 
 #[napi]
@@ -83,7 +85,28 @@ impl NativePool {
             .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
         let pool = Arc::new(pool);
         spawn(pool::maintain(Arc::downgrade(&pool)));
-        Ok(NativePool { pool, sink: None })
+        Ok(NativePool {
+            pool,
+            sink: None,
+            delivery: None,
+        })
+    }
+
+    /// Sends every query's outcome to `callback` (see `delivery`).
+    #[napi]
+    pub fn deliver_to(
+        &mut self,
+        callback: Function<'_, crate::delivery::Batch, ()>,
+    ) -> napi::Result<()> {
+        self.delivery = Some(Arc::new(Delivery::new(callback)?));
+        Ok(())
+    }
+
+    /// Where query outcomes go; the facade sets it up before any query.
+    pub(crate) fn delivery(&self) -> napi::Result<&Arc<Delivery>> {
+        self.delivery
+            .as_ref()
+            .ok_or_else(|| Error::new(Status::GenericFailure, "deliverTo() was not called"))
     }
 
     /// Sends every event to `callback`.
@@ -114,27 +137,27 @@ impl NativePool {
         }
     }
 
-    /// Runs a query string with prepared values.
+    /// Runs a query string with prepared values; its outcome is delivered under `id`.
     #[napi]
-    pub async fn query(&self, text: String, values: Vec<JsValue>) -> JsOutcome {
-        self.pool.query(&text, params(values)).await.into()
+    pub fn query(&self, env: Env, id: u32, text: String, values: Vec<JsValue>) -> napi::Result<()> {
+        let pool = self.pool.clone();
+        let params = params(values);
+        self.delivery()?
+            .send(&env, id, async move { pool.query(&text, params).await });
+        Ok(())
     }
 
     /// Opens `min` connections (at least one) and runs a check query.
     #[napi]
     pub async fn initialize(&self) -> JsOutcome {
-        self.pool.initialize().await.map(|()| Vec::new()).into()
+        self.pool.initialize().await.into()
     }
 
     /// Retries connecting until the server accepts or `timeout_millis` pass.
     #[napi]
     pub async fn wait_for_database(&self, timeout_millis: u32) -> JsOutcome {
         let timeout = Duration::from_millis(timeout_millis.into());
-        self.pool
-            .wait_for_database(timeout)
-            .await
-            .map(|()| Vec::new())
-            .into()
+        self.pool.wait_for_database(timeout).await.into()
     }
 
     /// Closes the pool once calls in flight finish, or after `timeout_millis`.

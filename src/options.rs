@@ -1,15 +1,13 @@
 //! The JS-facing shapes (`#[napi(object)]`) and their conversions to and from the core types.
 //! napi types appear only here and in `manager.rs`.
 use crate::config;
-use crate::convert::Column;
 use crate::error::Error;
 use crate::events::Event;
 use crate::health::Health;
 use crate::log::Record;
 use crate::params::Param;
-use crate::result::{Field, ResultSet};
 use crate::stats::{Snapshot, Summary};
-use napi::bindgen_prelude::{Buffer, Either, Float64Array, Uint32Array};
+use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
 use std::collections::HashMap;
 
@@ -122,94 +120,6 @@ pub fn params(values: Vec<JsValue>) -> Vec<Param> {
             Some(Either::B(bytes)) => Param::Binary(bytes.to_vec()),
         })
         .collect()
-}
-
-/// One entry of a result's `fields` (the facade adds `format` and node-postgres' names).
-#[napi(object)]
-pub struct JsField {
-    /// Column name.
-    pub name: String,
-    /// OID of the source table, or 0.
-    pub table_id: u32,
-    /// Attribute number in the source table, or 0.
-    pub column_id: i32,
-    /// Type OID.
-    pub data_type_id: u32,
-    /// `typlen`.
-    pub data_type_size: i32,
-    /// `atttypmod`.
-    pub data_type_modifier: i32,
-}
-
-impl From<Field> for JsField {
-    fn from(f: Field) -> Self {
-        JsField {
-            name: f.name,
-            table_id: f.table_id,
-            column_id: f.column_id.into(),
-            data_type_id: f.data_type_id,
-            data_type_size: f.data_type_size.into(),
-            data_type_modifier: f.data_type_modifier,
-        }
-    }
-}
-
-/// One column's values in bulk (see `convert::Column`).
-#[napi(object)]
-pub struct JsColumn {
-    /// `convert::Kind` as a number.
-    pub kind: u32,
-    /// One byte per row, 1 for NULL; absent when no row is NULL.
-    pub nulls: Option<Buffer>,
-    /// Numeric values.
-    pub numbers: Option<Float64Array>,
-    /// Joined text.
-    pub text: Option<String>,
-    /// End offsets into `text` or `bytes`.
-    pub ends: Option<Uint32Array>,
-    /// Raw bytes.
-    pub bytes: Option<Buffer>,
-}
-
-impl From<Column> for JsColumn {
-    fn from(c: Column) -> Self {
-        let kind = c.kind as u32;
-        JsColumn {
-            kind,
-            nulls: (!c.nulls.is_empty()).then(|| c.nulls.into()),
-            numbers: (!c.numbers.is_empty()).then(|| Float64Array::new(c.numbers)),
-            text: (!c.text.is_empty()).then_some(c.text),
-            ends: (!c.ends.is_empty()).then(|| Uint32Array::new(c.ends)),
-            bytes: (!c.bytes.is_empty()).then(|| c.bytes.into()),
-        }
-    }
-}
-
-/// One statement's result.
-#[napi(object)]
-pub struct JsResult {
-    /// Command word of the tag.
-    pub command: Option<String>,
-    /// Rows returned or affected.
-    pub row_count: Option<f64>,
-    /// Number of rows in `columns`.
-    pub rows: u32,
-    /// Field metadata.
-    pub fields: Vec<JsField>,
-    /// Values, column by column.
-    pub columns: Vec<JsColumn>,
-}
-
-impl From<ResultSet> for JsResult {
-    fn from(r: ResultSet) -> Self {
-        JsResult {
-            command: r.command,
-            row_count: r.row_count.map(|n| n as f64),
-            rows: r.rows as u32,
-            fields: r.fields.into_iter().map(Into::into).collect(),
-            columns: r.columns.into_iter().map(Into::into).collect(),
-        }
-    }
 }
 
 /// An error as data; the facade turns it into a `DatabaseError` with the caller's stack.
@@ -504,26 +414,17 @@ impl From<Record> for JsLogRecord {
     }
 }
 
-/// What an async call resolves to: results, or an error as data.
+/// What an async call without results resolves to: `error` is set when it failed.
 #[napi(object)]
 pub struct JsOutcome {
-    /// The results, when the call succeeded.
-    pub results: Option<Vec<JsResult>>,
-    /// The error, when it failed.
+    /// The error, when the call failed.
     pub error: Option<JsError>,
 }
 
-impl From<crate::error::Result<Vec<ResultSet>>> for JsOutcome {
-    fn from(r: crate::error::Result<Vec<ResultSet>>) -> Self {
-        match r {
-            Ok(results) => JsOutcome {
-                results: Some(results.into_iter().map(Into::into).collect()),
-                error: None,
-            },
-            Err(e) => JsOutcome {
-                results: None,
-                error: Some(e.into()),
-            },
+impl<T> From<crate::error::Result<T>> for JsOutcome {
+    fn from(r: crate::error::Result<T>) -> Self {
+        JsOutcome {
+            error: r.err().map(Into::into),
         }
     }
 }

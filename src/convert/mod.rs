@@ -210,7 +210,7 @@ impl ColumnBuilder {
 }
 
 /// Length of `s` in UTF-16 code units, the unit of JS string offsets.
-fn utf16_len(s: &str) -> usize {
+pub fn utf16_len(s: &str) -> usize {
     if s.is_ascii() {
         s.len()
     } else {

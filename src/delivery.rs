@@ -1,0 +1,216 @@
+//! How query outcomes reach JS: each query call carries an id from the facade, its outcome is
+//! encoded on the engine's thread (`wire`), queued, and the queue is handed to one JS callback
+//! per wake of the JS thread, as a flat array `[id, meta, text, id, error, null, …]`.
+//!
+//! An `async fn` per query would create a promise and a threadsafe function (a libuv handle) for
+//! every call and build the result's objects through napi: together that cost more than the
+//! query's round trip on the JS thread. Here a query costs one queue entry, and outcomes that
+//! finish together arrive in one callback.
+//!
+//! The callback's threadsafe function is weak, like the event callback, but is referenced while
+//! any call is outstanding, so a pending query keeps the process alive as a pending promise of
+//! an `async fn` would.
+use crate::error::Result;
+use crate::options::JsError;
+use crate::result::ResultSet;
+use crate::wire::Encoded;
+use napi::bindgen_prelude::{Function, ToNapiValue};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{sys, Env, Status};
+use std::future::Future;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A query's outcome, ready to cross.
+enum Outcome {
+    Done(Encoded),
+    Failed(Box<JsError>),
+}
+
+/// What the engine's thread hands over and the JS thread takes.
+#[derive(Default)]
+struct Outbox {
+    queue: Mutex<Vec<(u32, Outcome)>>,
+    /// Calls sent and not delivered yet.
+    outstanding: AtomicUsize,
+    /// The threadsafe function, to reference and unreference it from the JS thread.
+    handle: AtomicPtr<sys::napi_threadsafe_function__>,
+}
+
+impl Outbox {
+    fn take(&self) -> Vec<(u32, Outcome)> {
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Counts `n` calls delivered; on the JS thread.
+    fn delivered(&self, env: &Env, n: usize) {
+        if n > 0 && self.outstanding.fetch_sub(n, Ordering::Relaxed) == n {
+            let handle = self.handle.load(Ordering::Relaxed);
+            // SAFETY: on the JS thread, while the threadsafe function is alive (it is calling us).
+            unsafe { sys::napi_unref_threadsafe_function(env.raw(), handle) };
+        }
+    }
+}
+
+/// One batch as the JS callback receives it.
+pub struct Batch(Vec<(u32, Outcome)>);
+
+impl ToNapiValue for Batch {
+    unsafe fn to_napi_value(env: sys::napi_env, batch: Self) -> napi::Result<sys::napi_value> {
+        let mut array = ptr::null_mut();
+        check(sys::napi_create_array_with_length(
+            env,
+            batch.0.len() * 3,
+            &mut array,
+        ))?;
+        for (i, (id, outcome)) in batch.0.into_iter().enumerate() {
+            let (a, b) = match outcome {
+                Outcome::Done(e) => (arraybuffer(env, &e.meta)?, string(env, &e.text)?),
+                Outcome::Failed(error) => (JsError::to_napi_value(env, *error)?, null(env)?),
+            };
+            let at = i as u32 * 3;
+            check(sys::napi_set_element(
+                env,
+                array,
+                at,
+                u32::to_napi_value(env, id)?,
+            ))?;
+            check(sys::napi_set_element(env, array, at + 1, a))?;
+            check(sys::napi_set_element(env, array, at + 2, b))?;
+        }
+        Ok(array)
+    }
+}
+
+fn check(status: sys::napi_status) -> napi::Result<()> {
+    match status {
+        sys::Status::napi_ok => Ok(()),
+        s => Err(napi::Error::new(
+            Status::from(s),
+            "could not build a query's outcome",
+        )),
+    }
+}
+
+/// A copy of `bytes` in a new ArrayBuffer: cheaper than an external one, whose finalizer the
+/// garbage collector has to track.
+unsafe fn arraybuffer(env: sys::napi_env, bytes: &[u8]) -> napi::Result<sys::napi_value> {
+    let mut value = ptr::null_mut();
+    let mut data = ptr::null_mut();
+    check(sys::napi_create_arraybuffer(
+        env,
+        bytes.len(),
+        &mut data,
+        &mut value,
+    ))?;
+    if !bytes.is_empty() {
+        ptr::copy_nonoverlapping(bytes.as_ptr(), data.cast::<u8>(), bytes.len());
+    }
+    Ok(value)
+}
+
+/// `s` as a JS string; ASCII (the common case) is copied as Latin-1, without UTF-8 decoding.
+unsafe fn string(env: sys::napi_env, s: &str) -> napi::Result<sys::napi_value> {
+    let mut value = ptr::null_mut();
+    let (ptr, len) = (s.as_ptr().cast(), s.len() as isize);
+    check(if s.is_ascii() {
+        sys::napi_create_string_latin1(env, ptr, len, &mut value)
+    } else {
+        sys::napi_create_string_utf8(env, ptr, len, &mut value)
+    })?;
+    Ok(value)
+}
+
+unsafe fn null(env: sys::napi_env) -> napi::Result<sys::napi_value> {
+    let mut value = ptr::null_mut();
+    check(sys::napi_get_null(env, &mut value))?;
+    Ok(value)
+}
+
+/// The JS callback: weak, called without an error argument, with a batch built on the JS thread.
+type Callback = ThreadsafeFunction<(), (), Batch, Status, false, true>;
+
+/// Where a pool's query outcomes go.
+pub struct Delivery {
+    outbox: Arc<Outbox>,
+    callback: Callback,
+}
+
+impl Delivery {
+    /// Delivers to `callback`, which receives each batch as one array.
+    pub fn new(callback: Function<'_, Batch, ()>) -> napi::Result<Delivery> {
+        let outbox = Arc::new(Outbox::default());
+        let taken = outbox.clone();
+        let callback: Callback = callback
+            .build_threadsafe_function()
+            .weak::<true>()
+            .build_callback(move |ctx| {
+                let batch = taken.take();
+                taken.delivered(&ctx.env, batch.len());
+                Ok(Batch(batch))
+            })?;
+        outbox.handle.store(callback.raw(), Ordering::Relaxed);
+        Ok(Delivery { outbox, callback })
+    }
+
+    /// Runs `query` on the engine and delivers its outcome under `id`; on the JS thread.
+    pub fn send<F>(self: &Arc<Self>, env: &Env, id: u32, query: F)
+    where
+        F: Future<Output = Result<Vec<ResultSet>>> + Send + 'static,
+    {
+        if self.outbox.outstanding.fetch_add(1, Ordering::Relaxed) == 0 {
+            // SAFETY: on the JS thread; the threadsafe function lives as long as `self`.
+            unsafe { sys::napi_ref_threadsafe_function(env.raw(), self.callback.raw()) };
+        }
+        let pending = Pending {
+            id,
+            delivery: Some(self.clone()),
+        };
+        napi::bindgen_prelude::spawn(async move {
+            let outcome = query.await;
+            pending.deliver(match outcome {
+                Ok(results) => Outcome::Done(Encoded::new(&results)),
+                Err(e) => Outcome::Failed(Box::new(e.into())),
+            });
+        });
+    }
+
+    fn push(&self, id: u32, outcome: Outcome) {
+        let first = {
+            let mut queue = self.outbox.queue.lock().unwrap_or_else(|e| e.into_inner());
+            queue.push((id, outcome));
+            queue.len() == 1
+        };
+        // Only the first entry wakes the JS thread: the callback takes whatever is queued by then.
+        if first {
+            self.callback
+                .call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}
+
+/// A call whose outcome is owed to JS: should its task end without one (a panic, the runtime
+/// shutting down), dropping it delivers an error, so no promise waits forever.
+struct Pending {
+    id: u32,
+    delivery: Option<Arc<Delivery>>,
+}
+
+impl Pending {
+    fn deliver(mut self, outcome: Outcome) {
+        if let Some(delivery) = self.delivery.take() {
+            delivery.push(self.id, outcome);
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(delivery) = self.delivery.take() {
+            let error =
+                crate::error::Error::Internal("the query's task stopped before it finished".into());
+            delivery.push(self.id, Outcome::Failed(Box::new(error.into())));
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! The results of one query as they cross to JS: one byte buffer of numbers and one string of all
+//! text, so the JS thread creates two values per query instead of an object per result, field and
+//! column (building those through napi cost more than the query's round trip). `lib/rows.js`
+//! reads it back; the layout below is the contract between the two.
+//!
+//! `meta` is a sequence of little-endian 32-bit words (`u32` unless marked `i32`); runs of `f64`
+//! start on an 8-byte boundary (a padding word is skipped when needed) and byte runs are padded
+//! to a whole word. Text positions are UTF-16 offsets into `text`, the unit of JS strings.
+//!
+//! ```text
+//! results
+//! per result:  flags (1 command, 2 rowCount), commandStart, commandLength,
+//!              rowCountLow, rowCountHigh, rows, fieldCount,
+//!              per field:  nameStart, nameLength, tableID, columnID (i32), dataTypeID,
+//!                          dataTypeSize (i32), dataTypeModifier (i32)
+//!              per column: kind, flags (1 nulls),
+//!                          [nulls: `rows` bytes, 1 for NULL],
+//!                          Number, Date:  `rows` f64
+//!                          Bool:          `rows` bytes, 0 or 1
+//!                          Text, Parse:   textStart, then `rows` end offsets relative to it
+//!                          Json:          textStart, textLength (one JSON array literal)
+//!                          Bytes:         byteLength, `rows` end offsets, then the bytes
+//! ```
+use crate::convert::{utf16_len, Column, Kind};
+use crate::result::ResultSet;
+
+/// The encoded results of one query.
+#[derive(Debug, Default)]
+pub struct Encoded {
+    /// Words, numbers and bytes (see the module documentation).
+    pub meta: Vec<u8>,
+    /// Every text value, field name and command, joined.
+    pub text: String,
+}
+
+impl Encoded {
+    /// Encodes `results`.
+    pub fn new(results: &[ResultSet]) -> Encoded {
+        let mut w = Writer::default();
+        w.word(results.len() as u32);
+        for result in results {
+            w.result(result);
+        }
+        Encoded {
+            meta: w.meta,
+            text: w.text,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Writer {
+    meta: Vec<u8>,
+    text: String,
+    /// Length of `text` in UTF-16 units.
+    units: usize,
+}
+
+impl Writer {
+    fn word(&mut self, v: u32) {
+        self.meta.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn signed(&mut self, v: i32) {
+        self.meta.extend_from_slice(&v.to_le_bytes());
+    }
+
+    /// Pads `meta` to a multiple of `n` bytes.
+    fn align(&mut self, n: usize) {
+        let padded = self.meta.len().next_multiple_of(n);
+        self.meta.resize(padded, 0);
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        self.meta.extend_from_slice(b);
+        self.align(4);
+    }
+
+    /// Appends `s` to `text` (whose length in UTF-16 units is `units`) and returns its start.
+    fn text(&mut self, s: &str, units: usize) -> u32 {
+        let start = self.units;
+        self.text.push_str(s);
+        self.units += units;
+        start as u32
+    }
+
+    /// Appends `s` and writes its start and length.
+    fn string(&mut self, s: &str) {
+        let units = utf16_len(s);
+        let start = self.text(s, units);
+        self.word(start);
+        self.word(units as u32);
+    }
+
+    fn result(&mut self, r: &ResultSet) {
+        let flags = u32::from(r.command.is_some()) | u32::from(r.row_count.is_some()) << 1;
+        self.word(flags);
+        self.string(r.command.as_deref().unwrap_or(""));
+        let count = r.row_count.unwrap_or(0);
+        self.word(count as u32);
+        self.word((count >> 32) as u32);
+        self.word(r.rows as u32);
+        self.word(r.fields.len() as u32);
+        for f in &r.fields {
+            self.string(&f.name);
+            self.word(f.table_id);
+            self.signed(f.column_id.into());
+            self.word(f.data_type_id);
+            self.signed(f.data_type_size.into());
+            self.signed(f.data_type_modifier);
+        }
+        for c in &r.columns {
+            self.column(c);
+        }
+    }
+
+    fn column(&mut self, c: &Column) {
+        self.word(c.kind as u32);
+        self.word(u32::from(!c.nulls.is_empty()));
+        if !c.nulls.is_empty() {
+            self.bytes(&c.nulls);
+        }
+        match c.kind {
+            Kind::Number | Kind::Date => {
+                self.align(8);
+                for n in &c.numbers {
+                    self.meta.extend_from_slice(&n.to_le_bytes());
+                }
+            }
+            Kind::Bool => self.bytes(&c.bytes),
+            Kind::Text | Kind::Parse => {
+                // The builder counted the column's UTF-16 length: it is the last end offset.
+                let units = c.ends.last().map_or(0, |&end| end as usize);
+                let start = self.text(&c.text, units);
+                self.word(start);
+                for &end in &c.ends {
+                    self.word(end);
+                }
+            }
+            Kind::Json => self.string(&c.text),
+            Kind::Bytes => {
+                self.word(c.bytes.len() as u32);
+                for &end in &c.ends {
+                    self.word(end);
+                }
+                self.bytes(&c.bytes);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::ColumnBuilder;
+    use crate::result::Field;
+    use tokio_postgres::types::Type;
+
+    /// Reads `meta` back the way `lib/rows.js` does.
+    struct Reader<'a> {
+        meta: &'a [u8],
+        at: usize,
+    }
+
+    impl Reader<'_> {
+        fn word(&mut self) -> u32 {
+            let w = u32::from_le_bytes(self.meta[self.at..self.at + 4].try_into().unwrap());
+            self.at += 4;
+            w
+        }
+        fn f64(&mut self) -> f64 {
+            assert_eq!(self.at % 8, 0, "f64 runs are 8-byte aligned");
+            let v = f64::from_le_bytes(self.meta[self.at..self.at + 8].try_into().unwrap());
+            self.at += 8;
+            v
+        }
+        fn bytes(&mut self, n: usize) -> Vec<u8> {
+            let b = self.meta[self.at..self.at + n].to_vec();
+            self.at += n.next_multiple_of(4);
+            b
+        }
+    }
+
+    fn column(ty: &Type, values: &[Option<&[u8]>]) -> Column {
+        let mut b = ColumnBuilder::new(ty, false);
+        for v in values {
+            b.push(*v).unwrap();
+        }
+        b.finish()
+    }
+
+    fn field(name: &str, data_type_id: u32) -> Field {
+        Field {
+            name: name.into(),
+            table_id: 16384,
+            column_id: 2,
+            data_type_id,
+            data_type_size: -1,
+            data_type_modifier: -1,
+        }
+    }
+
+    #[test]
+    fn one_result_of_every_layout() {
+        let result = ResultSet {
+            command: Some("SELECT".into()),
+            row_count: Some(2),
+            fields: vec![
+                field("n", 23),
+                field("é", 25),
+                field("b", 16),
+                field("j", 3802),
+                field("x", 17),
+            ],
+            columns: vec![
+                column(&Type::INT4, &[Some(&5i32.to_be_bytes()), None]),
+                column(&Type::TEXT, &[Some("a😀".as_bytes()), Some(b"z")]),
+                column(&Type::BOOL, &[Some(&[1]), Some(&[0])]),
+                column(&Type::JSONB, &[Some(b"\x01{\"a\":1}"), None]),
+                column(&Type::BYTEA, &[Some(&[1, 2, 3]), Some(&[])]),
+            ],
+            rows: 2,
+        };
+        let e = Encoded::new(&[result]);
+        assert_eq!(e.meta.len() % 4, 0);
+        let mut r = Reader {
+            meta: &e.meta,
+            at: 0,
+        };
+        let text16: Vec<u16> = e.text.encode_utf16().collect();
+        let slice = |start: u32, len: u32| {
+            String::from_utf16(&text16[start as usize..(start + len) as usize]).unwrap()
+        };
+        assert_eq!(r.word(), 1, "one result");
+        assert_eq!(r.word(), 3, "command and row count");
+        let (start, len) = (r.word(), r.word());
+        assert_eq!(slice(start, len), "SELECT");
+        assert_eq!((r.word(), r.word()), (2, 0), "row count, low and high");
+        assert_eq!(r.word(), 2, "rows");
+        assert_eq!(r.word(), 5, "fields");
+        let mut names = Vec::new();
+        for _ in 0..5 {
+            let (start, len) = (r.word(), r.word());
+            names.push(slice(start, len));
+            assert_eq!(r.word(), 16384);
+            assert_eq!(r.word(), 2);
+            r.word();
+            assert_eq!(r.word() as i32, -1);
+            assert_eq!(r.word() as i32, -1);
+        }
+        assert_eq!(names, ["n", "é", "b", "j", "x"]);
+        // int4 with a NULL
+        assert_eq!((r.word(), r.word()), (Kind::Number as u32, 1));
+        assert_eq!(r.bytes(2), [0, 1]);
+        if !r.at.is_multiple_of(8) {
+            r.word();
+        }
+        assert_eq!((r.f64(), r.f64()), (5.0, 0.0));
+        // text, with a character outside the BMP
+        assert_eq!((r.word(), r.word()), (Kind::Text as u32, 0));
+        let base = r.word();
+        assert_eq!((r.word(), r.word()), (3, 4));
+        assert_eq!(slice(base, 3), "a😀");
+        assert_eq!(slice(base + 3, 1), "z");
+        // bool
+        assert_eq!((r.word(), r.word()), (Kind::Bool as u32, 0));
+        assert_eq!(r.bytes(2), [1, 0]);
+        // json with a NULL
+        assert_eq!((r.word(), r.word()), (Kind::Json as u32, 1));
+        assert_eq!(r.bytes(2), [0, 1]);
+        let (start, len) = (r.word(), r.word());
+        assert_eq!(slice(start, len), "[{\"a\":1},null]");
+        // bytea
+        assert_eq!((r.word(), r.word()), (Kind::Bytes as u32, 0));
+        assert_eq!(r.word(), 3, "byte length");
+        assert_eq!((r.word(), r.word()), (3, 3));
+        assert_eq!(r.bytes(3), [1, 2, 3]);
+        assert_eq!(r.at, e.meta.len(), "nothing left over");
+    }
+
+    #[test]
+    fn empty_queries_and_large_counts() {
+        let empty = ResultSet {
+            command: None,
+            row_count: None,
+            fields: vec![],
+            columns: vec![],
+            rows: 0,
+        };
+        let insert = ResultSet {
+            command: Some("INSERT".into()),
+            row_count: Some(5_000_000_000),
+            fields: vec![],
+            columns: vec![],
+            rows: 0,
+        };
+        let e = Encoded::new(&[empty, insert]);
+        let mut r = Reader {
+            meta: &e.meta,
+            at: 0,
+        };
+        assert_eq!(r.word(), 2);
+        assert_eq!(r.word(), 0, "no command, no row count");
+        r.at += 4 * 6;
+        assert_eq!(r.word(), 3);
+        r.at += 4 * 2;
+        let (low, high) = (r.word() as u64, r.word() as u64);
+        assert_eq!(high << 32 | low, 5_000_000_000);
+        assert_eq!(e.text, "INSERT");
+    }
+}
