@@ -51,8 +51,9 @@ impl NativeClient {
     pub fn query(&self, env: Env, id: u32, text: String, values: Vec<JsValue>) {
         let client = self.client.clone();
         let params = params(values);
-        self.delivery
-            .send(&env, id, async move { client.query(&text, params).await });
+        self.delivery.send(&env, id, move || async move {
+            client.query(&text, params).await
+        });
     }
 
     /// Commits the client's transaction, refusing to commit an aborted one.
@@ -99,7 +100,7 @@ impl NativePool {
     ) -> napi::Result<()> {
         let pool = self.pool.clone();
         let params = params(values);
-        self.delivery()?.send(&env, id, async move {
+        self.delivery()?.send(&env, id, move || async move {
             client::query_holding(&pool, &text, params).await
         });
         Ok(())

@@ -154,9 +154,12 @@ impl Delivery {
         Ok(Delivery { outbox, callback })
     }
 
-    /// Runs `query` on the engine and delivers its outcome under `id`; on the JS thread.
-    pub fn send<F>(self: &Arc<Self>, env: &Env, id: u32, query: F)
+    /// Runs the query `start()` makes on the engine and delivers its outcome under `id`; on the
+    /// JS thread. The query's future is made and boxed on the engine's thread: it is several
+    /// kilobytes, and moving it around on the JS thread showed up in profiles.
+    pub fn send<S, F>(self: &Arc<Self>, env: &Env, id: u32, start: S)
     where
+        S: FnOnce() -> F + Send + 'static,
         F: Future<Output = Result<Vec<ResultSet>>> + Send + 'static,
     {
         if self.outbox.outstanding.fetch_add(1, Ordering::Relaxed) == 0 {
@@ -168,7 +171,7 @@ impl Delivery {
             delivery: Some(self.clone()),
         };
         napi::bindgen_prelude::spawn(async move {
-            let outcome = query.await;
+            let outcome = Box::pin(start()).await;
             pending.deliver(match outcome {
                 Ok(results) => Outcome::Done(Encoded::new(&results)),
                 Err(e) => Outcome::Failed(Box::new(e.into())),
