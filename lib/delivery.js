@@ -1,8 +1,8 @@
 'use strict'
 // Query outcomes come back from native code on one callback (src/delivery.rs): each query call
-// carries an id, and the callback receives every outcome finished since the last one as a flat
-// array [id, meta, text, …] (meta an ArrayBuffer and text a string, see lib/rows.js) or
-// [id, error, null, …].
+// carries an id, and the callback receives every outcome finished since the last one as one flat
+// array: per outcome `id, meta, n, text_1 … text_n` (an ArrayBuffer and strings, see lib/rows.js)
+// or `id, error, 0`.
 
 class Delivery {
   /** Resolvers by call id. */
@@ -15,7 +15,7 @@ class Delivery {
 
   /**
    * Calls `send(id)`, which starts a native call that delivers under `id`; resolves to
-   * `{ meta, text }` or `{ error }`.
+   * `{ meta, texts }` or `{ error }`.
    */
   call(send) {
     const id = this.#last = (this.#last + 1) >>> 0
@@ -30,12 +30,15 @@ class Delivery {
   }
 
   #receive(batch) {
-    for (let i = 0; i < batch.length; i += 3) {
+    for (let i = 0; i < batch.length;) {
       const id = batch[i]
+      const payload = batch[i + 1]
+      const n = batch[i + 2]
+      i += 3
       const resolve = this.#waiting.get(id)
       this.#waiting.delete(id)
-      const text = batch[i + 2]
-      resolve(typeof text === 'string' ? { meta: batch[i + 1], text, error: undefined } : { error: batch[i + 1] })
+      if (n === 0) resolve({ error: payload })
+      else resolve({ meta: payload, texts: batch.slice(i, i += n), error: undefined })
     }
   }
 }

@@ -29,7 +29,7 @@ function queryArguments(textOrConfig, values) {
 
 /**
  * Runs one query: `send(text, preparedValues)` starts the native call and resolves to its
- * outcome, `{ meta, text }` or `{ error }` (lib/delivery.js).
+ * outcome, `{ meta, texts }` or `{ error }` (lib/delivery.js).
  * Bad arguments reject with INVALID_ARGUMENT before anything is sent; `send` is called
  * synchronously, so calls keep their order.
  */
@@ -45,7 +45,7 @@ async function runQuery(send, parsers, trace, textOrConfig, values) {
   }
   const outcome = await send(args.text, prepared)
   if (outcome.error) throw fromNative(outcome.error, trace)
-  const results = decodeResults(outcome.meta, outcome.text, parsers, args.rowMode)
+  const results = decodeResults(outcome.meta, outcome.texts, parsers, args.rowMode)
   return results.length === 1 ? results[0] : results
 }
 

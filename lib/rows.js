@@ -1,6 +1,7 @@
 'use strict'
 // Builds node-postgres-shaped results from what native code sends for one query (src/wire.rs):
-// an ArrayBuffer of 32-bit words, numbers and bytes, and one string holding all text. Each column
+// an ArrayBuffer of 32-bit words, numbers and bytes, and strings: commands and field names in the
+// first, then one per text or JSON column. Each column
 // becomes an array of JS values, then rows are built by a function generated once per column
 // shape, so V8 sees one object shape per result.
 
@@ -15,10 +16,10 @@ const PARSE = 6
 
 /** Reads the words of `meta` in order. */
 class Reader {
-  constructor(meta, text) {
+  constructor(meta, texts) {
     this.meta = meta
     this.words = new Int32Array(meta)
-    this.text = text
+    this.texts = texts
     this.at = 0 // in words
   }
 
@@ -30,10 +31,15 @@ class Reader {
     return this.words[this.at++] >>> 0
   }
 
-  /** A string written as start and length. */
+  /** A string of the first text, written as start and length. */
   string() {
     const start = this.words[this.at++]
-    return this.text.slice(start, start + this.words[this.at++])
+    return this.texts[0].slice(start, start + this.words[this.at++])
+  }
+
+  /** A column's own string, written as its index. */
+  ownString() {
+    return this.texts[this.words[this.at++]]
   }
 
   /** `n` bytes, padded to a whole word. */
@@ -63,6 +69,11 @@ class Reader {
 function columnValues(r, rows, parse) {
   const kind = r.int()
   const nulls = r.int() & 1 ? r.bytes(rows) : undefined
+  if (kind === JSON_) {
+    // SQL NULL and JSON null both arrive as null, as with node-postgres.
+    const literal = r.ownString()
+    return rows === 0 ? [] : JSON.parse(literal)
+  }
   const out = new Array(rows)
   switch (kind) {
     case NUMBER:
@@ -83,12 +94,11 @@ function columnValues(r, rows, parse) {
     }
     case TEXT:
     case PARSE: {
-      const text = r.text
-      let start = r.int()
+      const text = r.ownString()
       const ends = r.ints(rows)
-      const base = start
+      let start = 0
       for (let i = 0; i < rows; i++) {
-        const end = base + ends[i]
+        const end = ends[i]
         if (nulls !== undefined && nulls[i] === 1) out[i] = null
         else {
           const s = text.slice(start, end)
@@ -97,11 +107,6 @@ function columnValues(r, rows, parse) {
         start = end
       }
       return out
-    }
-    case JSON_: {
-      // SQL NULL and JSON null both arrive as null, as with node-postgres.
-      const literal = r.string()
-      return rows === 0 ? out : JSON.parse(literal)
     }
     case BYTES: {
       const length = r.int()
@@ -137,8 +142,8 @@ function rowMaker(names) {
 }
 
 /** The results of one query, node-postgres-shaped, from what native code sent. */
-function decodeResults(meta, text, parsers, rowMode) {
-  const r = new Reader(meta, text)
+function decodeResults(meta, texts, parsers, rowMode) {
+  const r = new Reader(meta, texts)
   const results = new Array(r.int())
   for (let k = 0; k < results.length; k++) results[k] = decodeResult(r, parsers, rowMode)
   return results

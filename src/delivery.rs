@@ -1,6 +1,7 @@
 //! How query outcomes reach JS: each query call carries an id from the facade, its outcome is
 //! encoded on the engine's thread (`wire`), queued, and the queue is handed to one JS callback
-//! per wake of the JS thread, as a flat array `[id, meta, text, id, error, null, …]`.
+//! per wake of the JS thread, as one flat array: per outcome `id, meta, n, text_1 … text_n` or
+//! `id, error, 0`.
 //!
 //! An `async fn` per query would create a promise and a threadsafe function (a libuv handle) for
 //! every call and build the result's objects through napi: together that cost more than the
@@ -16,7 +17,7 @@ use crate::result::ResultSet;
 use crate::wire::Encoded;
 use napi::bindgen_prelude::{Function, ToNapiValue};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{sys, Env, Status};
+use napi::{sys, Env, JsValue as _, Status};
 use std::future::Future;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
@@ -53,31 +54,45 @@ impl Outbox {
     }
 }
 
+impl Outcome {
+    /// How many strings it crosses with.
+    fn texts(&self) -> usize {
+        match self {
+            Outcome::Done(e) => e.texts.len(),
+            Outcome::Failed(_) => 0,
+        }
+    }
+}
+
 /// One batch as the JS callback receives it.
 pub struct Batch(Vec<(u32, Outcome)>);
 
 impl ToNapiValue for Batch {
     unsafe fn to_napi_value(env: sys::napi_env, batch: Self) -> napi::Result<sys::napi_value> {
+        let length = batch.0.iter().map(|(_, outcome)| 3 + outcome.texts()).sum();
         let mut array = ptr::null_mut();
-        check(sys::napi_create_array_with_length(
-            env,
-            batch.0.len() * 3,
-            &mut array,
-        ))?;
-        for (i, (id, outcome)) in batch.0.into_iter().enumerate() {
-            let (a, b) = match outcome {
-                Outcome::Done(e) => (arraybuffer(env, &e.meta)?, string(env, &e.text)?),
-                Outcome::Failed(error) => (JsError::to_napi_value(env, *error)?, null(env)?),
-            };
-            let at = i as u32 * 3;
-            check(sys::napi_set_element(
-                env,
-                array,
-                at,
-                u32::to_napi_value(env, id)?,
-            ))?;
-            check(sys::napi_set_element(env, array, at + 1, a))?;
-            check(sys::napi_set_element(env, array, at + 2, b))?;
+        check(sys::napi_create_array_with_length(env, length, &mut array))?;
+        let mut at = 0;
+        let mut append = |value: sys::napi_value| {
+            let status = sys::napi_set_element(env, array, at, value);
+            at += 1;
+            check(status)
+        };
+        for (id, outcome) in batch.0 {
+            append(u32::to_napi_value(env, id)?)?;
+            match outcome {
+                Outcome::Done(e) => {
+                    append(arraybuffer(env, e.meta)?)?;
+                    append(u32::to_napi_value(env, e.texts.len() as u32)?)?;
+                    for text in &e.texts {
+                        append(string(env, text)?)?;
+                    }
+                }
+                Outcome::Failed(error) => {
+                    append(JsError::to_napi_value(env, *error)?)?;
+                    append(u32::to_napi_value(env, 0)?)?;
+                }
+            }
         }
         Ok(array)
     }
@@ -93,9 +108,14 @@ fn check(status: sys::napi_status) -> napi::Result<()> {
     }
 }
 
-/// A copy of `bytes` in a new ArrayBuffer: cheaper than an external one, whose finalizer the
-/// garbage collector has to track.
-unsafe fn arraybuffer(env: sys::napi_env, bytes: &[u8]) -> napi::Result<sys::napi_value> {
+/// `bytes` as an ArrayBuffer. Small ones are copied into a new one, which is cheaper than an
+/// external one (whose finalizer the garbage collector tracks); large ones are handed over without
+/// a copy, which would otherwise zero-fill and copy them on the JS thread.
+unsafe fn arraybuffer(env: sys::napi_env, bytes: Vec<u8>) -> napi::Result<sys::napi_value> {
+    if bytes.len() >= HAND_OVER_FROM {
+        let buffer = napi::bindgen_prelude::ArrayBuffer::from_data(&Env::from_raw(env), bytes)?;
+        return Ok(buffer.raw());
+    }
     let mut value = ptr::null_mut();
     let mut data = ptr::null_mut();
     check(sys::napi_create_arraybuffer(
@@ -110,6 +130,9 @@ unsafe fn arraybuffer(env: sys::napi_env, bytes: &[u8]) -> napi::Result<sys::nap
     Ok(value)
 }
 
+/// From this size on, an ArrayBuffer takes over the bytes instead of copying them.
+const HAND_OVER_FROM: usize = 64 * 1024;
+
 /// `s` as a JS string; ASCII (the common case) is copied as Latin-1, without UTF-8 decoding.
 unsafe fn string(env: sys::napi_env, s: &str) -> napi::Result<sys::napi_value> {
     let mut value = ptr::null_mut();
@@ -119,12 +142,6 @@ unsafe fn string(env: sys::napi_env, s: &str) -> napi::Result<sys::napi_value> {
     } else {
         sys::napi_create_string_utf8(env, ptr, len, &mut value)
     })?;
-    Ok(value)
-}
-
-unsafe fn null(env: sys::napi_env) -> napi::Result<sys::napi_value> {
-    let mut value = ptr::null_mut();
-    check(sys::napi_get_null(env, &mut value))?;
     Ok(value)
 }
 
@@ -173,7 +190,7 @@ impl Delivery {
         napi::bindgen_prelude::spawn(async move {
             let outcome = Box::pin(start()).await;
             pending.deliver(match outcome {
-                Ok(results) => Outcome::Done(Encoded::new(&results)),
+                Ok(results) => Outcome::Done(Encoded::new(results)),
                 Err(e) => Outcome::Failed(Box::new(e.into())),
             });
         });

@@ -1,11 +1,15 @@
-//! The results of one query as they cross to JS: one byte buffer of numbers and one string of all
-//! text, so the JS thread creates two values per query instead of an object per result, field and
+//! The results of one query as they cross to JS: one byte buffer of numbers and a few strings, so
+//! the JS thread creates a handful of values per query instead of an object per result, field and
 //! column (building those through napi cost more than the query's round trip). `lib/rows.js`
 //! reads it back; the layout below is the contract between the two.
 //!
+//! `texts[0]` holds the commands and field names; every text or JSON column has a string of its
+//! own, moved rather than copied. (One string for everything made the JS values sliced from it
+//! share one parent, and W3's garbage collection time tripled.)
+//!
 //! `meta` is a sequence of little-endian 32-bit words (`u32` unless marked `i32`); runs of `f64`
 //! start on an 8-byte boundary (a padding word is skipped when needed) and byte runs are padded
-//! to a whole word. Text positions are UTF-16 offsets into `text`, the unit of JS strings.
+//! to a whole word. Text positions are UTF-16 offsets, the unit of JS strings.
 //!
 //! ```text
 //! results
@@ -17,8 +21,9 @@
 //!                          [nulls: `rows` bytes, 1 for NULL],
 //!                          Number, Date:  `rows` f64
 //!                          Bool:          `rows` bytes, 0 or 1
-//!                          Text, Parse:   textStart, then `rows` end offsets relative to it
-//!                          Json:          textStart, textLength (one JSON array literal)
+//!                          Text, Parse:   the index of its string in `texts`, then `rows` end
+//!                                         offsets in it
+//!                          Json:          the index of its string (one JSON array literal)
 //!                          Bytes:         byteLength, `rows` end offsets, then the bytes
 //! ```
 use crate::convert::{utf16_len, Column, Kind};
@@ -29,30 +34,33 @@ use crate::result::ResultSet;
 pub struct Encoded {
     /// Words, numbers and bytes (see the module documentation).
     pub meta: Vec<u8>,
-    /// Every text value, field name and command, joined.
-    pub text: String,
+    /// Commands and field names first, then one string per text or JSON column.
+    pub texts: Vec<String>,
 }
 
 impl Encoded {
     /// Encodes `results`.
-    pub fn new(results: &[ResultSet]) -> Encoded {
-        let mut w = Writer::default();
+    pub fn new(results: Vec<ResultSet>) -> Encoded {
+        let mut w = Writer {
+            meta: Vec::new(),
+            texts: vec![String::new()],
+            units: 0,
+        };
         w.word(results.len() as u32);
         for result in results {
             w.result(result);
         }
         Encoded {
             meta: w.meta,
-            text: w.text,
+            texts: w.texts,
         }
     }
 }
 
-#[derive(Default)]
 struct Writer {
     meta: Vec<u8>,
-    text: String,
-    /// Length of `text` in UTF-16 units.
+    texts: Vec<String>,
+    /// Length of `texts[0]` in UTF-16 units.
     units: usize,
 }
 
@@ -76,23 +84,22 @@ impl Writer {
         self.align(4);
     }
 
-    /// Appends `s` to `text` (whose length in UTF-16 units is `units`) and returns its start.
-    fn text(&mut self, s: &str, units: usize) -> u32 {
-        let start = self.units;
-        self.text.push_str(s);
-        self.units += units;
-        start as u32
-    }
-
-    /// Appends `s` and writes its start and length.
+    /// Appends `s` to `texts[0]` and writes its start and length.
     fn string(&mut self, s: &str) {
         let units = utf16_len(s);
-        let start = self.text(s, units);
-        self.word(start);
+        self.texts[0].push_str(s);
+        self.word(self.units as u32);
         self.word(units as u32);
+        self.units += units;
     }
 
-    fn result(&mut self, r: &ResultSet) {
+    /// Adds a column's string and writes its index.
+    fn own_string(&mut self, s: String) {
+        self.word(self.texts.len() as u32);
+        self.texts.push(s);
+    }
+
+    fn result(&mut self, r: ResultSet) {
         let flags = u32::from(r.command.is_some()) | u32::from(r.row_count.is_some()) << 1;
         self.word(flags);
         self.string(r.command.as_deref().unwrap_or(""));
@@ -109,12 +116,12 @@ impl Writer {
             self.signed(f.data_type_size.into());
             self.signed(f.data_type_modifier);
         }
-        for c in &r.columns {
+        for c in r.columns {
             self.column(c);
         }
     }
 
-    fn column(&mut self, c: &Column) {
+    fn column(&mut self, c: Column) {
         self.word(c.kind as u32);
         self.word(u32::from(!c.nulls.is_empty()));
         if !c.nulls.is_empty() {
@@ -129,15 +136,12 @@ impl Writer {
             }
             Kind::Bool => self.bytes(&c.bytes),
             Kind::Text | Kind::Parse => {
-                // The builder counted the column's UTF-16 length: it is the last end offset.
-                let units = c.ends.last().map_or(0, |&end| end as usize);
-                let start = self.text(&c.text, units);
-                self.word(start);
+                self.own_string(c.text);
                 for &end in &c.ends {
                     self.word(end);
                 }
             }
-            Kind::Json => self.string(&c.text),
+            Kind::Json => self.own_string(c.text),
             Kind::Bytes => {
                 self.word(c.bytes.len() as u32);
                 for &end in &c.ends {
@@ -221,13 +225,13 @@ mod tests {
             ],
             rows: 2,
         };
-        let e = Encoded::new(&[result]);
+        let e = Encoded::new(vec![result]);
         assert_eq!(e.meta.len() % 4, 0);
         let mut r = Reader {
             meta: &e.meta,
             at: 0,
         };
-        let text16: Vec<u16> = e.text.encode_utf16().collect();
+        let text16: Vec<u16> = e.texts[0].encode_utf16().collect();
         let slice = |start: u32, len: u32| {
             String::from_utf16(&text16[start as usize..(start + len) as usize]).unwrap()
         };
@@ -258,18 +262,15 @@ mod tests {
         assert_eq!((r.f64(), r.f64()), (5.0, 0.0));
         // text, with a character outside the BMP
         assert_eq!((r.word(), r.word()), (Kind::Text as u32, 0));
-        let base = r.word();
-        assert_eq!((r.word(), r.word()), (3, 4));
-        assert_eq!(slice(base, 3), "a😀");
-        assert_eq!(slice(base + 3, 1), "z");
+        assert_eq!(e.texts[r.word() as usize], "a😀z");
+        assert_eq!((r.word(), r.word()), (3, 4), "UTF-16 end offsets");
         // bool
         assert_eq!((r.word(), r.word()), (Kind::Bool as u32, 0));
         assert_eq!(r.bytes(2), [1, 0]);
         // json with a NULL
         assert_eq!((r.word(), r.word()), (Kind::Json as u32, 1));
         assert_eq!(r.bytes(2), [0, 1]);
-        let (start, len) = (r.word(), r.word());
-        assert_eq!(slice(start, len), "[{\"a\":1},null]");
+        assert_eq!(e.texts[r.word() as usize], "[{\"a\":1},null]");
         // bytea
         assert_eq!((r.word(), r.word()), (Kind::Bytes as u32, 0));
         assert_eq!(r.word(), 3, "byte length");
@@ -294,7 +295,7 @@ mod tests {
             columns: vec![],
             rows: 0,
         };
-        let e = Encoded::new(&[empty, insert]);
+        let e = Encoded::new(vec![empty, insert]);
         let mut r = Reader {
             meta: &e.meta,
             at: 0,
@@ -306,6 +307,6 @@ mod tests {
         r.at += 4 * 2;
         let (low, high) = (r.word() as u64, r.word() as u64);
         assert_eq!(high << 32 | low, 5_000_000_000);
-        assert_eq!(e.text, "INSERT");
+        assert_eq!(e.texts, ["INSERT"]);
     }
 }
