@@ -161,7 +161,7 @@ impl Checkout {
     pub async fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<ResultSet>> {
         let before = self.state;
         self.options.in_transaction = before != TxState::Idle;
-        let conn = self.conn.as_mut().ok_or(Error::ClientReleased)?;
+        let conn = self.conn.as_ref().ok_or(Error::ClientReleased)?;
         // Until the outcome is known: dropped half way, the checkout closes its connection.
         self.state = TxState::Unknown;
         let pool = self.lease.pool();

@@ -362,7 +362,7 @@ impl Pool {
     /// Runs a query string on a checked-out connection, timed and logged.
     pub(crate) async fn execute_on(
         &self,
-        conn: &mut Object,
+        conn: &Conn,
         sql: &str,
         params: &[Param],
         options: &QueryOptions,
@@ -379,14 +379,14 @@ impl Pool {
         let _call = self.enter()?;
         let mut retried = false;
         loop {
-            let mut conn = self.acquire().await?;
+            let conn = self.acquire().await?;
             let never_sent = conn.client().is_closed();
             let outcome = if never_sent {
                 Err(Error::ConnectionClosed(
                     "the connection was closed before the query".into(),
                 ))
             } else {
-                self.execute_on(&mut conn, sql, &params, &self.query_options)
+                self.execute_on(&conn, sql, &params, &self.query_options)
                     .await
             };
             let broken = matches!(&outcome, Err(e) if e.is_connection_fatal());
