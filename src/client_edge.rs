@@ -44,10 +44,14 @@ impl NativeClient {
         self.client.query(&text, params(values)).await.into()
     }
 
-    /// Commits the client's transaction, refusing to commit an aborted one.
+    /// Commits the client's transaction, refusing to commit an aborted one, and releases it.
     #[napi]
-    pub async fn commit(&self) -> JsOutcome {
-        self.client.commit().await.map(|()| Vec::new()).into()
+    pub async fn commit_and_release(&self) -> JsOutcome {
+        self.client
+            .commit_and_release()
+            .await
+            .map(|()| Vec::new())
+            .into()
     }
 
     /// Returns the connection (rolled back if needed) or, with `destroy`, closes it. Resolves to
@@ -67,9 +71,10 @@ impl NativeClient {
 #[napi]
 impl NativePool {
     /// Checks out a client; without `wait`, fails with `POOL_DEADLOCK` when none is free now.
+    /// `begin` (executeTransaction's BEGIN) goes out with the client's first query.
     #[napi]
-    pub async fn checkout(&self, wait: bool) -> JsCheckout {
-        Client::checkout(&self.pool, wait).await.into()
+    pub async fn checkout(&self, wait: bool, begin: Option<String>) -> JsCheckout {
+        Client::checkout(&self.pool, wait, begin).await.into()
     }
 
     /// Runs a query for code that already holds a client of this pool.
