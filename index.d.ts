@@ -489,7 +489,8 @@ export interface TransactionOptions {
    */
   retries?: number
   /**
-   * Longest time one attempt may take from BEGIN until the callback settles, in milliseconds.
+   * Longest time one attempt may take from the checkout until the callback settles, in
+   * milliseconds.
    * Past it the running statement is cancelled on the server, the transaction is rolled back,
    * and the call rejects with `TRANSACTION_TIMEOUT`. 0 means no limit.
    * @default 0
@@ -546,8 +547,10 @@ export declare class DatabaseManager extends EventEmitter {
   getClient(): Promise<PoolClient>
   /**
    * Runs `fn` in a transaction: `BEGIN` (with `options`), `await fn(client)`, `COMMIT`, and
-   * resolves to what `fn` returned. If `fn` throws or rejects, or `COMMIT` fails, it rolls
-   * back and rejects with that same error; if the rollback fails the connection is closed.
+   * resolves to what `fn` returned. `BEGIN` goes out with the first query `fn` runs, in the same
+   * round trip; if it fails, that query and the call reject with its error. If `fn` throws or
+   * rejects, or `COMMIT` fails, it rolls back and rejects with that same error; if the rollback
+   * fails the connection is closed.
    * Inside `fn`, use `client`: asking the manager for another connection while none is free
    * rejects with `POOL_DEADLOCK`.
    */

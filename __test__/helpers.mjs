@@ -112,3 +112,28 @@ export function runFixture(name, env) {
 export async function until(check, { timeoutMs = 3000, what = 'the condition' } = {}) {
   if (!(await eventually(check, timeoutMs))) throw new Error(`${what} did not hold within ${timeoutMs} ms`)
 }
+
+/**
+ * What a manager's connections ran, read from the log of a cluster started with
+ * `{ log_statement: 'all', log_line_prefix: '[%a] ' }`: `mark()` runs a marker query through
+ * `db` and returns its text; `since(marker)` lists the statements its `applicationName` ran after.
+ */
+export function statementLog(cluster, db, applicationName) {
+  return {
+    async mark() {
+      const text = `SELECT 'mark ${Math.random()}'`
+      await db.query(text)
+      return text
+    },
+    async since(marker) {
+      // Let the server's stderr reach us.
+      await sleep(200)
+      const log = cluster.log()
+      const start = log.lastIndexOf(marker)
+      assert.notEqual(start, -1, 'the mark is in the log')
+      return log.slice(start).split('\n').slice(1)
+        .filter((line) => line.startsWith(`[${applicationName}] LOG:  `))
+        .map((line) => line.replace(/^.*?LOG: {2}(statement|execute [^:]*): /, ''))
+    },
+  }
+}

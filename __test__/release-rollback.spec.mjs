@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startCluster } from './harness/cluster.mjs'
-import { DatabaseManager, uniqueName } from './helpers.mjs'
+import { DatabaseManager, uniqueName, statementLog } from './helpers.mjs'
 
 const cluster = await startCluster({ settings: { log_statement: 'all', log_line_prefix: '[%a] ' } })
 const applicationName = uniqueName('release-rollback')
@@ -19,23 +19,7 @@ test.after(async () => {
   await cluster.stop()
 })
 
-/** The statements this manager's connections ran since `mark` was logged. */
-async function statementsSince(mark) {
-  // Let the server's stderr reach us.
-  await new Promise((resolve) => setTimeout(resolve, 200))
-  const log = cluster.log()
-  const start = log.lastIndexOf(mark)
-  assert.notEqual(start, -1, 'the mark is in the log')
-  return log.slice(start).split('\n').slice(1)
-    .filter((line) => line.startsWith(`[${applicationName}] LOG:  `))
-    .map((line) => line.replace(/^.*?LOG: {2}(statement|execute [^:]*): /, ''))
-}
-
-async function mark() {
-  const text = `SELECT 'mark ${Math.random()}'`
-  await db.query(text)
-  return text
-}
+const { mark, since: statementsSince } = statementLog(cluster, db, applicationName)
 
 async function nextBorrowerIsClean() {
   const client = await db.getClient()

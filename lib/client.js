@@ -103,9 +103,10 @@ class Client {
   }
 
   /**
-   * Commits (executeTransaction): rejects with the failure that aborted the transaction, with
-   * COMMIT's own error, or with CLIENT_RELEASED when the callback released the client while the
-   * transaction was open. A transaction the callback ended by hand stays as it ended it.
+   * Commits and releases (executeTransaction), in one native call: rejects with the failure that
+   * aborted the transaction, with COMMIT's own error (the connection is then rolled back or
+   * closed), or with CLIENT_RELEASED when the callback released the client while the transaction
+   * was open. A transaction the callback ended by hand stays as it ended it.
    */
   async [kCommit](trace) {
     if (this.#released !== null) {
@@ -114,7 +115,11 @@ class Client {
       }
       return
     }
-    const outcome = await this.#turn(() => this.#native.commit())
+    this.#end()
+    const committed = this.#turn(() => this.#native.commitAndRelease())
+    // Whatever COMMIT did, the connection is back once this settles; nothing is left to report.
+    this.#released = committed.then(() => false, () => false)
+    const outcome = await committed
     if (outcome.error) {
       if (outcome.error.code === '25P02' && this.#failure !== undefined) throw this.#failure
       throw fromNative(outcome.error, trace)
@@ -135,7 +140,7 @@ class Client {
     return aborted
   }
 
-  /** Releases the client unless the callback did; never rejects. */
+  /** Releases the client unless the callback (or kCommit) did; never rejects. */
   async [kFinish]() {
     await (this.#released ?? this.#release(false))
   }
@@ -149,23 +154,24 @@ function again(error, trace) {
 /**
  * Checks out a client for `hold`; when the caller already holds a client of this manager, only a
  * connection free now will do (POOL_DEADLOCK otherwise). `what` names the caller in leak warnings.
+ * A transaction's client gets its `begin` statement, which goes out with its first query.
  */
-async function checkout(shared, hold, trace, what, transaction) {
+async function checkout(shared, hold, trace, what, begin) {
   const wait = !holds(shared.manager)
-  const outcome = await shared.native.checkout(wait)
+  const outcome = await shared.native.checkout(wait, begin)
   if (outcome.error) {
     hold.released()
     throw fromNative(outcome.error, trace)
   }
   hold.held()
-  return new Client(shared, outcome.client, { trace, hold, what }, transaction)
+  return new Client(shared, outcome.client, { trace, hold, what }, begin !== undefined)
 }
 
 /** getClient(): the calling context holds the client until release(). */
 function getClient(shared, trace) {
   const hold = newHold(shared.manager)
   enterHold(hold)
-  return checkout(shared, hold, trace, 'getClient()', false)
+  return checkout(shared, hold, trace, 'getClient()')
 }
 
 module.exports = { Client, checkout, getClient, kCommit, kAbort, kFinish }

@@ -79,16 +79,17 @@ function listCallback(list) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const TIMED_OUT = Symbol('timed out')
 
-/** One attempt: checkout, BEGIN, the callback, COMMIT; the client is always released. */
+/**
+ * One attempt: checkout, the callback, COMMIT; the client is always released. BEGIN goes out
+ * with the callback's first query, in the same round trip; a callback that runs none sends
+ * neither BEGIN nor COMMIT.
+ */
 async function attempt(shared, trace, fn, begin, timeoutMillis) {
   const hold = newHold(shared.manager)
-  const client = await checkout(shared, hold, trace, 'executeTransaction()', true)
+  const client = await checkout(shared, hold, trace, 'executeTransaction()', begin)
   let timer
   try {
-    let work = (async () => {
-      await client.query(begin)
-      return runHolding(hold, () => fn(client))
-    })()
+    let work = (async () => runHolding(hold, () => fn(client)))()
     if (timeoutMillis > 0) {
       const expiry = new Promise((resolve, reject) => { timer = setTimeout(reject, timeoutMillis, TIMED_OUT) })
       work = Promise.race([work, expiry])

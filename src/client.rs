@@ -14,9 +14,13 @@ use crate::query::QueryOptions;
 use crate::result::ResultSet;
 use crate::split::{self, controls_transaction, Statement};
 use deadpool::managed::Object;
+use futures_util::future::{join, maybe_done};
+use futures_util::poll;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 use tokio_postgres::{CancelToken, NoTls};
 
 /// Where a connection stands with respect to a transaction block.
@@ -131,23 +135,48 @@ impl TxState {
     }
 }
 
+/// The BEGIN of `executeTransaction`, which waits to go out with the first statement.
+enum Begin {
+    /// Nothing waits: it went out already, or none was asked for (`getClient()`).
+    None,
+    /// To be sent, pipelined just before the next statement, in the same round trip.
+    Pending(String),
+    /// It was sent and failed: the transaction fails with this error.
+    Failed(Error),
+}
+
+/// Whether a pipelined BEGIN awaits its answer, shared by a checkout and its client's `abort`:
+/// a cancel request that reached the server while BEGIN ran would fail BEGIN and let the
+/// statement behind it run, and commit, outside the transaction, so `abort` holds its cancel
+/// until BEGIN has answered (one round trip).
+#[derive(Default)]
+struct Beginning {
+    pending: AtomicBool,
+    answered: Notify,
+}
+
 /// One checked-out connection and the state of its transaction.
 pub struct Checkout {
     /// Present until released.
     conn: Option<Object<Manager>>,
     state: TxState,
+    begin: Begin,
+    beginning: Arc<Beginning>,
     options: QueryOptions,
     /// The pool the connection goes back to; dropped after it has, so `close()` finds it there.
     lease: Lease,
 }
 
 impl Checkout {
-    /// Checks out a connection; without `wait`, only one that is free now.
-    pub async fn new(pool: &Arc<Pool>, wait: bool) -> Result<Checkout> {
+    /// Checks out a connection; without `wait`, only one that is free now. A `begin` statement
+    /// is not sent now but with the first query, in the same round trip (see [`Checkout::query`]).
+    pub async fn new(pool: &Arc<Pool>, wait: bool, begin: Option<String>) -> Result<Checkout> {
         let (conn, lease) = pool.checkout(wait).await?;
         Ok(Checkout {
             conn: Some(conn),
             state: TxState::Idle,
+            begin: begin.map_or(Begin::None, Begin::Pending),
+            beginning: Arc::default(),
             options: pool.query_options().clone(),
             lease,
         })
@@ -157,22 +186,72 @@ impl Checkout {
         self.conn.as_mut().ok_or(Error::ClientReleased)
     }
 
-    /// Runs a query string with the manager's semantics and follows the transaction state.
+    /// Runs a query string with the manager's semantics and follows the transaction state. A
+    /// pending BEGIN goes first, pipelined: both are written to the connection before either
+    /// answer is read, so they cost one round trip. BEGIN counts as run once the server answered
+    /// it; if it failed, its error is what this query (and the commit) fails with.
     pub async fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<ResultSet>> {
+        let conn = self.conn.as_ref().ok_or(Error::ClientReleased)?;
+        let begin = match std::mem::replace(&mut self.begin, Begin::None) {
+            Begin::Pending(begin) => Some(begin),
+            other => {
+                self.begin = other;
+                None
+            }
+        };
         let before = self.state;
-        self.options.in_transaction = before != TxState::Idle;
-        let conn = self.conn.as_mut().ok_or(Error::ClientReleased)?;
+        // Behind a BEGIN the statement runs inside the transaction block it opens.
+        self.options.in_transaction = begin.is_some() || before != TxState::Idle;
         // Until the outcome is known: dropped half way, the checkout closes its connection.
         self.state = TxState::Unknown;
         let pool = self.lease.pool();
-        let outcome = pool.counted(pool.execute_on(conn, sql, params, &self.options).await);
-        self.state = before.after(sql, !params.is_empty(), Ran::of(&outcome));
-        outcome
+        let has_params = !params.is_empty();
+        let Some(begin) = begin else {
+            let outcome = pool.counted(pool.execute_on(conn, sql, params, &self.options).await);
+            self.state = before.after(sql, has_params, Ran::of(&outcome));
+            return outcome;
+        };
+        let beginning = &self.beginning;
+        beginning.pending.store(true, Ordering::SeqCst);
+        let begun = async {
+            let begun = pool.begin_on(conn, &begin).await;
+            beginning.pending.store(false, Ordering::SeqCst);
+            beginning.answered.notify_waiters();
+            begun
+        };
+        // BEGIN's future is polled first, which writes it to the connection before the query's.
+        let mut begun = pin!(maybe_done(begun));
+        let _ = poll!(begun.as_mut());
+        let ((), outcome) = join(
+            begun.as_mut(),
+            pool.execute_on(conn, sql, params, &self.options),
+        )
+        .await;
+        let begun = pool.counted(begun.take_output().expect("joined futures are done"));
+        let outcome = pool.counted(outcome);
+        match begun {
+            Ok(_) => {
+                self.state = TxState::Open.after(sql, has_params, Ran::of(&outcome));
+                outcome
+            }
+            Err(e) => {
+                // The statement ran outside any transaction block, and a string of several
+                // statements without the transaction of its own it gets on an idle connection:
+                // what it left open is not known.
+                self.state = TxState::Unknown;
+                self.begin = Begin::Failed(e.clone());
+                Err(e)
+            }
+        }
     }
 
     /// Commits the open transaction. An aborted one is not committed (the server would roll it
-    /// back and answer as if all were well) but reported; one that was ended by hand stays ended.
+    /// back and answer as if all were well) but reported; one that was ended by hand stays ended;
+    /// one whose BEGIN never went out (no statement ran) needs nothing.
     pub async fn commit(&mut self) -> Result<()> {
+        if let Begin::Failed(e) = &self.begin {
+            return Err(e.clone());
+        }
         match self.state {
             TxState::Idle => Ok(()),
             TxState::Aborted => Err(Error::TransactionAborted),
@@ -188,9 +267,11 @@ impl Checkout {
 
     /// Gives the connection back: returned as it is when clean, rolled back first otherwise,
     /// closed when `destroy`, broken, or the rollback fails. Returns whether a transaction was
-    /// (or may have been) open and so did not survive.
+    /// (or may have been) open and so did not survive; one whose BEGIN still waited counts as
+    /// open, though nothing reached the server.
     pub async fn release(mut self, destroy: bool) -> bool {
         let open = self.state != TxState::Idle;
+        let began = !matches!(self.begin, Begin::None);
         // The connection stays in `self` while ROLLBACK runs: should this future be dropped
         // half way, `drop` closes it rather than return it mid-transaction.
         let Ok(conn) = self.conn() else {
@@ -220,7 +301,7 @@ impl Checkout {
                 (false, false) => pool.destroy(conn, Reason::Broken),
             }
         }
-        open
+        open || began
     }
 }
 
@@ -243,16 +324,20 @@ const CANCEL_RETRY: Duration = Duration::from_millis(250);
 pub struct Client {
     slot: Mutex<Option<Checkout>>,
     cancel: CancelToken,
+    beginning: Arc<Beginning>,
 }
 
 impl Client {
-    /// Checks out a connection for a client; without `wait`, only one that is free now.
-    pub async fn checkout(pool: &Arc<Pool>, wait: bool) -> Result<Client> {
-        let mut checkout = Checkout::new(pool, wait).await?;
+    /// Checks out a connection for a client; without `wait`, only one that is free now. `begin`
+    /// (executeTransaction's) goes out with the first query.
+    pub async fn checkout(pool: &Arc<Pool>, wait: bool, begin: Option<String>) -> Result<Client> {
+        let mut checkout = Checkout::new(pool, wait, begin).await?;
         let cancel = checkout.conn()?.client().cancel_token();
+        let beginning = checkout.beginning.clone();
         Ok(Client {
             slot: Mutex::new(Some(checkout)),
             cancel,
+            beginning,
         })
     }
 
@@ -263,10 +348,16 @@ impl Client {
         checkout.query(sql, &params).await
     }
 
-    /// Commits the client's transaction (see [`Checkout::commit`]).
-    pub async fn commit(&self) -> Result<()> {
+    /// Commits the client's transaction (see [`Checkout::commit`]) and releases the connection,
+    /// in one call: executeTransaction's normal end. After a failed COMMIT the release rolls back,
+    /// or closes the connection if that fails.
+    pub async fn commit_and_release(&self) -> Result<()> {
         let mut slot = self.slot.lock().await;
-        slot.as_mut().ok_or(Error::ClientReleased)?.commit().await
+        let committed = slot.as_mut().ok_or(Error::ClientReleased)?.commit().await;
+        if let Some(checkout) = slot.take() {
+            checkout.release(false).await;
+        }
+        committed
     }
 
     /// Releases the connection (see [`Checkout::release`]); a second release does nothing.
@@ -285,12 +376,19 @@ impl Client {
         let mut slot = match self.slot.try_lock() {
             Ok(slot) => slot,
             Err(_) => loop {
-                // TLS connections will need the pool's TLS connector here.
-                if let Err(e) = self.cancel.cancel_query(NoTls).await {
-                    tracing::warn!("could not send a cancel request: {e}");
+                let answered = self.beginning.answered.notified();
+                tokio::pin!(answered);
+                answered.as_mut().enable();
+                // Not while a pipelined BEGIN awaits its answer (see `Beginning`).
+                if !self.beginning.pending.load(Ordering::SeqCst) {
+                    // TLS connections will need the pool's TLS connector here.
+                    if let Err(e) = self.cancel.cancel_query(NoTls).await {
+                        tracing::warn!("could not send a cancel request: {e}");
+                    }
                 }
                 tokio::select! {
                     slot = self.slot.lock() => break slot,
+                    () = answered => {}
                     () = tokio::time::sleep(CANCEL_RETRY) => {}
                 }
             },
@@ -309,7 +407,7 @@ pub async fn query_holding(
     sql: &str,
     params: Vec<Param>,
 ) -> Result<Vec<ResultSet>> {
-    let mut checkout = Checkout::new(pool, false).await?;
+    let mut checkout = Checkout::new(pool, false, None).await?;
     let outcome = checkout.query(sql, &params).await;
     checkout.release(false).await;
     outcome

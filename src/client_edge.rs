@@ -56,10 +56,10 @@ impl NativeClient {
         });
     }
 
-    /// Commits the client's transaction, refusing to commit an aborted one.
+    /// Commits the client's transaction, refusing to commit an aborted one, and releases it.
     #[napi]
-    pub async fn commit(&self) -> JsOutcome {
-        self.client.commit().await.into()
+    pub async fn commit_and_release(&self) -> JsOutcome {
+        self.client.commit_and_release().await.into()
     }
 
     /// Returns the connection (rolled back if needed) or, with `destroy`, closes it. Resolves to
@@ -79,11 +79,12 @@ impl NativeClient {
 #[napi]
 impl NativePool {
     /// Checks out a client; without `wait`, fails with `POOL_DEADLOCK` when none is free now.
+    /// `begin` (executeTransaction's BEGIN) goes out with the client's first query.
     #[napi]
-    pub async fn checkout(&self, wait: bool) -> napi::Result<JsCheckout> {
+    pub async fn checkout(&self, wait: bool, begin: Option<String>) -> napi::Result<JsCheckout> {
         let delivery = self.delivery()?.clone();
         Ok(JsCheckout::new(
-            Client::checkout(&self.pool, wait).await,
+            Client::checkout(&self.pool, wait, begin).await,
             delivery,
         ))
     }

@@ -14,6 +14,7 @@ use crate::stats::{Snapshot, Stats};
 use deadpool::managed::{self, PoolError, TimeoutType, Timeouts};
 use deadpool::Runtime;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -362,13 +363,37 @@ impl Pool {
     /// Runs a query string on a checked-out connection, timed and logged.
     pub(crate) async fn execute_on(
         &self,
-        conn: &mut Object,
+        conn: &Conn,
         sql: &str,
         params: &[Param],
         options: &QueryOptions,
     ) -> Result<Vec<ResultSet>> {
+        self.timed(sql, params, query::execute(conn, sql, params, options))
+            .await
+    }
+
+    /// Runs a transaction's BEGIN on a checked-out connection, timed and logged like a query. It
+    /// goes as one simple-protocol message, written when the future is first polled: a statement
+    /// whose future is polled after it on the same connection reaches the server after it (a
+    /// prepared BEGIN would be two messages when not cached yet, and the statement's could pass
+    /// between them).
+    pub(crate) async fn begin_on(&self, conn: &Conn, sql: &str) -> Result<Vec<ResultSet>> {
+        let begin = async {
+            conn.client().batch_execute(sql).await?;
+            Ok(Vec::new())
+        };
+        self.timed(sql, &[], begin).await
+    }
+
+    /// Times and logs one statement's run.
+    async fn timed(
+        &self,
+        sql: &str,
+        params: &[Param],
+        run: impl Future<Output = Result<Vec<ResultSet>>>,
+    ) -> Result<Vec<ResultSet>> {
         let started = Instant::now();
-        let outcome = query::execute(conn, sql, params, options).await;
+        let outcome = run.await;
         let elapsed = started.elapsed();
         self.stats.query.record(elapsed);
         self.log.query(sql, params, elapsed, &outcome);
@@ -379,14 +404,14 @@ impl Pool {
         let _call = self.enter()?;
         let mut retried = false;
         loop {
-            let mut conn = self.acquire().await?;
+            let conn = self.acquire().await?;
             let never_sent = conn.client().is_closed();
             let outcome = if never_sent {
                 Err(Error::ConnectionClosed(
                     "the connection was closed before the query".into(),
                 ))
             } else {
-                self.execute_on(&mut conn, sql, &params, &self.query_options)
+                self.execute_on(&conn, sql, &params, &self.query_options)
                     .await
             };
             let broken = matches!(&outcome, Err(e) if e.is_connection_fatal());

@@ -50,7 +50,7 @@ impl<'a> FromSql<'a> for Raw<'a> {
 /// resolves to one result per statement, all in one implicit transaction as the server's simple
 /// protocol runs them; any other query resolves to one result.
 pub async fn execute(
-    conn: &mut Conn,
+    conn: &Conn,
     sql: &str,
     params: &[Param],
     options: &QueryOptions,
@@ -92,7 +92,7 @@ pub async fn execute(
 }
 
 /// Prepares `sql` and keeps it in the connection's cache.
-async fn prepare(conn: &mut Conn, sql: &str, command: Arc<str>) -> Result<Prepared> {
+async fn prepare(conn: &Conn, sql: &str, command: Arc<str>) -> Result<Prepared> {
     let statement = conn.client().prepare(sql).await?;
     let prepared = Prepared { statement, command };
     conn.statements.insert(sql, prepared.clone());
@@ -101,7 +101,7 @@ async fn prepare(conn: &mut Conn, sql: &str, command: Arc<str>) -> Result<Prepar
 
 /// Runs several statements as one unit: all of them or none, like a simple-protocol query.
 async fn execute_many(
-    conn: &mut Conn,
+    conn: &Conn,
     statements: &[Parsed<'_>],
     options: &QueryOptions,
 ) -> Result<Vec<ResultSet>> {
@@ -144,7 +144,7 @@ fn is_stale(e: &Error) -> bool {
 
 /// Runs a cached statement; one the server invalidated (its tables changed) is prepared again.
 async fn execute_cached(
-    conn: &mut Conn,
+    conn: &Conn,
     sql: &str,
     prepared: Prepared,
     params: &[Param],

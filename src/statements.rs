@@ -1,8 +1,12 @@
 //! Each connection's bounded cache of prepared statements, keyed by SQL text, least recently used
 //! out first, each with its command word (so a cached query is not lexed again). Dropping a
 //! tokio-postgres `Statement` closes it on the server.
+//!
+//! Several queries may run on one connection at once (a pipelined BEGIN, a shared connection), so
+//! the cache sits behind a mutex; each method holds it only for a map operation, never across an
+//! `.await`.
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio_postgres::Statement;
 
 /// A prepared statement and the command word its tag starts with.
@@ -18,6 +22,11 @@ pub struct Prepared {
 #[derive(Debug)]
 pub struct StatementCache {
     capacity: usize,
+    lru: Mutex<Lru>,
+}
+
+#[derive(Debug, Default)]
+struct Lru {
     clock: u64,
     entries: HashMap<String, (Prepared, u64)>,
 }
@@ -27,51 +36,64 @@ impl StatementCache {
     pub fn new(capacity: usize) -> Self {
         StatementCache {
             capacity,
-            clock: 0,
-            entries: HashMap::new(),
+            lru: Mutex::new(Lru::default()),
         }
     }
 
+    fn lru(&self) -> MutexGuard<'_, Lru> {
+        // The map stays consistent whatever panicked while it was held.
+        self.lru.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The statement prepared for `sql`, marked as just used.
-    pub fn get(&mut self, sql: &str) -> Option<Prepared> {
-        self.clock += 1;
-        let clock = self.clock;
-        self.entries.get_mut(sql).map(|(statement, used)| {
+    pub fn get(&self, sql: &str) -> Option<Prepared> {
+        let mut lru = self.lru();
+        lru.clock += 1;
+        let clock = lru.clock;
+        lru.entries.get_mut(sql).map(|(statement, used)| {
             *used = clock;
             statement.clone()
         })
     }
 
-    /// Keeps `statement` for `sql`, evicting the least recently used one when full.
-    pub fn insert(&mut self, sql: &str, statement: Prepared) {
-        if self.entries.len() >= self.capacity && !self.entries.contains_key(sql) {
+    /// Keeps `statement` for `sql`, evicting the least recently used one when full. When two
+    /// queries on the connection prepared the same SQL at once, the first kept wins; the other's
+    /// statement is closed on the server once its query drops it.
+    pub fn insert(&self, sql: &str, statement: Prepared) {
+        let mut lru = self.lru();
+        lru.clock += 1;
+        let clock = lru.clock;
+        if let Some((_, used)) = lru.entries.get_mut(sql) {
+            *used = clock;
+            return;
+        }
+        if lru.entries.len() >= self.capacity {
             // Eviction scans the map: it is bounded by `capacity` (hundreds) and happens only
             // when a new statement arrives at a full cache.
-            if let Some(oldest) = self
+            if let Some(oldest) = lru
                 .entries
                 .iter()
                 .min_by_key(|(_, (_, used))| *used)
                 .map(|(k, _)| k.clone())
             {
-                self.entries.remove(&oldest);
+                lru.entries.remove(&oldest);
             }
         }
-        self.clock += 1;
-        self.entries.insert(sql.to_owned(), (statement, self.clock));
+        lru.entries.insert(sql.to_owned(), (statement, clock));
     }
 
     /// Forgets the statement for `sql` (after the server invalidated it).
-    pub fn remove(&mut self, sql: &str) {
-        self.entries.remove(sql);
+    pub fn remove(&self, sql: &str) {
+        self.lru().entries.remove(sql);
     }
 
     /// How many statements are cached.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.lru().entries.len()
     }
 
     /// Whether no statement is cached.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.lru().entries.is_empty()
     }
 }
