@@ -112,10 +112,16 @@ const GONE_WAIT: Duration = Duration::from_secs(2);
 /// Waits until the server no longer lists the backends `pids`, so that a closed pool has really
 /// let go of them: a backend exits a few milliseconds after its client says Terminate. Looks
 /// through one short-lived connection of its own; a server it cannot reach has let go anyway.
+/// That connection's backend outlives the look by the same few milliseconds, so it goes by an
+/// application name of its own: code that counts the pool's backends by name right after close
+/// (a spec does) must not find it.
 pub async fn wait_until_gone(pg: &tokio_postgres::Config, pids: &[i32]) {
     if pids.is_empty() {
         return;
     }
+    let mut pg = pg.clone();
+    let name = pg.get_application_name().unwrap_or("pg-rust-pool");
+    pg.application_name(format!("{name} (close check)"));
     let look = async {
         let (client, connection) = pg.connect(tokio_postgres::NoTls).await?;
         let task = tokio::spawn(connection);
