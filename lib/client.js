@@ -116,7 +116,7 @@ class Client {
       return
     }
     this.#end()
-    const committed = this.#turn(() => this.#native.commitAndRelease())
+    const committed = this.#turn(() => this.#delivery.call((id) => this.#native.commitAndRelease(id)))
     // Whatever COMMIT did, the connection is back once this settles; nothing is left to report.
     this.#released = committed.then(() => false, () => false)
     const outcome = await committed
@@ -158,13 +158,13 @@ function again(error, trace) {
  */
 async function checkout(shared, hold, trace, what, begin) {
   const wait = !holds(shared.manager)
-  const outcome = await shared.native.checkout(wait, begin)
+  const outcome = await shared.delivery.call((id) => shared.native.checkout(id, wait, begin))
   if (outcome.error) {
     hold.released()
     throw fromNative(outcome.error, trace)
   }
   hold.held()
-  return new Client(shared, outcome.client, { trace, hold, what }, begin !== undefined)
+  return new Client(shared, outcome.value, { trace, hold, what }, begin !== undefined)
 }
 
 /** getClient(): the calling context holds the client until release(). */

@@ -1,8 +1,8 @@
 'use strict'
-// Query outcomes come back from native code on one callback (src/delivery.rs): each query call
-// carries an id, and the callback receives every outcome finished since the last one as one flat
-// array: per outcome `id, meta, n, text_1 … text_n` (an ArrayBuffer and strings, see lib/rows.js)
-// or `id, error, 0`.
+// The outcomes of native calls (queries, checkouts, commits) come back on one callback
+// (src/delivery.rs): each call carries an id, and the callback receives every outcome finished
+// since the last one as one flat array: per outcome `id, meta, n, text_1 … text_n` (query results:
+// an ArrayBuffer and strings, see lib/rows.js), `id, error, 0`, or `id, value, -1`.
 
 class Delivery {
   /** Resolvers by call id. */
@@ -15,7 +15,7 @@ class Delivery {
 
   /**
    * Calls `send(id)`, which starts a native call that delivers under `id`; resolves to
-   * `{ meta, texts }` or `{ error }`.
+   * `{ meta, texts }`, `{ value }` or `{ error }`.
    */
   call(send) {
     const id = this.#last = (this.#last + 1) >>> 0
@@ -37,8 +37,9 @@ class Delivery {
       i += 3
       const resolve = this.#waiting.get(id)
       this.#waiting.delete(id)
-      if (n === 0) resolve({ error: payload })
-      else resolve({ meta: payload, texts: batch.slice(i, i += n), error: undefined })
+      if (n > 0) resolve({ meta: payload, texts: batch.slice(i, i += n), error: undefined })
+      else if (n === 0) resolve({ error: payload })
+      else resolve({ value: payload, error: undefined })
     }
   }
 }

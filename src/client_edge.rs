@@ -4,7 +4,7 @@
 use crate::client::{self, Client};
 use crate::delivery::Delivery;
 use crate::manager::NativePool;
-use crate::options::{params, JsError, JsOutcome, JsValue};
+use crate::options::{params, JsValue};
 use napi::Env;
 use napi_derive::napi;
 use std::sync::Arc;
@@ -14,33 +14,6 @@ use std::sync::Arc;
 pub struct NativeClient {
     client: Arc<Client>,
     delivery: Arc<Delivery>,
-}
-
-/// What a checkout resolves to: a client, or an error as data.
-#[napi(object, object_from_js = false)]
-pub struct JsCheckout {
-    /// The client, when the checkout succeeded.
-    pub client: Option<NativeClient>,
-    /// The error, when it failed.
-    pub error: Option<JsError>,
-}
-
-impl JsCheckout {
-    fn new(r: crate::error::Result<Client>, delivery: Arc<Delivery>) -> Self {
-        match r {
-            Ok(client) => JsCheckout {
-                client: Some(NativeClient {
-                    client: Arc::new(client),
-                    delivery,
-                }),
-                error: None,
-            },
-            Err(e) => JsCheckout {
-                client: None,
-                error: Some(e.into()),
-            },
-        }
-    }
 }
 
 #[napi]
@@ -56,10 +29,13 @@ impl NativeClient {
         });
     }
 
-    /// Commits the client's transaction, refusing to commit an aborted one, and releases it.
+    /// Commits the client's transaction, refusing to commit an aborted one, and releases it; the
+    /// outcome is delivered under `id`.
     #[napi]
-    pub async fn commit_and_release(&self) -> JsOutcome {
-        self.client.commit_and_release().await.into()
+    pub fn commit_and_release(&self, env: Env, id: u32) {
+        let client = self.client.clone();
+        self.delivery
+            .send(&env, id, move || async move { client.commit_and_release().await });
     }
 
     /// Returns the connection (rolled back if needed) or, with `destroy`, closes it. Resolves to
@@ -79,14 +55,26 @@ impl NativeClient {
 #[napi]
 impl NativePool {
     /// Checks out a client; without `wait`, fails with `POOL_DEADLOCK` when none is free now.
-    /// `begin` (executeTransaction's BEGIN) goes out with the client's first query.
+    /// `begin` (executeTransaction's BEGIN) goes out with the client's first query. The client,
+    /// or the error, is delivered under `id`.
     #[napi]
-    pub async fn checkout(&self, wait: bool, begin: Option<String>) -> napi::Result<JsCheckout> {
+    pub fn checkout(
+        &self,
+        env: Env,
+        id: u32,
+        wait: bool,
+        begin: Option<String>,
+    ) -> napi::Result<()> {
+        let pool = self.pool.clone();
         let delivery = self.delivery()?.clone();
-        Ok(JsCheckout::new(
-            Client::checkout(&self.pool, wait, begin).await,
-            delivery,
-        ))
+        self.delivery()?.send(&env, id, move || async move {
+            let client = Client::checkout(&pool, wait, begin).await?;
+            Ok(NativeClient {
+                client: Arc::new(client),
+                delivery,
+            })
+        });
+        Ok(())
     }
 
     /// Runs a query for code that already holds a client of this pool; its outcome is delivered

@@ -1,7 +1,8 @@
-//! How query outcomes reach JS: each query call carries an id from the facade, its outcome is
-//! encoded on the engine's thread (`wire`), queued, and the queue is handed to one JS callback
-//! per wake of the JS thread, as one flat array: per outcome `id, meta, n, text_1 … text_n` or
-//! `id, error, 0`.
+//! How the outcomes of calls (queries, checkouts, commits) reach JS: each call carries an id from
+//! the facade, its outcome is encoded on the engine's thread (`wire`), queued, and the queue is
+//! handed to one JS callback per wake of the JS thread, as one flat array: per outcome
+//! `id, meta, n, text_1 … text_n` (query results), `id, error, 0`, or `id, value, -1` (a client,
+//! or undefined).
 //!
 //! An `async fn` per query would create a promise and a threadsafe function (a libuv handle) for
 //! every call and build the result's objects through napi: together that cost more than the
@@ -11,6 +12,7 @@
 //! The callback's threadsafe function is weak, like the event callback, but is referenced while
 //! any call is outstanding, so a pending query keeps the process alive as a pending promise of
 //! an `async fn` would.
+use crate::client_edge::NativeClient;
 use crate::error::Result;
 use crate::options::JsError;
 use crate::result::ResultSet;
@@ -23,10 +25,34 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// A query's outcome, ready to cross.
-enum Outcome {
+/// A call's outcome, ready to cross.
+pub enum Outcome {
+    /// Query results.
     Done(Encoded),
+    /// The call failed.
     Failed(Box<JsError>),
+    /// A checked-out client.
+    Client(NativeClient),
+    /// The call succeeded with nothing to say.
+    Nothing,
+}
+
+impl From<Vec<ResultSet>> for Outcome {
+    fn from(results: Vec<ResultSet>) -> Self {
+        Outcome::Done(Encoded::new(results))
+    }
+}
+
+impl From<NativeClient> for Outcome {
+    fn from(client: NativeClient) -> Self {
+        Outcome::Client(client)
+    }
+}
+
+impl From<()> for Outcome {
+    fn from((): ()) -> Self {
+        Outcome::Nothing
+    }
 }
 
 /// What the engine's thread hands over and the JS thread takes.
@@ -59,7 +85,7 @@ impl Outcome {
     fn texts(&self) -> usize {
         match self {
             Outcome::Done(e) => e.texts.len(),
-            Outcome::Failed(_) => 0,
+            _ => 0,
         }
     }
 }
@@ -90,7 +116,15 @@ impl ToNapiValue for Batch {
                 }
                 Outcome::Failed(error) => {
                     append(JsError::to_napi_value(env, *error)?)?;
-                    append(u32::to_napi_value(env, 0)?)?;
+                    append(i32::to_napi_value(env, 0)?)?;
+                }
+                Outcome::Client(client) => {
+                    append(NativeClient::to_napi_value(env, client)?)?;
+                    append(i32::to_napi_value(env, -1)?)?;
+                }
+                Outcome::Nothing => {
+                    append(<()>::to_napi_value(env, ())?)?;
+                    append(i32::to_napi_value(env, -1)?)?;
                 }
             }
         }
@@ -171,13 +205,14 @@ impl Delivery {
         Ok(Delivery { outbox, callback })
     }
 
-    /// Runs the query `start()` makes on the engine and delivers its outcome under `id`; on the
-    /// JS thread. The query's future is made and boxed on the engine's thread: it is several
+    /// Runs the call `start()` makes on the engine and delivers its outcome under `id`; on the
+    /// JS thread. The call's future is made and boxed on the engine's thread: a query's is several
     /// kilobytes, and moving it around on the JS thread showed up in profiles.
-    pub fn send<S, F>(self: &Arc<Self>, env: &Env, id: u32, start: S)
+    pub fn send<S, F, T>(self: &Arc<Self>, env: &Env, id: u32, start: S)
     where
         S: FnOnce() -> F + Send + 'static,
-        F: Future<Output = Result<Vec<ResultSet>>> + Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Into<Outcome>,
     {
         if self.outbox.outstanding.fetch_add(1, Ordering::Relaxed) == 0 {
             // SAFETY: on the JS thread; the threadsafe function lives as long as `self`.
@@ -190,7 +225,7 @@ impl Delivery {
         napi::bindgen_prelude::spawn(async move {
             let outcome = Box::pin(start()).await;
             pending.deliver(match outcome {
-                Ok(results) => Outcome::Done(Encoded::new(results)),
+                Ok(value) => value.into(),
                 Err(e) => Outcome::Failed(Box::new(e.into())),
             });
         });
