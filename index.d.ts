@@ -213,7 +213,7 @@ export interface PoolStatistics {
   totalConnections: number
   /** Connections in the pool, free. */
   idleConnections: number
-  /** Connections handed out. */
+  /** Connections handed out (one shared by several manager queries counts once). */
   activeConnections: number
   /** Calls waiting for a connection. */
   waitingRequests: number
@@ -229,15 +229,21 @@ export interface PoolStatistics {
   transactionsExecuted: number
   /** Calls that failed. */
   errors: number
-  /** Acquires that found no idle connection and waited (for a release or a new connection). */
+  /**
+   * Acquires that found no idle connection and waited (for a release or a new connection); a
+   * query that took a place on a shared connection at once did not wait.
+   */
   poolExhaustedCount: number
   /** Connections opened. */
   connectionsCreated: number
   /** Connections closed. */
   connectionsRemoved: number
-  /** Time to get a connection. */
+  /** Time to get a connection (or, for a manager query, a place on a shared one). */
   acquireTime: LatencySummary
-  /** Time to run a query, the wait for a connection excluded. */
+  /**
+   * Time to run a query, the wait for a connection excluded (on a shared connection, the wait
+   * behind the queries ahead of it included).
+   */
   queryTime: LatencySummary
   /** The last failure; absent before the first. */
   lastError?: LastError
@@ -533,7 +539,9 @@ export declare class DatabaseManager extends EventEmitter {
   waitForDatabase(options?: WaitForDatabaseOptions): Promise<void>
   /**
    * Runs one query on a pooled connection. A string without values that holds several
-   * statements resolves to an array of results, one per statement.
+   * statements resolves to an array of results, one per statement. With every connection busy,
+   * a single statement may share one that other manager queries run on (pipelined, at most four
+   * per hand-out) rather than wait.
    */
   query<R = any>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>>
   /** Runs one query given as an object. */
@@ -580,7 +588,7 @@ export declare class DatabaseManager extends EventEmitter {
   metrics(): string
   /** A new physical connection was opened. */
   on(event: 'connect', listener: (info: ConnectionInfo) => void): this
-  /** A connection was handed out for a query. */
+  /** A connection was handed out: to a client, or to manager queries (up to four share one). */
   on(event: 'acquire', listener: (info: ConnectionInfo) => void): this
   /** A connection came back to the pool. */
   on(event: 'release', listener: (info: ConnectionInfo) => void): this

@@ -1,6 +1,7 @@
 // Shared by the specs: the package under test and a plain node-postgres connection for looking
 // at the server from the outside (pg_stat_activity, pg_prepared_statements).
 import { spawn } from 'node:child_process'
+import { createServer, connect } from 'node:net'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
@@ -136,4 +137,39 @@ export function statementLog(cluster, db, applicationName) {
         .map((line) => line.replace(/^.*?LOG: {2}(statement|execute [^:]*): /, ''))
     },
   }
+}
+
+/**
+ * A TCP proxy to the server at `{ host, port }` that counts round trips: each burst of bytes the
+ * client sends after the server last spoke. Connect through `port`; `trips()` is the count so far.
+ */
+export async function roundTripCounter({ host, port }) {
+  let trips = 0
+  let clientSpokeLast = false
+  const proxy = createServer((client) => {
+    const server = connect(port, host)
+    client.on('data', (d) => {
+      if (!clientSpokeLast) trips += 1
+      clientSpokeLast = true
+      server.write(d)
+    })
+    server.on('data', (d) => {
+      clientSpokeLast = false
+      client.write(d)
+    })
+    client.on('close', () => server.destroy())
+    server.on('close', () => client.destroy())
+    client.on('error', () => {})
+    server.on('error', () => {})
+  })
+  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  return { port: proxy.address().port, trips: () => trips, close: () => new Promise((resolve) => proxy.close(resolve)) }
+}
+
+/**
+ * A client from getClient() taken in an async context of its own, so that the calling code does
+ * not count as holding it (it would get POOL_DEADLOCK instead of waiting for a connection).
+ */
+export function clientElsewhere(db) {
+  return new Promise((resolve, reject) => setImmediate(() => db.getClient().then(resolve, reject)))
 }

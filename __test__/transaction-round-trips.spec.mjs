@@ -6,35 +6,10 @@
 // transaction.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, connect } from 'node:net'
 import { startCluster, startReplica } from './harness/cluster.mjs'
-import { DatabaseManager, DatabaseError, uniqueName, statementLog } from './helpers.mjs'
+import { DatabaseManager, DatabaseError, uniqueName, statementLog, roundTripCounter } from './helpers.mjs'
 
 const primary = await startCluster({ settings: { log_statement: 'all', log_line_prefix: '[%a] ' } })
-
-/** A TCP proxy to `cluster` that counts round trips: each burst the client sends after the server spoke. */
-async function roundTripCounter(cluster) {
-  let trips = 0
-  let clientSpokeLast = false
-  const proxy = createServer((client) => {
-    const server = connect(cluster.port, cluster.host)
-    client.on('data', (d) => {
-      if (!clientSpokeLast) trips += 1
-      clientSpokeLast = true
-      server.write(d)
-    })
-    server.on('data', (d) => {
-      clientSpokeLast = false
-      client.write(d)
-    })
-    client.on('close', () => server.destroy())
-    server.on('close', () => client.destroy())
-    client.on('error', () => {})
-    server.on('error', () => {})
-  })
-  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-  return { port: proxy.address().port, trips: () => trips, close: () => new Promise((resolve) => proxy.close(resolve)) }
-}
 
 const counter = await roundTripCounter(primary)
 const applicationName = uniqueName('tx-round-trips')

@@ -34,8 +34,9 @@ impl NativeClient {
     #[napi]
     pub fn commit_and_release(&self, env: Env, id: u32) {
         let client = self.client.clone();
-        self.delivery
-            .send(&env, id, move || async move { client.commit_and_release().await });
+        self.delivery.send(&env, id, move || async move {
+            client.commit_and_release().await
+        });
     }
 
     /// Returns the connection (rolled back if needed) or, with `destroy`, closes it. Resolves to

@@ -64,12 +64,19 @@ impl Conn {
         self.shared.idle.store(idle, Ordering::Relaxed);
     }
 
-    /// Counts one use; returns why the connection must be retired now, if it must.
-    pub fn used(&mut self, max_uses: u64) -> Option<Reason> {
-        self.uses += 1;
+    /// Counts `uses` uses (queries, or checkouts by a client); returns why the connection must be
+    /// retired now, if it must.
+    pub fn used(&mut self, uses: u64, max_uses: u64) -> Option<Reason> {
+        self.uses += uses;
+        self.retirement(0, max_uses)
+    }
+
+    /// Why the connection must be retired once `more` uses are counted, if it must: it is closed,
+    /// would reach `max_uses` (0: no limit), or is past its lifetime.
+    pub fn retirement(&self, more: u64, max_uses: u64) -> Option<Reason> {
         if self.client().is_closed() {
             Some(Reason::Broken)
-        } else if max_uses > 0 && self.uses >= max_uses {
+        } else if max_uses > 0 && self.uses + more >= max_uses {
             Some(Reason::MaxUses)
         } else if self.retire_at.is_some_and(|at| Instant::now() >= at) {
             Some(Reason::Lifetime)
@@ -80,13 +87,7 @@ impl Conn {
 
     /// Whether the connection is past its lifetime or closed (checked while it is idle).
     pub fn expired(&self) -> Option<Reason> {
-        if self.client().is_closed() {
-            Some(Reason::Broken)
-        } else if self.retire_at.is_some_and(|at| Instant::now() >= at) {
-            Some(Reason::Lifetime)
-        } else {
-            None
-        }
+        self.retirement(0, 0)
     }
 
     /// What closing the pool needs to stop this connection while someone else holds it.

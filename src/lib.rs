@@ -1,8 +1,8 @@
 //! pg-rust-pool: a PostgreSQL connection pool for Node.js whose engine is Rust.
 //!
-//! The core modules (`config`, `error`, `pool`, `client`, `query`, `split`, `convert`, `result`,
-//! `stats`, `health`, `metrics`, `log`, `redact`, `wire`) hold no napi types, so `cargo test` exercises them
-//! without Node. The napi edge is `options` (the JS-facing shapes and their conversions), `manager`
+//! The core modules (`config`, `error`, `pool`, `share`, `client`, `query`, `split`, `convert`,
+//! `result`, `stats`, `health`, `metrics`, `log`, `redact`, `wire`) hold no napi types, so
+//! `cargo test` exercises them without Node. The napi edge is `options` (the JS-facing shapes and their conversions), `manager`
 //! (the exported pool class), `client_edge` (the checked-out client class) and `delivery` (query
 //! outcomes on their way to JS).
 #![deny(clippy::all)]
@@ -22,6 +22,7 @@ pub mod pool;
 pub mod query;
 pub mod redact;
 pub mod result;
+pub mod share;
 pub mod split;
 pub mod statements;
 pub mod stats;

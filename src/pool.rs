@@ -1,5 +1,6 @@
 //! The pool: deadpool's managed pool of [`Conn`]s, the lifecycle state every entry point checks,
-//! what happens when a connection is handed out and comes back (events, retirement), the
+//! what happens when a connection is handed out and comes back (events, retirement), where a
+//! manager query runs (a connection of its own or a place on a shared one, see `share`), the
 //! maintenance that keeps `min` connections and closes idle ones, and a graceful close.
 use crate::config::Config;
 pub use crate::connection::{Conn, Manager, Stopper};
@@ -10,11 +11,13 @@ use crate::params::Param;
 use crate::query::{self, QueryOptions};
 use crate::redact::Redactor;
 use crate::result::ResultSet;
+use crate::share::{self, Lane, Lanes, Place};
 use crate::stats::{Snapshot, Stats};
 use deadpool::managed::{self, PoolError, TimeoutType, Timeouts};
 use deadpool::Runtime;
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::pin;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -44,7 +47,7 @@ const RETRY_CAP: Duration = Duration::from_millis(500);
 
 /// SQLSTATEs with which the server ends a backend before it runs anything more
 /// (`admin_shutdown`, `crash_shutdown`, `cannot_connect_now`): a query that met one never ran.
-const ENDED_BEFORE_RUNNING: [&str; 3] = ["57P01", "57P02", "57P03"];
+pub(crate) const ENDED_BEFORE_RUNNING: [&str; 3] = ["57P01", "57P02", "57P03"];
 
 /// A pool of connections with its configuration and lifecycle.
 pub struct Pool {
@@ -64,6 +67,11 @@ pub struct Pool {
     /// once it is open, so two concurrent fills (initialize() and maintenance) would each open
     /// the missing ones.
     filling: tokio::sync::Mutex<()>,
+    /// Connections handed out to manager queries that others may join.
+    lanes: Lanes,
+    /// Waits for a connection that their query gave up for a place on a lane: deadpool counts
+    /// them as waiting, but no call waits for them.
+    forsaken: AtomicUsize,
 }
 
 /// Counts a call in flight; `close()` waits for the count to reach zero.
@@ -135,6 +143,8 @@ impl Pool {
             closed: OnceCell::new(),
             in_use: Mutex::new(HashMap::new()),
             filling: tokio::sync::Mutex::new(()),
+            lanes: Lanes::default(),
+            forsaken: AtomicUsize::new(0),
         })
     }
 
@@ -167,7 +177,7 @@ impl Pool {
             total: status.size as u64,
             idle: status.available as u64,
             active: status.size.saturating_sub(status.available) as u64,
-            waiting: status.waiting as u64,
+            waiting: self.waiting(&status) as u64,
             max: self.config.max as u64,
             min: self.config.min as u64,
             queries: count(&s.queries),
@@ -180,6 +190,13 @@ impl Pool {
             query: s.query.summary(),
             last_error: s.last_error(),
         }
+    }
+
+    /// Calls waiting for a connection.
+    fn waiting(&self, status: &managed::Status) -> usize {
+        status
+            .waiting
+            .saturating_sub(self.forsaken.load(Ordering::Relaxed))
     }
 
     /// How queries run on this pool's connections.
@@ -215,14 +232,20 @@ impl Pool {
         Ok(self.handed_out(conn, started))
     }
 
+    /// The pool's timeouts, but no wait for a connection: one idle or one that can be opened now,
+    /// else `PoolError::Timeout(Wait)` at once (also when others wait: deadpool serves them first).
+    fn no_wait(&self) -> Timeouts {
+        Timeouts {
+            wait: Some(Duration::ZERO),
+            ..self.pool.timeouts()
+        }
+    }
+
     /// Checks out a connection only if one is free or can be opened now: the caller already holds
     /// one, so waiting for another could wait for itself.
     async fn acquire_now(&self) -> Result<Object> {
         let started = Instant::now();
-        let now = Timeouts {
-            wait: Some(Duration::ZERO),
-            ..self.pool.timeouts()
-        };
+        let now = self.no_wait();
         let conn = self.pool.timeout_get(&now).await.map_err(|e| match e {
             PoolError::Timeout(TimeoutType::Wait) => Error::PoolDeadlock(format!(
                 "all {} connections (`max`) are in use and this code already holds one of them \
@@ -256,7 +279,8 @@ impl Pool {
                     "timed out after {millis} ms waiting for a connection: all {} connections \
                      (`max`) are in use and {} requests are waiting; raise `max`, release clients \
                      sooner, or raise `connectionTimeoutMillis`",
-                    status.max_size, status.waiting,
+                    status.max_size,
+                    self.waiting(&status),
                 ))
             }
             PoolError::Timeout(_) => Error::ConnectTimeout(format!(
@@ -289,8 +313,91 @@ impl Pool {
             self.acquire_now().await?
         };
         // The lease counts in flight before this call stops counting, so `close()` never sees 0.
+        Ok((conn, self.lease()))
+    }
+
+    /// A claim that keeps `close()` waiting until it drops.
+    fn lease(self: &Arc<Self>) -> Lease {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
-        Ok((conn, Lease(Arc::clone(self))))
+        Lease(Arc::clone(self))
+    }
+
+    /// Where one manager query runs: on an idle connection, or a new one, when the pool has it
+    /// now; else, for a `shareable` query, on a place on a connection other manager queries run
+    /// on or a connection of its own, whichever comes first; else on a connection of its own.
+    /// Waiting for a connection is first come, first served and bounded by
+    /// `connectionTimeoutMillis`. A shareable query's own connection becomes a lane that others
+    /// may join.
+    async fn place_for(self: &Arc<Self>, shareable: bool) -> Result<Place> {
+        let started = Instant::now();
+        let idle = self.pool.status().available > 0;
+        let conn = match self.pool.timeout_get(&self.no_wait()).await {
+            Ok(conn) => {
+                if !idle {
+                    // It waited for a new connection.
+                    self.stats.exhausted.fetch_add(1, Ordering::Relaxed);
+                }
+                conn
+            }
+            Err(PoolError::Timeout(TimeoutType::Wait)) if shareable => {
+                match self.share_or_wait().await? {
+                    Ok(place) => {
+                        // A place is this query's acquire; the hand-out was its opener's.
+                        self.stats.acquire.record(started.elapsed());
+                        return Ok(place);
+                    }
+                    Err(conn) => conn,
+                }
+            }
+            Err(PoolError::Timeout(TimeoutType::Wait)) => {
+                self.stats.exhausted.fetch_add(1, Ordering::Relaxed);
+                self.pool.get().await.map_err(|e| self.acquire_error(e))?
+            }
+            Err(e) => return Err(self.acquire_error(e)),
+        };
+        let place = Lane::open(self.handed_out(conn, started), Arc::clone(self));
+        if shareable {
+            self.lanes.offer(&place);
+        }
+        Ok(place)
+    }
+
+    /// A place on a lane (`Ok`) or a connection of its own (`Err`), whichever comes first; a
+    /// connection when both are there.
+    async fn share_or_wait(self: &Arc<Self>) -> Result<std::result::Result<Place, Object>> {
+        let mut room = pin!(self.lanes.room());
+        room.as_mut().enable();
+        if let Some(place) = self.lanes.join() {
+            return Ok(Ok(place));
+        }
+        // It waits, as an acquire that found no idle connection.
+        self.stats.exhausted.fetch_add(1, Ordering::Relaxed);
+        // Owned, so that it can finish on its own if the query leaves for a place on a lane:
+        // dropped half way, deadpool's get() would discard a connection it was checking, uncounted.
+        let pool = self.pool.clone();
+        let mut get = Box::pin(async move { pool.get().await });
+        loop {
+            tokio::select! {
+                biased;
+                got = &mut get => return got.map(Err).map_err(|e| self.acquire_error(e)),
+                () = &mut room => {}
+            }
+            room.set(self.lanes.room());
+            room.as_mut().enable();
+            if let Some(place) = self.lanes.join() {
+                // The connection it waited for goes straight back; `close()` waits for that.
+                let lease = self.lease();
+                self.forsaken.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(async move {
+                    if let Ok(conn) = get.await {
+                        conn.set_idle(true);
+                    }
+                    lease.pool().forsaken.fetch_sub(1, Ordering::Relaxed);
+                    drop(lease);
+                });
+                return Ok(Ok(place));
+            }
+        }
     }
 
     fn in_use(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Stopper>> {
@@ -314,15 +421,21 @@ impl Pool {
     /// past its lifetime, or the pool is closing, in which case it is closed (`remove`).
     /// Returns whether a closing pool had cut the connection while it was out.
     pub(crate) fn give_back(&self, conn: Object, broken: bool) -> bool {
-        self.take_back(conn, broken.then_some(Reason::Broken))
+        self.take_back(conn, broken.then_some(Reason::Broken), 1)
     }
 
     /// Closes a checked-out connection for good (`client.release(true)`, a failed rollback).
     pub(crate) fn destroy(&self, conn: Object, reason: Reason) {
-        self.take_back(conn, Some(reason));
+        self.take_back(conn, Some(reason), 1);
     }
 
-    fn take_back(&self, mut conn: Object, retire: Option<Reason>) -> bool {
+    /// Whether a closing pool cut the connection of backend `pid` while it was out.
+    fn cut_off(&self, pid: i32) -> bool {
+        self.state.load(Ordering::SeqCst) != OPEN && !self.in_use().contains_key(&pid)
+    }
+
+    /// Takes back a connection that served `uses` uses (see [`Pool::give_back`]).
+    pub(crate) fn take_back(&self, mut conn: Object, retire: Option<Reason>, uses: u64) -> bool {
         let pid = conn.pid();
         let state = self.state.load(Ordering::SeqCst);
         let cut = self.in_use().remove(&pid).is_none() && state != OPEN;
@@ -333,7 +446,7 @@ impl Pool {
         let reason = if cut || state == CLOSED {
             Some(Reason::Closed)
         } else {
-            retire.or_else(|| conn.used(self.config.max_uses))
+            retire.or_else(|| conn.used(uses, self.config.max_uses))
         };
         match reason {
             Some(reason) => {
@@ -345,9 +458,10 @@ impl Pool {
         cut
     }
 
-    /// Runs one query string on a pooled connection. A query whose connection turns out to have
-    /// been ended by the server before it ran is retried once on another connection.
-    pub async fn query(&self, sql: &str, params: Vec<Param>) -> Result<Vec<ResultSet>> {
+    /// Runs one query string on a pooled connection, shared with other manager queries when none
+    /// is free (see `share`). A query whose connection turns out to have been ended by the server
+    /// before it ran is retried once on another connection.
+    pub async fn query(self: &Arc<Self>, sql: &str, params: Vec<Param>) -> Result<Vec<ResultSet>> {
         self.counted(self.query_once_retried(sql, params).await)
     }
 
@@ -400,27 +514,36 @@ impl Pool {
         outcome
     }
 
-    async fn query_once_retried(&self, sql: &str, params: Vec<Param>) -> Result<Vec<ResultSet>> {
+    async fn query_once_retried(
+        self: &Arc<Self>,
+        sql: &str,
+        params: Vec<Param>,
+    ) -> Result<Vec<ResultSet>> {
         let _call = self.enter()?;
+        // With `statementCache: false` (PgBouncer's transaction mode) nothing is shared.
+        let shareable = self.query_options.statement_cache && share::shareable(sql);
         let mut retried = false;
         loop {
-            let conn = self.acquire().await?;
-            let never_sent = conn.client().is_closed();
+            let mut place = self.place_for(shareable).await?;
+            let never_sent = place.conn().client().is_closed();
             let outcome = if never_sent {
                 Err(Error::ConnectionClosed(
                     "the connection was closed before the query".into(),
                 ))
             } else {
-                self.execute_on(&conn, sql, &params, &self.query_options)
+                self.execute_on(place.conn(), sql, &params, &self.query_options)
                     .await
             };
-            let broken = matches!(&outcome, Err(e) if e.is_connection_fatal());
-            if self.give_back(conn, broken) && outcome.is_err() {
+            let ended_before = place.settle(&outcome).await;
+            let cut = self.cut_off(place.conn().pid());
+            // The last query on the lane gives the connection back.
+            drop(place);
+            if cut && outcome.is_err() {
                 return Err(Error::ClosedDuringCall);
             }
             let retry = match &outcome {
                 Err(Error::Server(e)) => ENDED_BEFORE_RUNNING.contains(&e.code.as_str()),
-                Err(Error::ConnectionClosed(_)) => never_sent,
+                Err(Error::ConnectionClosed(_)) => never_sent || ended_before,
                 _ => false,
             };
             if retry && !retried {

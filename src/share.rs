@@ -1,0 +1,267 @@
+//! Connections that several `manager.query()` calls share, as postgres.js pipelines.
+//!
+//! A manager query runs on a [`Lane`]: a connection handed out by the pool, which goes back when
+//! the last query on it is done. When no connection is idle and none can be opened, a query may
+//! join a lane that other manager queries run on instead of waiting for a connection of its own;
+//! tokio-postgres writes its request behind theirs, and the server answers them in order, each
+//! in its own implicit transaction (every request ends with Sync), so one failing does not touch
+//! the others. Only single statements that leave the session's transaction state alone join or
+//! open lanes others may join, and never a client's connection (`getClient`, transactions):
+//! those are checked out on their own.
+use crate::error::{Error, Result};
+use crate::events::Reason;
+use crate::pool::{Conn, Object, Pool, ENDED_BEFORE_RUNNING};
+use crate::result::ResultSet;
+use crate::split::{controls_transaction, split};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use tokio::sync::Notify;
+
+/// How many queries one hand-out of a connection serves at most, all at once or in turn.
+///
+/// A query on a shared connection waits on the server for those queued before it: at most three.
+/// Four queries in one round trip already save three quarters of the round trips, so a deeper
+/// pipeline would gain little while every slow query held more queries up behind it. And since a
+/// hand-out ends after four queries, the connection goes back to the pool in bounded time, where
+/// clients waiting for it, `maxLifetimeSeconds` and `maxUses` see it again.
+pub const SHARE_LIMIT: usize = 4;
+
+/// Whether `sql` may share a connection with other queries: one statement (a string of several
+/// runs in a transaction of its own, which would take in the queries around it) that neither
+/// controls the transaction nor runs a procedure or DO block (which may commit or roll back).
+pub fn shareable(sql: &str) -> bool {
+    let statements = split(sql);
+    match statements.as_slice() {
+        [only] => !controls_transaction(&only.command) && !matches!(&*only.command, "CALL" | "DO"),
+        _ => false,
+    }
+}
+
+/// A connection handed out for manager queries. Each query holds it through its [`Place`]; when
+/// the last one is dropped, the connection goes back to the pool (or is retired), once.
+pub struct Lane {
+    conn: Option<Object>,
+    pool: Arc<Pool>,
+    /// Queries this hand-out admitted, each a use of the connection (`maxUses`).
+    admitted: AtomicUsize,
+    /// Queries admitted whose outcome is not known yet.
+    pending: AtomicUsize,
+    /// Signalled as each query's outcome becomes known.
+    settled: Notify,
+    /// A query met a connection error: no more join, and the connection is retired.
+    broken: AtomicBool,
+    /// The server ended the backend (57P01–57P03) while a query on it was waiting.
+    ended: AtomicBool,
+}
+
+impl Lane {
+    /// A lane for a connection just handed out, and the place of its first query on it.
+    pub(crate) fn open(conn: Object, pool: Arc<Pool>) -> Place {
+        Place::new(Arc::new(Lane {
+            conn: Some(conn),
+            pool,
+            admitted: AtomicUsize::new(1),
+            pending: AtomicUsize::new(1),
+            settled: Notify::new(),
+            broken: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+        }))
+    }
+
+    fn conn(&self) -> &Conn {
+        self.conn
+            .as_ref()
+            .expect("a lane has its connection until it drops")
+    }
+
+    /// Whether one more query may join: the connection works, is not past its lifetime, and has
+    /// uses left; this hand-out has room.
+    fn admits(&self) -> bool {
+        let admitted = self.admitted.load(Ordering::SeqCst);
+        admitted < SHARE_LIMIT
+            && !self.broken.load(Ordering::SeqCst)
+            && self
+                .conn()
+                .retirement(admitted as u64, self.pool.config().max_uses)
+                .is_none()
+    }
+
+    /// One query's outcome is known (or never will be).
+    fn leave(&self) {
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+        self.settled.notify_waiters();
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let retire = self.broken.load(Ordering::SeqCst).then_some(Reason::Broken);
+            let uses = self.admitted.load(Ordering::SeqCst) as u64;
+            self.pool.take_back(conn, retire, uses);
+        }
+    }
+}
+
+/// One query's place on a lane. Dropped, it leaves the lane (settled or not), and the last place
+/// to leave gives the connection back.
+pub struct Place {
+    lane: Arc<Lane>,
+    settled: bool,
+}
+
+impl Place {
+    fn new(lane: Arc<Lane>) -> Place {
+        Place {
+            lane,
+            settled: false,
+        }
+    }
+
+    /// The connection.
+    pub fn conn(&self) -> &Conn {
+        self.lane.conn()
+    }
+
+    /// Records how the query ended; returns whether a connection error means it never ran. When
+    /// the server ends a backend before running more (57P01–57P03), the first query waiting gets
+    /// that error and the ones queued behind it see the connection close: they never ran either,
+    /// so they may be retried. Which query learns what first is up to the scheduler, so a query
+    /// that saw the connection close waits until every query on the lane is settled (promptly:
+    /// its connection is gone) before it decides.
+    pub(crate) async fn settle(&mut self, outcome: &Result<Vec<ResultSet>>) -> bool {
+        let lane = &self.lane;
+        if let Err(e) = outcome {
+            if e.is_connection_fatal() {
+                lane.broken.store(true, Ordering::SeqCst);
+            }
+            if matches!(e, Error::Server(s) if ENDED_BEFORE_RUNNING.contains(&s.code.as_str())) {
+                lane.ended.store(true, Ordering::SeqCst);
+            }
+        }
+        self.settled = true;
+        lane.leave();
+        if !matches!(outcome, Err(Error::ConnectionClosed(_))) {
+            return false;
+        }
+        loop {
+            let settled = lane.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            if lane.pending.load(Ordering::SeqCst) == 0 {
+                return lane.ended.load(Ordering::SeqCst);
+            }
+            settled.await;
+        }
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        // A query dropped before its outcome (its task ended): those waiting on the lane must
+        // not wait for it.
+        if !self.settled {
+            self.lane.leave();
+        }
+    }
+}
+
+/// The lanes that may take more queries.
+#[derive(Default)]
+pub struct Lanes {
+    open: Mutex<Vec<Weak<Lane>>>,
+    /// Signalled once for each place a new lane offers to queries waiting for a connection.
+    room: Notify,
+}
+
+impl Lanes {
+    /// Offers the places left on the lane of `place` to other queries.
+    pub(crate) fn offer(&self, place: &Place) {
+        let mut lanes = self.lanes();
+        // Lanes whose queries are all done go here too, so that the list stays as short as the
+        // number of connections handed out even when no query ever joins one.
+        lanes.retain(|weak| weak.strong_count() > 0);
+        lanes.push(Arc::downgrade(&place.lane));
+        drop(lanes);
+        for _ in 1..SHARE_LIMIT {
+            self.room.notify_one();
+        }
+    }
+
+    /// A place on the lane with the fewest queries that admits one more, if any.
+    pub(crate) fn join(&self) -> Option<Place> {
+        let mut lanes = self.lanes();
+        let mut best: Option<Arc<Lane>> = None;
+        lanes.retain(|weak| {
+            // A lane whose queries are all done, or that admits no more, never will again.
+            let Some(lane) = weak.upgrade().filter(|lane| lane.admits()) else {
+                return false;
+            };
+            // Each query on a lane holds one reference.
+            if best
+                .as_ref()
+                .is_none_or(|b| Arc::strong_count(&lane) < Arc::strong_count(b))
+            {
+                best = Some(lane);
+            }
+            true
+        });
+        let lane = best?;
+        lane.pending.fetch_add(1, Ordering::SeqCst);
+        if lane.admitted.fetch_add(1, Ordering::SeqCst) + 1 >= SHARE_LIMIT {
+            lanes.retain(|weak| !std::ptr::eq(weak.as_ptr(), Arc::as_ptr(&lane)));
+        }
+        Some(Place::new(lane))
+    }
+
+    /// Waits until a new lane may have room (see [`Lanes::offer`]).
+    pub(crate) fn room(&self) -> tokio::sync::futures::Notified<'_> {
+        self.room.notified()
+    }
+
+    fn lanes(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Lane>>> {
+        // A vector of weak references stays consistent whatever panicked while it was held.
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shareable;
+
+    #[test]
+    fn single_statements_share() {
+        for sql in [
+            "SELECT 1",
+            "select $1::int",
+            "INSERT INTO t VALUES ($1)",
+            "UPDATE t SET a = 1; ",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "SET search_path = app",
+            "SELECT 'BEGIN; COMMIT'",
+        ] {
+            assert!(shareable(sql), "{sql}");
+        }
+    }
+
+    #[test]
+    fn strings_of_statements_transaction_control_and_procedures_do_not() {
+        for sql in [
+            "SELECT 1; SELECT 2",
+            "BEGIN",
+            "start transaction",
+            "COMMIT",
+            "END",
+            "ROLLBACK",
+            "SAVEPOINT s",
+            "RELEASE SAVEPOINT s",
+            "PREPARE TRANSACTION 'x'",
+            "CALL p()",
+            "DO $$ BEGIN COMMIT; END $$",
+            "",
+            "-- nothing",
+        ] {
+            assert!(!shareable(sql), "{sql}");
+        }
+    }
+}
