@@ -1,9 +1,8 @@
 'use strict'
 // Builds node-postgres-shaped results from what native code sends for one query (src/wire.rs):
 // an ArrayBuffer of 32-bit words, numbers and bytes, and strings: commands and field names in the
-// first, then one per text or JSON column. Each column
-// becomes an array of JS values, then rows are built by a function generated once per column
-// shape, so V8 sees one object shape per result.
+// first, then one per text or JSON column. Each column becomes an array of JS values, then rows
+// are built by a function generated once per column shape, so V8 sees one object shape per result.
 
 // Column kinds: must match `convert::Kind` in src/convert/mod.rs.
 const NUMBER = 0

@@ -109,7 +109,7 @@ impl ToNapiValue for Batch {
             match outcome {
                 Outcome::Done(e) => {
                     append(arraybuffer(env, e.meta)?)?;
-                    append(u32::to_napi_value(env, e.texts.len() as u32)?)?;
+                    append(i32::to_napi_value(env, e.texts.len() as i32)?)?;
                     for text in &e.texts {
                         append(string(env, text)?)?;
                     }
