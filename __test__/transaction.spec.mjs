@@ -49,6 +49,7 @@ test('a server error inside rolls back and rejects with that DatabaseError', asy
   assert.ok(err instanceof DatabaseError)
   assert.equal(err.code, '23505')
   assert.equal(err, await failed.catch((e) => e))
+  assert.match(err.stack.split('\n')[1], /transaction\.spec\.mjs/, 'the stack starts at the line that awaited the query')
   assert.equal(await count(), before)
 })
 
@@ -58,6 +59,7 @@ test('a failing COMMIT rolls back and rejects with its error', async () => {
     await client.query('INSERT INTO tx_deferred VALUES (1), (1)')
   }).catch((e) => e)
   assert.equal(err.code, '23505')
+  assert.match(err.stack.split('\n')[1], /transaction\.spec\.mjs/, 'the stack starts at the line that awaited executeTransaction')
   assert.equal((await db.query('SELECT count(*)::int AS n FROM tx_deferred')).rows[0].n, 0)
   await db.query('DROP TABLE tx_deferred')
 })

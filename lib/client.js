@@ -44,28 +44,33 @@ class Client {
 
   /** Runs a query on this client's connection, after the queries called before it. */
   query(textOrConfig, values) {
-    // Errors take V8's async stack trace (see lib/errors.js), except in a transaction: there the
-    // query's promise is also handled here (#kept), which is where V8 stops following it.
-    const trace = this.#transaction ? captureTrace(this.query) : undefined
+    // No trace: errors take V8's async stack trace (see lib/errors.js).
     const result = this.#released === null
-      ? runQuery(this.#send, this.#parsers, trace, textOrConfig, values)
-      : Promise.reject(this.#releasedError(trace))
-    return this.#transaction ? this.#kept(result, trace) : result
+      ? runQuery(this.#send, this.#parsers, undefined, textOrConfig, values)
+      : Promise.reject(this.#releasedError(undefined))
+    if (!this.#transaction) return result
+    const kept = { promise: undefined }
+    kept.promise = this.#kept(result, kept)
+    return kept.promise
   }
 
   /**
    * A transaction's query: a timeout replaces its failure, a server error is kept as what may
    * have aborted the transaction, and it never becomes an unhandled rejection: a callback may
    * not await its queries, and executeTransaction reports the failure that aborted it instead.
+   * The handler that says so is attached only once the query has failed, in a microtask (before
+   * Node looks for unhandled rejections): V8 follows a promise for the async stack trace only
+   * while it has one handler, the caller's await.
    */
-  #kept(result, trace) {
-    const kept = result.catch((e) => {
-      if (this.#timedOut !== null) throw again(this.#timedOut, trace)
+  async #kept(result, kept) {
+    try {
+      return await result
+    } catch (e) {
+      queueMicrotask(() => kept.promise.catch(ignore))
+      if (this.#timedOut !== null) throw again(this.#timedOut)
       if (e.severity !== undefined && e.code !== '25P02') this.#failure = e
       throw e
-    })
-    kept.catch(ignore)
-    return kept
+    }
   }
 
   /**

@@ -1,9 +1,9 @@
 'use strict'
 // DatabaseError: every failure the package reports, with a stable `code` (the SQLSTATE for
 // server errors, like node-postgres, or a SCREAMING_SNAKE client code) and a stack that starts at
-// the caller's line: captured before the call went to native code, or (for queries, where
-// capturing costs more than a tenth of a round trip) V8's async stack trace, which reaches the
-// code that awaits the query, without this package's frames.
+// the caller's line: captured before the call went to native code, or (for queries and
+// transactions, where capturing costs more than a tenth of a round trip) V8's async stack trace,
+// which reaches the code that awaits the call, without this package's frames.
 
 const SERVER_FIELDS = [
   'severity', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',

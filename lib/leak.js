@@ -15,9 +15,13 @@ class LeakWarning extends Error {
   }
 }
 
-/** The first frame of a captured stack: where the client was acquired. */
-function acquiredAt(trace) {
-  const frame = trace.stack.split('\n')[1]
+/**
+ * Where the client was acquired: the first frame of its captured stack. executeTransaction
+ * captures one only while leak detection is on (`tracing`).
+ */
+function acquiredAt(lease) {
+  if (lease.trace === undefined) return `${lease.what} (set leakDetectionThreshold to record where)`
+  const frame = lease.trace.stack.split('\n')[1]
   return frame === undefined ? 'an unknown place' : frame.trim().replace(/^at /, '')
 }
 
@@ -31,6 +35,11 @@ class Leaks {
   constructor(manager, threshold) {
     this.#manager = manager
     this.#threshold = threshold
+  }
+
+  /** Whether acquisitions should capture their stack for a 'held' warning. */
+  get tracing() {
+    return this.#threshold > 0
   }
 
   /**
@@ -53,7 +62,7 @@ class Leaks {
     const held = Date.now() - lease.since
     this.#report(lease, 'held', held, `a client from ${lease.what} has been held for ${held} ms, ` +
       `longer than leakDetectionThreshold (${this.#threshold} ms), without release(): release it in a ` +
-      `finally block, or raise leakDetectionThreshold if this is expected; acquired at ${acquiredAt(lease.trace)}`)
+      `finally block, or raise leakDetectionThreshold if this is expected; acquired at ${acquiredAt(lease)}`)
   }
 
   #collected(lease) {
@@ -62,7 +71,7 @@ class Leaks {
     this.collected += 1
     this.#report(lease, 'unreachable', Date.now() - lease.since, `a client from ${lease.what} was ` +
       'garbage-collected without release(): its connection went back to the pool (or was closed, ' +
-      `being inside a transaction); release it in a finally block; acquired at ${acquiredAt(lease.trace)}`)
+      `being inside a transaction); release it in a finally block; acquired at ${acquiredAt(lease)}`)
   }
 
   /** A 'leak' event, or a process warning when nobody listens. */

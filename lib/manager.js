@@ -78,7 +78,9 @@ class DatabaseManager extends EventEmitter {
 
   /** Runs `work` (a callback, or a list of queries) in a transaction on one client. */
   executeTransaction(work, options) {
-    const trace = captureTrace(this.executeTransaction)
+    // Errors take V8's async stack trace (see lib/errors.js); the leak detector, when it is on,
+    // reports where a transaction's client was acquired.
+    const trace = this.#shared.leaks.tracing ? captureTrace(this.executeTransaction) : undefined
     return executeTransaction(this.#shared, trace, work, options)
   }
 
