@@ -121,7 +121,6 @@ pub struct ColumnBuilder {
     column: Column,
     rows: usize,
     utf16_len: usize,
-    scratch: String,
 }
 
 impl ColumnBuilder {
@@ -144,7 +143,6 @@ impl ColumnBuilder {
             },
             rows: 0,
             utf16_len: 0,
-            scratch: String::new(),
         }
     }
 
@@ -189,10 +187,10 @@ impl ColumnBuilder {
             }
             Kind::Text | Kind::Parse => {
                 if let Some(raw) = value {
-                    self.scratch.clear();
-                    text::render(&self.ty, raw, &mut self.scratch)?;
-                    self.utf16_len += utf16_len(&self.scratch);
-                    c.text.push_str(&self.scratch);
+                    // On an error the whole result fails, so a half-rendered value never shows.
+                    let start = c.text.len();
+                    text::render(&self.ty, raw, &mut c.text)?;
+                    self.utf16_len += utf16_len(&c.text[start..]);
                 }
                 c.ends.push(offset(self.utf16_len)?);
             }

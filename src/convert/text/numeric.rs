@@ -19,13 +19,7 @@ pub(super) fn numeric(r: &mut Reader, out: &mut String) -> Result<(), Error> {
     let weight = i32::from(r.i16()?);
     let sign = r.u16()?;
     let dscale = usize::from(r.u16()?);
-    let mut digits = Vec::with_capacity(ndigits);
-    for _ in 0..ndigits {
-        match r.i16()? {
-            d @ 0..=9999 => digits.push(d as u16),
-            _ => return Err(r.malformed()),
-        }
-    }
+    let mut digits = Digits { r, left: ndigits };
     match sign {
         NAN | PINF | NINF => {
             out.push_str(match sign {
@@ -33,39 +27,81 @@ pub(super) fn numeric(r: &mut Reader, out: &mut String) -> Result<(), Error> {
                 PINF => "Infinity",
                 _ => "-Infinity",
             });
-            return Ok(());
+            return digits.finish();
         }
         NEG => out.push('-'),
         POS => {}
-        _ => return Err(r.malformed()),
+        _ => return Err(digits.r.malformed()),
     }
-    let digit = |i: i32| {
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| digits.get(i))
-            .copied()
-            .unwrap_or(0)
-    };
     if weight < 0 {
         out.push('0');
     } else {
         // The first base-10000 digit without leading zeros, the rest as four decimal digits.
-        let _ = write!(out, "{}", digit(0));
-        for i in 1..=weight {
-            let _ = write!(out, "{:04}", digit(i));
+        let first = group(digits.next()?);
+        let zeros = first.iter().take(3).take_while(|&&c| c == b'0').count();
+        push_ascii(out, &first[zeros..]);
+        for _ in 1..=weight {
+            push_ascii(out, &group(digits.next()?));
         }
     }
     if dscale > 0 {
         out.push('.');
         let start = out.len();
-        let mut i = weight + 1;
+        // Base-10000 digits between the point and the first stored one are zeros.
+        let mut before_stored = usize::try_from(-1 - weight).unwrap_or(0);
         while out.len() - start < dscale {
-            let _ = write!(out, "{:04}", digit(i));
-            i += 1;
+            let d = if before_stored > 0 {
+                before_stored -= 1;
+                0
+            } else {
+                digits.next()?
+            };
+            push_ascii(out, &group(d));
         }
         out.truncate(start + dscale);
     }
-    Ok(())
+    digits.finish()
+}
+
+/// The stored base-10000 digits of a numeric, read in order; zeros past the last one.
+struct Digits<'r, 'a> {
+    r: &'r mut Reader<'a>,
+    left: usize,
+}
+
+impl Digits<'_, '_> {
+    fn next(&mut self) -> Result<u16, Error> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        self.left -= 1;
+        match self.r.i16()? {
+            d @ 0..=9999 => Ok(d as u16),
+            _ => Err(self.r.malformed()),
+        }
+    }
+
+    /// Reads (and checks) the stored digits the text does not show.
+    fn finish(mut self) -> Result<(), Error> {
+        while self.left > 0 {
+            self.next()?;
+        }
+        Ok(())
+    }
+}
+
+/// A base-10000 digit as four decimal digits.
+fn group(d: u16) -> [u8; 4] {
+    [
+        b'0' + (d / 1000) as u8,
+        b'0' + (d / 100 % 10) as u8,
+        b'0' + (d / 10 % 10) as u8,
+        b'0' + (d % 10) as u8,
+    ]
+}
+
+fn push_ascii(out: &mut String, digits: &[u8]) {
+    out.extend(digits.iter().map(|&c| char::from(c)));
 }
 
 /// money: an int8 count of cents, printed as PostgreSQL's `cash_out` does under lc_monetary
