@@ -195,7 +195,8 @@ impl<'a> Iterator for Lexer<'a> {
 pub fn split(sql: &str) -> Vec<Statement<'_>> {
     let mut statements = Vec::new();
     let mut start = 0;
-    let mut tokens: Vec<Token<'_>> = Vec::new();
+    // Reused for each statement; most fit without growing.
+    let mut tokens: Vec<Token<'_>> = Vec::with_capacity(64);
     let mut depth = 0i32;
     let mut finish = |end: usize, tokens: &mut Vec<Token<'_>>, start: usize| {
         if !tokens.is_empty() {
@@ -228,61 +229,55 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
 fn command_of(tokens: &[Token<'_>]) -> String {
     let mut depth = 0i32;
     // (word, depth) pairs, in order.
-    let words: Vec<(String, i32)> = tokens
-        .iter()
-        .filter_map(|t| {
-            match t {
-                Token::Open => depth += 1,
-                Token::Close => depth -= 1,
-                Token::Word(w) => return Some((w.to_ascii_uppercase(), depth)),
-                _ => {}
-            }
-            None
-        })
-        .collect();
-    let Some((first, first_depth)) = words.first() else {
+    let mut words = tokens.iter().filter_map(move |t| {
+        match t {
+            Token::Open => depth += 1,
+            Token::Close => depth -= 1,
+            Token::Word(w) => return Some((*w, depth)),
+            _ => {}
+        }
+        None
+    });
+    let Some((first, first_depth)) = words.next() else {
         return String::new();
     };
-    let top = |w: &(String, i32)| w.1 == *first_depth;
-    match first.as_str() {
-        "SELECT" | "VALUES" | "TABLE" => "SELECT".into(),
+    // The later words outside the parentheses the first word is in, uppercased; only WITH and
+    // CREATE look at them, so most statements uppercase one word.
+    let mut top = words
+        .filter(move |w| w.1 == first_depth)
+        .map(|w| w.0.to_ascii_uppercase());
+    let first = first.to_ascii_uppercase();
+    let named = match first.as_str() {
+        "SELECT" | "VALUES" | "TABLE" => "SELECT",
         // The main statement of a WITH is the first data-modifying or query keyword outside the
         // parenthesised CTE bodies.
-        "WITH" => words
-            .iter()
-            .skip(1)
-            .filter(|w| top(w))
-            .find_map(|(w, _)| match w.as_str() {
-                "SELECT" | "VALUES" | "TABLE" => Some("SELECT"),
-                "INSERT" | "UPDATE" | "DELETE" | "MERGE" => Some(w.as_str()),
-                _ => None,
-            })
-            .unwrap_or("SELECT")
-            .into(),
-        "END" => "COMMIT".into(),
-        "ABORT" => "ROLLBACK".into(),
-        "ANALYSE" => "ANALYZE".into(),
+        "WITH" => {
+            return top
+                .find_map(|w| match w.as_str() {
+                    "SELECT" | "VALUES" | "TABLE" => Some("SELECT".into()),
+                    "INSERT" | "UPDATE" | "DELETE" | "MERGE" => Some(w),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "SELECT".into())
+        }
+        "END" => "COMMIT",
+        "ABORT" => "ROLLBACK",
+        "ANALYSE" => "ANALYZE",
         // CREATE TABLE … AS and CREATE MATERIALIZED VIEW report `SELECT n`.
         "CREATE" => {
-            let rest: Vec<&str> = words
-                .iter()
-                .skip(1)
-                .filter(|w| top(w))
-                .map(|w| w.0.as_str())
-                .collect();
-            let is_table = rest
-                .iter()
-                .take_while(|w| !matches!(**w, "AS"))
-                .any(|w| *w == "TABLE");
-            let materialized = rest.first() == Some(&"MATERIALIZED");
-            if materialized || (is_table && rest.contains(&"AS") && !rest.contains(&"OF")) {
-                "SELECT".into()
+            let rest: Vec<String> = top.collect();
+            let is_table = rest.iter().take_while(|w| *w != "AS").any(|w| w == "TABLE");
+            let has = |word: &str| rest.iter().any(|w| w == word);
+            let materialized = rest.first().is_some_and(|w| w == "MATERIALIZED");
+            if materialized || (is_table && has("AS") && !has("OF")) {
+                "SELECT"
             } else {
-                "CREATE".into()
+                "CREATE"
             }
         }
-        other => other.into(),
-    }
+        _ => return first,
+    };
+    named.into()
 }
 
 #[cfg(test)]
