@@ -228,7 +228,9 @@ impl managed::Manager for Manager {
 
     async fn create(&self) -> Result<Conn> {
         let started = Instant::now();
-        let conn = self.open().await;
+        // Boxed: opening a connection is a large future, and deadpool's `get` (part of every
+        // query's future) would otherwise hold it inline, to be moved around with each query.
+        let conn = Box::pin(self.open()).await;
         match &conn {
             Ok(conn) => self.log.connected(conn.pid, started.elapsed()),
             Err(e) => self.log.connect_failed(e, started.elapsed()),
@@ -239,7 +241,8 @@ impl managed::Manager for Manager {
     async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
         let mut reason = conn.expired();
         if reason.is_none() && metrics.last_used() > CHECK_IDLE_AFTER {
-            if let Err(e) = conn.client().simple_query("").await {
+            // Boxed, as `open` in `create`: rare, and large inline.
+            if let Err(e) = Box::pin(conn.client().simple_query("")).await {
                 self.log.ended(conn.pid, &e.into());
                 reason = Some(Reason::Broken);
             }

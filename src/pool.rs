@@ -16,7 +16,6 @@ use crate::stats::{Snapshot, Stats};
 use deadpool::managed::{self, PoolError, TimeoutType, Timeouts};
 use deadpool::Runtime;
 use std::collections::HashMap;
-use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -482,8 +481,9 @@ impl Pool {
         params: &[Param],
         options: &QueryOptions,
     ) -> Result<Vec<ResultSet>> {
-        self.timed(sql, params, query::execute(conn, sql, params, options))
-            .await
+        let started = Instant::now();
+        let outcome = query::execute(conn, sql, params, options).await;
+        self.timed(sql, params, started, outcome)
     }
 
     /// Runs a transaction's BEGIN on a checked-out connection, timed and logged like a query. It
@@ -492,22 +492,25 @@ impl Pool {
     /// prepared BEGIN would be two messages when not cached yet, and the statement's could pass
     /// between them).
     pub(crate) async fn begin_on(&self, conn: &Conn, sql: &str) -> Result<Vec<ResultSet>> {
-        let begin = async {
-            conn.client().batch_execute(sql).await?;
-            Ok(Vec::new())
-        };
-        self.timed(sql, &[], begin).await
+        let started = Instant::now();
+        let outcome = conn.client().batch_execute(sql).await;
+        self.timed(
+            sql,
+            &[],
+            started,
+            outcome.map(|()| Vec::new()).map_err(Error::from),
+        )
     }
 
-    /// Times and logs one statement's run.
-    async fn timed(
+    /// Records and logs the run of one statement that started at `started`. (Not a wrapper
+    /// around the statement's future: that would store the future twice in the caller's.)
+    fn timed(
         &self,
         sql: &str,
         params: &[Param],
-        run: impl Future<Output = Result<Vec<ResultSet>>>,
+        started: Instant,
+        outcome: Result<Vec<ResultSet>>,
     ) -> Result<Vec<ResultSet>> {
-        let started = Instant::now();
-        let outcome = run.await;
         let elapsed = started.elapsed();
         self.stats.query.record(elapsed);
         self.log.query(sql, params, elapsed, &outcome);

@@ -64,6 +64,18 @@ pub async fn execute(
             ]);
         }
     }
+    // The paths below run once per statement and connection (or for the rarer forms): boxed,
+    // so that the cached path's future, part of every query's, stays small.
+    Box::pin(execute_uncached(conn, sql, params, options)).await
+}
+
+/// Runs a query string whose statement is not in the connection's cache.
+async fn execute_uncached(
+    conn: &Conn,
+    sql: &str,
+    params: &[Param],
+    options: &QueryOptions,
+) -> Result<Vec<ResultSet>> {
     let statements = split(sql);
     if params.is_empty() && statements.len() > 1 {
         return execute_many(conn, &statements, options).await;
