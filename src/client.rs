@@ -91,6 +91,14 @@ impl TxState {
 
     /// The state after `statement` succeeded.
     fn succeeded(self, statement: &Statement<'_>) -> TxState {
+        match statement.command.as_str() {
+            "BEGIN" | "START" => return TxState::Open,
+            // A procedure or DO block may manage transactions itself.
+            "CALL" | "DO" => return TxState::Unknown,
+            "COMMIT" | "ROLLBACK" | "PREPARE" => {}
+            // Any other statement leaves the state as it was (and needs no more lexing).
+            _ => return self,
+        }
         // The words after the command, e.g. `TO` in `ROLLBACK TO s`, `AND CHAIN` in `COMMIT AND
         // CHAIN`; at most four matter.
         let rest: Vec<String> = split::words(statement.text)
@@ -105,7 +113,6 @@ impl TxState {
         };
         let chained = rest.iter().any(|w| w == "CHAIN") && !rest.iter().any(|w| w == "NO");
         match statement.command.as_str() {
-            "BEGIN" | "START" => TxState::Open,
             // COMMIT PREPARED and ROLLBACK PREPARED run outside any transaction block.
             "COMMIT" | "ROLLBACK" if next(0) == Some("PREPARED") => self,
             "ROLLBACK" if after_noise == Some("TO") => match self {
@@ -116,8 +123,6 @@ impl TxState {
             "COMMIT" | "ROLLBACK" => TxState::Idle,
             // PREPARE TRANSACTION hands the transaction over to two-phase commit.
             "PREPARE" if next(0) == Some("TRANSACTION") => TxState::Idle,
-            // A procedure or DO block may manage transactions itself.
-            "CALL" | "DO" => TxState::Unknown,
             _ => self,
         }
     }
