@@ -41,9 +41,12 @@ pub struct Encoded {
 impl Encoded {
     /// Encodes `results`.
     pub fn new(results: Vec<ResultSet>) -> Encoded {
+        let (meta, texts, names) = sizes(&results);
+        let mut first = Vec::with_capacity(texts);
+        first.push(String::with_capacity(names));
         let mut w = Writer {
-            meta: Vec::new(),
-            texts: vec![String::new()],
+            meta: Vec::with_capacity(meta),
+            texts: first,
             units: 0,
         };
         w.word(results.len() as u32);
@@ -55,6 +58,31 @@ impl Encoded {
             texts: w.texts,
         }
     }
+}
+
+/// The sizes `results` encode to: bytes of `meta` (at most: padding is counted whether or not
+/// it is needed), strings in `texts`, and bytes of `texts[0]`; so that the buffers are allocated
+/// once instead of growing through a dozen reallocations for a small result.
+fn sizes(results: &[ResultSet]) -> (usize, usize, usize) {
+    let (mut meta, mut texts, mut names) = (4, 1, 0);
+    for r in results {
+        meta += 4 * (7 + 7 * r.fields.len());
+        names += r.command.as_ref().map_or(0, String::len);
+        names += r.fields.iter().map(|f| f.name.len()).sum::<usize>();
+        for c in &r.columns {
+            // kind, flags, nulls and their padding, an alignment word, then the values.
+            meta += 8 + c.nulls.len() + 4 + 4;
+            meta += match c.kind {
+                Kind::Number | Kind::Date => 8 * c.numbers.len(),
+                Kind::Bool => c.bytes.len() + 3,
+                Kind::Text | Kind::Parse => 4 + 4 * c.ends.len(),
+                Kind::Json => 4,
+                Kind::Bytes => 4 + 4 * c.ends.len() + c.bytes.len() + 3,
+            };
+            texts += usize::from(matches!(c.kind, Kind::Text | Kind::Parse | Kind::Json));
+        }
+    }
+    (meta, texts, names)
 }
 
 struct Writer {
@@ -225,8 +253,16 @@ mod tests {
             ],
             rows: 2,
         };
+        let (meta, texts, names) = sizes(std::slice::from_ref(&result));
         let e = Encoded::new(vec![result]);
         assert_eq!(e.meta.len() % 4, 0);
+        assert!(e.meta.len() <= meta, "{} > {meta}: meta grew", e.meta.len());
+        assert!(
+            meta - e.meta.len() <= 4 * 5 * 2 + 12,
+            "the estimate is close"
+        );
+        assert_eq!(e.texts.len(), texts);
+        assert_eq!(e.texts[0].len(), names);
         let mut r = Reader {
             meta: &e.meta,
             at: 0,
