@@ -92,7 +92,7 @@ class Client {
    * usual case, awaited queries one after another), which saves a promise and two microtasks.
    */
   #turn(call) {
-    const run = this.#pending === 0 ? attempt(call) : this.#tail.then(call)
+    const run = this.#pending === 0 ? startNow(call) : this.#tail.then(call)
     this.#pending += 1
     this.#tail = run.then(this.#settled, this.#settled)
     return run
@@ -163,7 +163,7 @@ class Client {
 }
 
 /** `call()`'s promise, or a rejected one if it throws (as inside a `then`). */
-function attempt(call) {
+function startNow(call) {
   try {
     return call()
   } catch (e) {
