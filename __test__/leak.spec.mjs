@@ -36,6 +36,24 @@ test('a client held past the threshold gets exactly one warning naming where it 
   }
 })
 
+test('a transaction held past the threshold is reported at the line that called executeTransaction', async () => {
+  // executeTransaction records its caller's stack only while leak detection is on.
+  const db = new DatabaseManager({ max: 1, leakDetectionThreshold: 150 })
+  const warnings = []
+  db.on('leak', (w) => warnings.push(w))
+  try {
+    const line = lineHere() + 1
+    await db.executeTransaction(async (client) => { await client.query('SELECT 1'); await sleep(400) })
+    assert.equal(warnings.length, 1)
+    assert.equal(warnings[0].reason, 'held')
+    assert.match(warnings[0].message, /a client from executeTransaction\(\) has been held/)
+    assert.match(warnings[0].message, new RegExp(`leak\\.spec\\.mjs:${line}:`))
+    assert.match(warnings[0].stack.split('\n')[1], new RegExp(`leak\\.spec\\.mjs:${line}:`))
+  } finally {
+    await db.close()
+  }
+})
+
 test('the threshold comes from DB_LEAK_DETECTION_THRESHOLD; a client released in time gets none', async () => {
   process.env.DB_LEAK_DETECTION_THRESHOLD = '200'
   const db = new DatabaseManager({ max: 1 })
