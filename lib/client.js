@@ -46,10 +46,9 @@ class Client {
 
   /** Runs a query on this client's connection, after the queries called before it. */
   query(textOrConfig, values) {
-    // No trace: errors take V8's async stack trace (see lib/errors.js).
     const result = this.#released === null
-      ? runQuery(this.#send, this.#parsers, undefined, textOrConfig, values)
-      : Promise.reject(this.#releasedError(undefined))
+      ? runQuery(this.#send, this.#parsers, textOrConfig, values)
+      : Promise.reject(this.#releasedError())
     if (!this.#transaction) return result
     const kept = { promise: undefined }
     kept.promise = this.#kept(result, kept)

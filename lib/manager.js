@@ -63,8 +63,7 @@ class DatabaseManager extends EventEmitter {
   query(textOrConfig, values) {
     // Code that holds a client of this manager must not wait for a second connection.
     const send = holds(this) ? this.#queryHolding : this.#send
-    // No trace: errors take V8's async stack trace (see lib/errors.js).
-    return runQuery(send, this.#parsers, undefined, textOrConfig, values)
+    return runQuery(send, this.#parsers, textOrConfig, values)
   }
 
   #send = (text, values) => this.#shared.delivery.call((id) => this.#native.query(id, text, values))

@@ -31,20 +31,20 @@ function queryArguments(textOrConfig, values) {
  * Runs one query: `send(text, preparedValues)` starts the native call and resolves to its
  * outcome, `{ meta, texts }` or `{ error }` (lib/delivery.js).
  * Bad arguments reject with INVALID_ARGUMENT before anything is sent; `send` is called
- * synchronously, so calls keep their order.
+ * synchronously, so calls keep their order. Errors take V8's async stack trace (lib/errors.js).
  */
-async function runQuery(send, parsers, trace, textOrConfig, values) {
+async function runQuery(send, parsers, textOrConfig, values) {
   let args
   let prepared
   try {
     args = queryArguments(textOrConfig, values)
     prepared = prepareValues(args.values)
   } catch (e) {
-    if (e instanceof ValueError) throw clientError('INVALID_ARGUMENT', e.message, trace)
+    if (e instanceof ValueError) throw clientError('INVALID_ARGUMENT', e.message)
     throw e
   }
   const outcome = await send(args.text, prepared)
-  if (outcome.error) throw fromNative(outcome.error, trace)
+  if (outcome.error) throw fromNative(outcome.error)
   const results = decodeResults(outcome.meta, outcome.texts, parsers, args.rowMode)
   return results.length === 1 ? results[0] : results
 }
