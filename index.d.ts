@@ -410,7 +410,7 @@ export interface QueryConfig {
  * `CONNECT_TIMEOUT`, `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as
  * `ECONNREFUSED`), `CLIENT_RELEASED`, `TRANSACTION_TIMEOUT`, `INVALID_ARGUMENT`,
  * `INVALID_CONFIG`, `DECODE_ERROR`, `INTERNAL_ERROR`. The stack starts at the line that called
- * the package (for a query, at the code that awaits it).
+ * the package (for a query or a transaction, at the code that awaits it).
  */
 export declare class DatabaseError extends Error {
   /** SQLSTATE or client code. */
@@ -507,7 +507,8 @@ export interface TransactionOptions {
 /**
  * The `'leak'` event's argument: a client was held longer than `leakDetectionThreshold`
  * (`reason: 'held'`), or was garbage-collected without `release()` (`reason: 'unreachable'`).
- * Its `stack` is that of the code that acquired the client.
+ * Its `stack` is that of the code that acquired the client (for `executeTransaction`, recorded
+ * only while `leakDetectionThreshold` is set).
  */
 export declare class LeakWarning extends Error {
   name: 'LeakWarning'
