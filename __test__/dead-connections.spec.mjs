@@ -82,6 +82,25 @@ test('after pg_terminate_backend of every backend, the next 100 queries succeed 
   }
 })
 
+test('a query sent just as its idle connection is terminated succeeds, on another connection', async () => {
+  // Whether the backend's goodbye (FATAL 57P01) arrives before, with or after the query, the
+  // query must not fail: before it is read, the query waits behind it unsent; after, it is sent
+  // on a connection the server ends, and the server's error comes back to it.
+  const applicationName = uniqueName('dead-race')
+  const db = new DatabaseManager({ connectionString: cluster.url, applicationName, min: 1, max: 1 })
+  db.on('error', () => {})
+  try {
+    await db.initialize()
+    for (let i = 0; i < 40; i++) {
+      const [pid] = await backendPids(client, applicationName)
+      await client.query('SELECT pg_terminate_backend($1)', [pid])
+      assert.deepEqual((await db.query('SELECT $1::int AS i', [i])).rows, [{ i }], `round ${i}`)
+    }
+  } finally {
+    await db.close()
+  }
+})
+
 test('after a fast restart of the server, the next 100 queries succeed and each idle connection reports an error', async () => {
   const pool = await openPool('dead-restart')
   try {

@@ -32,6 +32,11 @@ struct Shared {
     /// In the pool, not checked out: a failure now is reported as an `error` event.
     idle: AtomicBool,
     pid: AtomicI32,
+    /// The server ended the connection with an error while no request waited for an answer
+    /// (`pg_terminate_backend`, a shutdown). tokio-postgres reads before it writes, and hands
+    /// such an error to the request it answers, if any; so requests queued when it came were
+    /// never sent.
+    ended_between_requests: AtomicBool,
 }
 
 /// One pooled connection.
@@ -57,6 +62,12 @@ impl Conn {
     /// The server process id of this connection.
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// Whether the server ended the connection between requests: a request that then failed
+    /// with "connection closed" was never sent, and may run elsewhere.
+    pub fn ended_between_requests(&self) -> bool {
+        self.shared.ended_between_requests.load(Ordering::SeqCst)
     }
 
     /// Marks the connection as back in the pool (`true`) or handed out (`false`).
@@ -267,6 +278,11 @@ impl Manager {
             let log = self.log.clone();
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
+                    // An error from the server that ends the connection task answered no request
+                    // (a request's error goes to that request, and the task carries on).
+                    if e.as_db_error().is_some() {
+                        shared.ended_between_requests.store(true, Ordering::SeqCst);
+                    }
                     if shared.idle.load(Ordering::Relaxed) {
                         let pid = shared.pid.load(Ordering::Relaxed);
                         let error = Error::from(e);

@@ -538,6 +538,7 @@ impl Pool {
                     .await
             };
             let ended_before = place.settle(&outcome).await;
+            let unsent = place.conn().ended_between_requests();
             let cut = self.cut_off(place.conn().pid());
             // The last query on the lane gives the connection back.
             drop(place);
@@ -546,7 +547,11 @@ impl Pool {
             }
             let retry = match &outcome {
                 Err(Error::Server(e)) => ENDED_BEFORE_RUNNING.contains(&e.code.as_str()),
-                Err(Error::ConnectionClosed(_)) => never_sent || ended_before,
+                // A string of several statements may have run some of them before the server
+                // ended the connection: only a single statement left unsent is sure not to have run.
+                Err(Error::ConnectionClosed(_)) => {
+                    never_sent || ended_before || (unsent && shareable)
+                }
                 _ => false,
             };
             if retry && !retried {
