@@ -42,11 +42,11 @@ impl Encoded {
     /// Encodes `results`.
     pub fn new(results: Vec<ResultSet>) -> Encoded {
         let (meta, texts, names) = sizes(&results);
-        let mut first = Vec::with_capacity(texts);
-        first.push(String::with_capacity(names));
+        let mut strings = Vec::with_capacity(texts);
+        strings.push(String::with_capacity(names));
         let mut w = Writer {
             meta: Vec::with_capacity(meta),
-            texts: first,
+            texts: strings,
             units: 0,
         };
         w.word(results.len() as u32);
