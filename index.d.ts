@@ -596,8 +596,9 @@ export declare class DatabaseManager extends EventEmitter {
   /** A connection was closed, with the reason. */
   on(event: 'remove', listener: (info: RemoveInfo) => void): this
   /**
-   * An idle connection failed (the server ended it, the network dropped it). Without a
-   * listener this is printed as a warning, never thrown.
+   * An idle connection failed (the server ended it, the network dropped it), or the server
+   * ended one a client held between queries. Without a listener this is printed as a warning,
+   * never thrown.
    */
   on(event: 'error', listener: (error: DatabaseError, info: ConnectionInfo) => void): this
   /** A client was held past `leakDetectionThreshold`, or collected without `release()`. */

@@ -279,11 +279,14 @@ impl Manager {
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
                     // An error from the server that ends the connection task answered no request
-                    // (a request's error goes to that request, and the task carries on).
-                    if e.as_db_error().is_some() {
+                    // (a request's error goes to that request, and the task carries on): the
+                    // connection died idle, even if it had just been handed out, or a client
+                    // held it between queries. Nobody else will report it.
+                    let between_requests = e.as_db_error().is_some();
+                    if between_requests {
                         shared.ended_between_requests.store(true, Ordering::SeqCst);
                     }
-                    if shared.idle.load(Ordering::Relaxed) {
+                    if between_requests || shared.idle.load(Ordering::Relaxed) {
                         let pid = shared.pid.load(Ordering::Relaxed);
                         let error = Error::from(e);
                         log.idle_failed(pid, &error);
