@@ -409,7 +409,8 @@ export interface QueryConfig {
  * node-postgres) or one of the client codes: `POOL_CLOSED`, `POOL_TIMEOUT`, `POOL_DEADLOCK`,
  * `CONNECT_TIMEOUT`, `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as
  * `ECONNREFUSED`), `CLIENT_RELEASED`, `TRANSACTION_TIMEOUT`, `INVALID_ARGUMENT`,
- * `INVALID_CONFIG`, `DECODE_ERROR`, `INTERNAL_ERROR`. The stack starts at the line that called
+ * `INVALID_CONFIG`, `DECODE_ERROR`, `RESULT_TOO_LARGE` (a value longer than a JS string can
+ * be), `INTERNAL_ERROR`. The stack starts at the line that called
  * the package (for a query or a transaction, at the code that awaits it).
  */
 export declare class DatabaseError extends Error {

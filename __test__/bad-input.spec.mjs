@@ -63,6 +63,35 @@ test('a 64 MiB string value succeeds', async () => {
   assert.equal(r.rows[0].n, 64 * 1024 * 1024)
 })
 
+/** SQL for `n` (a multiple of 16) copies of `c`, built 16 at a time: repeat() copies its string
+ * once per repetition, so a long string of one character is slow to build at once. */
+function repeated(c, n) {
+  return `repeat(repeat('${c}', 16), ${n / 16})`
+}
+
+test('a column longer than the longest JS string arrives whole, as with node-postgres', async () => {
+  // 6 values of 90 MB: each fits in a JS string, all of them together would not.
+  const x = 'x'.repeat(90000000)
+  const e = 'é'.repeat(5000000)
+  const text = await db.query(`SELECT CASE WHEN i = 2 THEN ${repeated('é', 5000000)} WHEN i = 5 THEN NULL
+    ELSE ${repeated('x', 90000000)} END AS v FROM generate_series(1, 8) AS i`)
+  assert.deepEqual(text.rows.map((r) => r.v?.length ?? null), [90e6, 5e6, 90e6, 90e6, null, 90e6, 90e6, 90e6])
+  for (const [i, row] of text.rows.entries()) {
+    if (i !== 4) assert.ok(row.v === (i === 1 ? e : x), `row ${i + 1} is its value`)
+  }
+  // A JSON column longer than a part (64 MiB) is parsed part by part.
+  const json = await db.query(`SELECT to_jsonb(${repeated('x', 40000000)}) AS j FROM generate_series(1, 3)
+    UNION ALL SELECT '{"a": [1, null]}'::jsonb`)
+  const y = x.slice(0, 40000000)
+  assert.deepEqual(json.rows.map((r) => (r.j === y ? 'y' : r.j)), ['y', 'y', 'y', { a: [1, null] }])
+})
+
+test('a value longer than the longest JS string is RESULT_TOO_LARGE and loses nothing', async () => {
+  // 2^29 - 16 characters, 8 more than V8's String::kMaxLength.
+  await rejects(db.query(`SELECT ${repeated('x', 536870896)} AS v`), 'RESULT_TOO_LARGE',
+    /536870896 bytes long, more than JS can hold in one string .*: select it in pieces/)
+})
+
 test('a syntax error', async () => {
   const err = await rejects(db.query('SELEKT 1'), '42601', /syntax error at or near "SELEKT"/)
   assert.equal(err.position, '1')

@@ -1,7 +1,8 @@
 'use strict'
 // Builds node-postgres-shaped results from what native code sends for one query (src/wire.rs):
 // an ArrayBuffer of 32-bit words, numbers and bytes, and strings: commands and field names in the
-// first, then one per text or JSON column. Each column becomes an array of JS values, then rows
+// first, then those of the text and JSON columns (one each, or several parts for a column longer
+// than a JS string may be). Each column becomes an array of JS values, then rows
 // are built by a function generated once per column shape, so V8 sees one object shape per result.
 
 // Column kinds: must match `convert::Kind` in src/convert/mod.rs.
@@ -69,9 +70,12 @@ function columnValues(r, rows, parse) {
   const kind = r.int()
   const nulls = r.int() & 1 ? r.bytes(rows) : undefined
   if (kind === JSON_) {
-    // SQL NULL and JSON null both arrive as null, as with node-postgres.
-    const literal = r.ownString()
-    return rows === 0 ? [] : JSON.parse(literal)
+    // Each part is a JSON array literal of its rows' values; SQL NULL and JSON null both arrive
+    // as null, as with node-postgres.
+    const parts = r.int()
+    let values = JSON.parse(r.ownString())
+    for (let p = 1; p < parts; p++) values = values.concat(JSON.parse(r.ownString()))
+    return values
   }
   const out = new Array(rows)
   switch (kind) {
@@ -93,17 +97,21 @@ function columnValues(r, rows, parse) {
     }
     case TEXT:
     case PARSE: {
-      const text = r.ownString()
-      const ends = r.ints(rows)
-      let start = 0
-      for (let i = 0; i < rows; i++) {
-        const end = ends[i]
-        if (nulls !== undefined && nulls[i] === 1) out[i] = null
-        else {
-          const s = text.slice(start, end)
-          out[i] = parse === undefined ? s : parse(s)
+      // Per part: its string, its rows, and their end offsets in it.
+      let i = 0
+      for (let parts = r.int(); parts > 0; parts--) {
+        const text = r.ownString()
+        const ends = r.ints(r.int())
+        let start = 0
+        for (let k = 0; k < ends.length; k++, i++) {
+          const end = ends[k]
+          if (nulls !== undefined && nulls[i] === 1) out[i] = null
+          else {
+            const s = text.slice(start, end)
+            out[i] = parse === undefined ? s : parse(s)
+          }
+          start = end
         }
-        start = end
       }
       return out
     }

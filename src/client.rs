@@ -52,8 +52,8 @@ enum Ran {
 impl Ran {
     fn of(outcome: &Result<Vec<ResultSet>>) -> Ran {
         match outcome {
-            // A value that failed to decode arrived after its statement had run.
-            Ok(_) | Err(Error::Decode(_)) => Ran::Done,
+            // A value that failed to decode, or to fit in JS, arrived after its statement had run.
+            Ok(_) | Err(Error::Decode(_) | Error::ResultTooLarge(_)) => Ran::Done,
             Err(Error::Server(_)) => Ran::Refused,
             Err(Error::InvalidArgument(_)) => Ran::NotSent,
             Err(_) => Ran::Unclear,

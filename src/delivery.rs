@@ -13,7 +13,7 @@
 //! any call is outstanding, so a pending query keeps the process alive as a pending promise of
 //! an `async fn` would.
 use crate::client_edge::NativeClient;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::options::JsError;
 use crate::result::ResultSet;
 use crate::wire::Encoded;
@@ -99,36 +99,79 @@ impl ToNapiValue for Batch {
         let mut array = ptr::null_mut();
         check(sys::napi_create_array_with_length(env, length, &mut array))?;
         let mut at = 0;
-        let mut append = |value: sys::napi_value| {
-            let status = sys::napi_set_element(env, array, at, value);
-            at += 1;
-            check(status)
-        };
+        let mut values = Vec::new();
         for (id, outcome) in batch.0 {
-            append(u32::to_napi_value(env, id)?)?;
-            match outcome {
-                Outcome::Done(e) => {
-                    append(arraybuffer(env, e.meta)?)?;
-                    append(i32::to_napi_value(env, e.texts.len() as i32)?)?;
-                    for text in &e.texts {
-                        append(string(env, text)?)?;
-                    }
-                }
-                Outcome::Failed(error) => {
-                    append(JsError::to_napi_value(env, *error)?)?;
-                    append(i32::to_napi_value(env, 0)?)?;
-                }
-                Outcome::Client(client) => {
-                    append(NativeClient::to_napi_value(env, client)?)?;
-                    append(i32::to_napi_value(env, -1)?)?;
-                }
-                Outcome::Nothing => {
-                    append(<()>::to_napi_value(env, ())?)?;
-                    append(i32::to_napi_value(env, -1)?)?;
-                }
+            values.clear();
+            values.push(u32::to_napi_value(env, id)?);
+            // An outcome JS cannot hold (a string or buffer over its limits, or no memory left)
+            // becomes that call's error; the rest of the batch still arrives.
+            if let Err(e) = outcome_values(env, outcome, &mut values) {
+                clear_exception(env);
+                values.truncate(1);
+                let error = Error::ResultTooLarge(format!(
+                    "JS could not hold this call's outcome (napi status {}): if it is a large \
+                     result, fetch its rows in smaller batches (LIMIT and OFFSET, or a cursor)",
+                    e.status
+                ));
+                values.push(JsError::to_napi_value(env, error.into())?);
+                values.push(i32::to_napi_value(env, 0)?);
+            }
+            for &value in &values {
+                check(sys::napi_set_element(env, array, at, value))?;
+                at += 1;
             }
         }
+        if at as usize != length {
+            let mut count = ptr::null_mut();
+            check(sys::napi_create_uint32(env, at, &mut count))?;
+            check(sys::napi_set_named_property(
+                env,
+                array,
+                c"length".as_ptr(),
+                count,
+            ))?;
+        }
         Ok(array)
+    }
+}
+
+/// Appends what follows an outcome's id in a batch: `meta, n, text_1 … text_n`, `error, 0`, or
+/// `value, -1`.
+unsafe fn outcome_values(
+    env: sys::napi_env,
+    outcome: Outcome,
+    values: &mut Vec<sys::napi_value>,
+) -> napi::Result<()> {
+    match outcome {
+        Outcome::Done(e) => {
+            values.push(arraybuffer(env, e.meta)?);
+            values.push(i32::to_napi_value(env, e.texts.len() as i32)?);
+            for text in &e.texts {
+                values.push(string(env, text)?);
+            }
+        }
+        Outcome::Failed(error) => {
+            values.push(JsError::to_napi_value(env, *error)?);
+            values.push(i32::to_napi_value(env, 0)?);
+        }
+        Outcome::Client(client) => {
+            values.push(NativeClient::to_napi_value(env, client)?);
+            values.push(i32::to_napi_value(env, -1)?);
+        }
+        Outcome::Nothing => {
+            values.push(<()>::to_napi_value(env, ())?);
+            values.push(i32::to_napi_value(env, -1)?);
+        }
+    }
+    Ok(())
+}
+
+/// Clears the exception a failed napi call may have left pending, so the next calls work.
+unsafe fn clear_exception(env: sys::napi_env) {
+    let mut pending = false;
+    if sys::napi_is_exception_pending(env, &mut pending) == sys::Status::napi_ok && pending {
+        let mut exception = ptr::null_mut();
+        sys::napi_get_and_clear_last_exception(env, &mut exception);
     }
 }
 

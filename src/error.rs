@@ -73,6 +73,8 @@ pub enum Error {
     InvalidConfig(String),
     /// A value from the server could not be decoded (`DECODE_ERROR`).
     Decode(String),
+    /// A result, or one of its values, is larger than JS can hold (`RESULT_TOO_LARGE`).
+    ResultTooLarge(String),
     /// A bug or an unexpected protocol state (`INTERNAL_ERROR`).
     Internal(String),
     /// A client was used after `release()` (`CLIENT_RELEASED`).
@@ -99,6 +101,7 @@ impl Error {
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::InvalidConfig(_) => "INVALID_CONFIG",
             Error::Decode(_) => "DECODE_ERROR",
+            Error::ResultTooLarge(_) => "RESULT_TOO_LARGE",
             Error::Internal(_) => "INTERNAL_ERROR",
             Error::ClientReleased => "CLIENT_RELEASED",
             Error::PoolDeadlock(_) => "POOL_DEADLOCK",
@@ -150,6 +153,7 @@ impl fmt::Display for Error {
             | Error::InvalidArgument(m)
             | Error::InvalidConfig(m)
             | Error::Decode(m)
+            | Error::ResultTooLarge(m)
             | Error::Internal(m) => f.write_str(m),
             Error::Connect { message, .. } => f.write_str(message),
         }

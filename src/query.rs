@@ -206,8 +206,9 @@ async fn collect(
     let stream = conn.client().query_raw(statement, params.iter()).await?;
     pin_mut!(stream);
     let mut rows = 0usize;
-    // A value that fails to decode does not stop the stream: the rest of the response is read so
-    // the connection stays in step with the server, and the first such error is reported.
+    // A value that fails to decode (or to fit in JS) does not stop the stream: the rest of the
+    // response is read so the connection stays in step with the server, and the first such error
+    // is reported. The values gathered so far are dropped at once: they may be large.
     let mut decode_error = None;
     while let Some(row) = stream.next().await {
         let row = row?;
@@ -222,6 +223,7 @@ async fn collect(
                 .and_then(|raw| builder.push(raw.0));
             if let Err(e) = pushed {
                 decode_error = Some(e);
+                builders = Vec::new();
                 break;
             }
         }

@@ -3,8 +3,9 @@
 //! column (building those through napi cost more than the query's round trip). `lib/rows.js`
 //! reads it back; the layout below is the contract between the two.
 //!
-//! `texts[0]` holds the commands and field names; every text or JSON column has a string of its
-//! own, moved rather than copied. (One string for everything made the JS values sliced from it
+//! `texts[0]` holds the commands and field names; every text or JSON column has strings of its
+//! own, moved rather than copied: one, or several when the column is longer than a part
+//! (`convert::PART_BYTES`). (One string for everything made the JS values sliced from it
 //! share one parent, and W3's garbage collection time tripled.)
 //!
 //! `meta` is a sequence of little-endian 32-bit words (`u32` unless marked `i32`); runs of `f64`
@@ -21,9 +22,10 @@
 //!                          [nulls: `rows` bytes, 1 for NULL],
 //!                          Number, Date:  `rows` f64
 //!                          Bool:          `rows` bytes, 0 or 1
-//!                          Text, Parse:   the index of its string in `texts`, then `rows` end
-//!                                         offsets in it
-//!                          Json:          the index of its string (one JSON array literal)
+//!                          Text, Parse:   parts, then per part: the index of its string in
+//!                                         `texts`, its rows, and their end offsets in it
+//!                          Json:          parts, then per part: the index of its string (one
+//!                                         JSON array literal of its rows)
 //!                          Bytes:         byteLength, `rows` end offsets, then the bytes
 //! ```
 use crate::convert::{utf16_len, Column, Kind};
@@ -75,11 +77,11 @@ fn sizes(results: &[ResultSet]) -> (usize, usize, usize) {
             meta += match c.kind {
                 Kind::Number | Kind::Date => 8 * c.numbers.len(),
                 Kind::Bool => c.bytes.len() + 3,
-                Kind::Text | Kind::Parse => 4 + 4 * c.ends.len(),
-                Kind::Json => 4,
+                Kind::Text | Kind::Parse => 4 + 8 * c.parts.len() + 4 * c.ends.len(),
+                Kind::Json => 4 + 4 * c.parts.len(),
                 Kind::Bytes => 4 + 4 * c.ends.len() + c.bytes.len() + 3,
             };
-            texts += usize::from(matches!(c.kind, Kind::Text | Kind::Parse | Kind::Json));
+            texts += c.parts.len();
         }
     }
     (meta, texts, names)
@@ -164,12 +166,22 @@ impl Writer {
             }
             Kind::Bool => self.bytes(&c.bytes),
             Kind::Text | Kind::Parse => {
-                self.own_string(c.text);
-                for &end in &c.ends {
-                    self.word(end);
+                self.word(c.parts.len() as u32);
+                let mut ends = c.ends.iter();
+                for part in c.parts {
+                    self.own_string(part.text);
+                    self.word(part.rows as u32);
+                    for &end in ends.by_ref().take(part.rows) {
+                        self.word(end);
+                    }
                 }
             }
-            Kind::Json => self.own_string(c.text),
+            Kind::Json => {
+                self.word(c.parts.len() as u32);
+                for part in c.parts {
+                    self.own_string(part.text);
+                }
+            }
             Kind::Bytes => {
                 self.word(c.bytes.len() as u32);
                 for &end in &c.ends {
@@ -298,7 +310,9 @@ mod tests {
         assert_eq!((r.f64(), r.f64()), (5.0, 0.0));
         // text, with a character outside the BMP
         assert_eq!((r.word(), r.word()), (Kind::Text as u32, 0));
+        assert_eq!(r.word(), 1, "one part");
         assert_eq!(e.texts[r.word() as usize], "a😀z");
+        assert_eq!(r.word(), 2, "rows in the part");
         assert_eq!((r.word(), r.word()), (3, 4), "UTF-16 end offsets");
         // bool
         assert_eq!((r.word(), r.word()), (Kind::Bool as u32, 0));
@@ -306,6 +320,7 @@ mod tests {
         // json with a NULL
         assert_eq!((r.word(), r.word()), (Kind::Json as u32, 1));
         assert_eq!(r.bytes(2), [0, 1]);
+        assert_eq!(r.word(), 1, "one part");
         assert_eq!(e.texts[r.word() as usize], "[{\"a\":1},null]");
         // bytea
         assert_eq!((r.word(), r.word()), (Kind::Bytes as u32, 0));

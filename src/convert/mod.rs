@@ -19,9 +19,10 @@ pub enum Kind {
     Number = 0,
     /// `bytes` holds one byte per row, 0 or 1.
     Bool = 1,
-    /// `text` holds the values joined, `ends` their end offsets in UTF-16 code units.
+    /// `parts` hold the values joined, `ends` their end offsets in their part in UTF-16 code
+    /// units.
     Text = 2,
-    /// `text` is one JSON array literal holding every row's value (`null` for SQL NULL).
+    /// Each of `parts` is one JSON array literal holding its rows' values (`null` for SQL NULL).
     Json = 3,
     /// `bytes` holds the values joined, `ends` their end offsets in bytes.
     Bytes = 4,
@@ -40,13 +41,40 @@ pub struct Column {
     pub nulls: Vec<u8>,
     /// Numeric values (`Number`, `Date`); NULL rows hold 0.
     pub numbers: Vec<f64>,
-    /// Joined text (`Text`, `Parse`, `Json`).
-    pub text: String,
-    /// End offset of each row's value in `text` (UTF-16 units) or `bytes`.
+    /// Joined text (`Text`, `Parse`, `Json`), in parts: each becomes a JS string, and JS strings
+    /// have a greatest length, so a part ends between two values once it passes [`PART_BYTES`].
+    pub parts: Vec<Part>,
+    /// End offset of each row's value in its part (UTF-16 units) or in `bytes`.
     pub ends: Vec<u32>,
     /// Raw bytes (`Bool`, `Bytes`).
     pub bytes: Vec<u8>,
 }
+
+/// Consecutive rows of a text or JSON column, joined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// The values (`Json`: as one JSON array literal).
+    pub text: String,
+    /// How many rows it holds.
+    pub rows: usize,
+}
+
+impl Part {
+    fn new(text: &str) -> Part {
+        Part {
+            text: text.to_owned(),
+            rows: 0,
+        }
+    }
+}
+
+/// The longest string JS can hold, in UTF-16 code units: V8's `String::kMaxLength` on 64-bit
+/// platforms (Node's `buffer.constants.MAX_STRING_LENGTH`).
+pub const MAX_STRING_UNITS: usize = (1 << 29) - 24;
+
+/// A part of a text or JSON column holds values until it passes this many bytes; far below
+/// [`MAX_STRING_UNITS`], so a column of any total length crosses as long as each value fits.
+pub const PART_BYTES: usize = 64 << 20;
 
 /// The kind a column of type `ty` decodes to; `as_text` forces `Parse` (a user type parser).
 pub fn kind_of(ty: &Type, as_text: bool) -> Kind {
@@ -120,6 +148,7 @@ pub struct ColumnBuilder {
     ty: Type,
     column: Column,
     rows: usize,
+    /// Length of the last part in UTF-16 units (`Text`, `Parse`).
     utf16_len: usize,
 }
 
@@ -127,17 +156,18 @@ impl ColumnBuilder {
     /// A builder for a column of type `ty`; `as_text` when a user parser takes the text form.
     pub fn new(ty: &Type, as_text: bool) -> Self {
         let kind = kind_of(ty, as_text);
-        let mut text = String::new();
-        if kind == Kind::Json {
-            text.push('[');
-        }
+        let parts = match kind {
+            Kind::Text | Kind::Parse => vec![Part::new("")],
+            Kind::Json => vec![Part::new("[")],
+            _ => Vec::new(),
+        };
         ColumnBuilder {
             ty: ty.clone(),
             column: Column {
                 kind,
                 nulls: Vec::new(),
                 numbers: Vec::new(),
-                text,
+                parts,
                 ends: Vec::new(),
                 bytes: Vec::new(),
             },
@@ -177,21 +207,48 @@ impl ColumnBuilder {
                 c.ends.push(offset(c.bytes.len())?);
             }
             Kind::Json => {
-                if self.rows > 1 {
-                    c.text.push(',');
+                let json = match value {
+                    None => "null",
+                    Some(raw) => text::json_text(&self.ty, raw)?,
+                };
+                // The value goes between brackets, in a part of its own at worst.
+                if json.len() > MAX_STRING_UNITS - 2 && utf16_len(json) > MAX_STRING_UNITS - 2 {
+                    return Err(too_long(json.len()));
                 }
-                match value {
-                    None => c.text.push_str("null"),
-                    Some(raw) => c.text.push_str(text::json_text(&self.ty, raw)?),
+                let mut part = c.parts.last_mut().expect("a JSON column has a part");
+                if part.rows > 0 && part.text.len() + 1 + json.len() + 1 > PART_BYTES {
+                    part.text.push(']');
+                    c.parts.push(Part::new("["));
+                    part = c.parts.last_mut().expect("just pushed");
                 }
+                if part.rows > 0 {
+                    part.text.push(',');
+                }
+                part.text.push_str(json);
+                part.rows += 1;
             }
             Kind::Text | Kind::Parse => {
+                let mut part = c.parts.last_mut().expect("a text column has a part");
                 if let Some(raw) = value {
                     // On an error the whole result fails, so a half-rendered value never shows.
-                    let start = c.text.len();
-                    text::render(&self.ty, raw, &mut c.text)?;
-                    self.utf16_len += utf16_len(&c.text[start..]);
+                    let start = part.text.len();
+                    text::render(&self.ty, raw, &mut part.text)?;
+                    let units = utf16_len(&part.text[start..]);
+                    if units > MAX_STRING_UNITS {
+                        return Err(too_long(part.text.len() - start));
+                    }
+                    if start > 0 && part.text.len() > PART_BYTES {
+                        let moved = part.text.split_off(start);
+                        c.parts.push(Part {
+                            text: moved,
+                            rows: 0,
+                        });
+                        part = c.parts.last_mut().expect("just pushed");
+                        self.utf16_len = 0;
+                    }
+                    self.utf16_len += units;
                 }
+                part.rows += 1;
                 c.ends.push(offset(self.utf16_len)?);
             }
         }
@@ -201,7 +258,9 @@ impl ColumnBuilder {
     /// The finished column.
     pub fn finish(mut self) -> Column {
         if self.column.kind == Kind::Json {
-            self.column.text.push(']');
+            if let Some(part) = self.column.parts.last_mut() {
+                part.text.push(']');
+            }
         }
         self.column
     }
@@ -218,8 +277,21 @@ pub fn utf16_len(s: &str) -> usize {
 
 fn offset(n: usize) -> Result<u32, Error> {
     u32::try_from(n).map_err(|_| {
-        Error::Decode("a result column is larger than 4 GiB: fetch it in smaller parts".into())
+        Error::ResultTooLarge(
+            "a column of the result holds more than 4 GiB: fetch its rows in smaller batches \
+             (LIMIT and OFFSET, or a cursor)"
+                .into(),
+        )
     })
+}
+
+/// The error for a value of `bytes` bytes that is too long for a JS string.
+fn too_long(bytes: usize) -> Error {
+    Error::ResultTooLarge(format!(
+        "a value of the result is {bytes} bytes long, more than JS can hold in one string \
+         ({MAX_STRING_UNITS} characters): select it in pieces, e.g. \
+         substring(col from 1 for 100000000)"
+    ))
 }
 
 /// Decodes a binary int2/int4/oid/float4/float8 value to the number node-postgres gives.
@@ -288,7 +360,13 @@ mod tests {
         b.push(Some(b"")).unwrap();
         b.push(Some("é".as_bytes())).unwrap();
         let c = b.finish();
-        assert_eq!(c.text, "a😀é");
+        assert_eq!(
+            c.parts,
+            [Part {
+                text: "a😀é".into(),
+                rows: 3
+            }]
+        );
         assert_eq!(c.ends, [3, 3, 4]);
         assert!(c.nulls.is_empty());
     }
@@ -300,8 +378,78 @@ mod tests {
         b.push(None).unwrap();
         b.push(Some(b"\x01null")).unwrap();
         let c = b.finish();
-        assert_eq!(c.text, "[{\"a\": 1},null,null]");
+        assert_eq!(
+            c.parts,
+            [Part {
+                text: "[{\"a\": 1},null,null]".into(),
+                rows: 3
+            }]
+        );
         assert_eq!(c.nulls, [0, 1, 0]);
+    }
+
+    #[test]
+    fn long_text_columns_come_in_parts_that_end_between_values() {
+        let big = "é".repeat(PART_BYTES / 4); // half a part in bytes
+        let mut b = ColumnBuilder::new(&Type::TEXT, false);
+        for value in [
+            Some(big.as_bytes()),
+            Some(b"ab"),
+            None,
+            Some(big.as_bytes()),
+            Some(b"z"),
+        ] {
+            b.push(value).unwrap();
+        }
+        let c = b.finish();
+        let texts: Vec<_> = c.parts.iter().map(|p| (p.text.len(), p.rows)).collect();
+        let half = big.len();
+        assert_eq!(texts, [(half + 2, 3), (half + 1, 2)]);
+        assert!(c.parts[1].text.starts_with('é'), "a value is never split");
+        // Offsets start again in each part; é is one UTF-16 unit.
+        let units = PART_BYTES as u32 / 4;
+        assert_eq!(c.ends, [units, units + 2, units + 2, units, units + 1]);
+        assert_eq!(c.nulls, [0, 0, 1, 0, 0]);
+    }
+
+    #[test]
+    fn long_json_columns_come_in_parts_that_are_each_an_array() {
+        let big = format!("\x01\"{}\"", "x".repeat(PART_BYTES / 2));
+        let mut b = ColumnBuilder::new(&Type::JSONB, false);
+        for value in [
+            Some(big.as_bytes()),
+            Some(b"\x011"),
+            Some(big.as_bytes()),
+            None,
+        ] {
+            b.push(value).unwrap();
+        }
+        let c = b.finish();
+        let rows: Vec<_> = c.parts.iter().map(|p| p.rows).collect();
+        assert_eq!(rows, [2, 2]);
+        assert!(c
+            .parts
+            .iter()
+            .all(|p| p.text.starts_with("[\"") && p.text.len() <= PART_BYTES));
+        assert!(c.parts[0].text.ends_with("\",1]"));
+        assert!(c.parts[1].text.ends_with("\",null]"));
+    }
+
+    #[test]
+    fn a_value_longer_than_a_js_string_is_refused() {
+        let huge = vec![b'x'; MAX_STRING_UNITS + 1];
+        let mut b = ColumnBuilder::new(&Type::TEXT, false);
+        b.push(Some(b"fine")).unwrap();
+        let e = b.push(Some(&huge)).unwrap_err();
+        assert_eq!(e.code(), "RESULT_TOO_LARGE");
+        assert!(e.to_string().contains("536870889 bytes"), "{e}");
+        let mut json = vec![1u8, b'"'];
+        json.resize(MAX_STRING_UNITS, b'x');
+        json.push(b'"');
+        let e = ColumnBuilder::new(&Type::JSONB, false)
+            .push(Some(&json))
+            .unwrap_err();
+        assert_eq!(e.code(), "RESULT_TOO_LARGE");
     }
 
     #[test]
