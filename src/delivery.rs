@@ -96,18 +96,15 @@ pub struct Batch(Vec<(u32, Outcome)>);
 impl ToNapiValue for Batch {
     unsafe fn to_napi_value(env: sys::napi_env, batch: Self) -> napi::Result<sys::napi_value> {
         let length = batch.0.iter().map(|(_, outcome)| 3 + outcome.texts()).sum();
-        let mut array = ptr::null_mut();
-        check(sys::napi_create_array_with_length(env, length, &mut array))?;
-        let mut at = 0;
-        let mut values = Vec::new();
+        let mut values = Vec::with_capacity(length);
         for (id, outcome) in batch.0 {
-            values.clear();
             values.push(u32::to_napi_value(env, id)?);
+            let at = values.len();
             // An outcome JS cannot hold (a string or buffer over its limits, or no memory left)
             // becomes that call's error; the rest of the batch still arrives.
             if let Err(e) = outcome_values(env, outcome, &mut values) {
                 clear_exception(env);
-                values.truncate(1);
+                values.truncate(at);
                 let error = Error::ResultTooLarge(format!(
                     "JS could not hold this call's outcome (napi status {}): if it is a large \
                      result, fetch its rows in smaller batches (LIMIT and OFFSET, or a cursor)",
@@ -116,20 +113,15 @@ impl ToNapiValue for Batch {
                 values.push(JsError::to_napi_value(env, error.into())?);
                 values.push(i32::to_napi_value(env, 0)?);
             }
-            for &value in &values {
-                check(sys::napi_set_element(env, array, at, value))?;
-                at += 1;
-            }
         }
-        if at as usize != length {
-            let mut count = ptr::null_mut();
-            check(sys::napi_create_uint32(env, at, &mut count))?;
-            check(sys::napi_set_named_property(
-                env,
-                array,
-                c"length".as_ptr(),
-                count,
-            ))?;
+        let mut array = ptr::null_mut();
+        check(sys::napi_create_array_with_length(
+            env,
+            values.len(),
+            &mut array,
+        ))?;
+        for (at, &value) in values.iter().enumerate() {
+            check(sys::napi_set_element(env, array, at as u32, value))?;
         }
         Ok(array)
     }

@@ -331,6 +331,44 @@ mod tests {
     }
 
     #[test]
+    fn a_column_in_parts_gives_each_part_its_string_rows_and_offsets() {
+        use crate::convert::Part;
+        let part = |text: &str, rows| Part {
+            text: text.into(),
+            rows,
+        };
+        let column = Column {
+            kind: Kind::Text,
+            nulls: vec![],
+            numbers: vec![],
+            parts: vec![part("abc", 2), part("é", 1)],
+            ends: vec![1, 3, 1],
+            bytes: vec![],
+        };
+        let result = ResultSet {
+            command: Some("SELECT".into()),
+            row_count: Some(3),
+            fields: vec![field("t", 25)],
+            columns: vec![column],
+            rows: 3,
+        };
+        let (meta, texts, _) = sizes(std::slice::from_ref(&result));
+        let e = Encoded::new(vec![result]);
+        assert!(e.meta.len() <= meta && e.texts.len() == texts);
+        let mut r = Reader {
+            meta: &e.meta,
+            at: 4 * (8 + 7),
+        };
+        assert_eq!((r.word(), r.word()), (Kind::Text as u32, 0));
+        assert_eq!(r.word(), 2, "two parts");
+        assert_eq!(e.texts[r.word() as usize], "abc");
+        assert_eq!((r.word(), r.word(), r.word()), (2, 1, 3));
+        assert_eq!(e.texts[r.word() as usize], "é");
+        assert_eq!((r.word(), r.word()), (1, 1));
+        assert_eq!(r.at, e.meta.len(), "nothing left over");
+    }
+
+    #[test]
     fn empty_queries_and_large_counts() {
         let empty = ResultSet {
             command: None,
