@@ -93,8 +93,7 @@ impl TxState {
     fn succeeded(self, statement: &Statement<'_>) -> TxState {
         match statement.command.as_str() {
             "BEGIN" | "START" => return TxState::Open,
-            // A procedure or DO block may manage transactions itself.
-            "CALL" | "DO" => return TxState::Unknown,
+            command if split::may_control_transaction(command) => return TxState::Unknown,
             "COMMIT" | "ROLLBACK" | "PREPARE" => {}
             // Any other statement leaves the state as it was (and needs no more lexing).
             _ => return self,

@@ -2,9 +2,9 @@
 //!
 //! The core modules (`config`, `error`, `pool`, `share`, `client`, `query`, `split`, `convert`,
 //! `result`, `stats`, `health`, `metrics`, `log`, `redact`, `wire`) hold no napi types, so
-//! `cargo test` exercises them without Node. The napi edge is `options` (the JS-facing shapes and their conversions), `manager`
-//! (the exported pool class), `client_edge` (the checked-out client class) and `delivery` (query
-//! outcomes on their way to JS).
+//! `cargo test` exercises them without Node. The napi edge is `options` (the JS-facing shapes and
+//! their conversions), `manager` (the exported pool class), `client_edge` (the checked-out client
+//! class) and `delivery` (query outcomes on their way to JS).
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::events::Reason;
 use crate::pool::{Conn, Object, Pool, ENDED_BEFORE_RUNNING};
 use crate::result::ResultSet;
-use crate::split::{controls_transaction, split};
+use crate::split::{controls_transaction, may_control_transaction, split};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::Notify;
@@ -32,7 +32,7 @@ pub const SHARE_LIMIT: usize = 4;
 pub fn shareable(sql: &str) -> bool {
     let statements = split(sql);
     match statements.as_slice() {
-        [only] => !controls_transaction(&only.command) && !matches!(&*only.command, "CALL" | "DO"),
+        [only] => !controls_transaction(&only.command) && !may_control_transaction(&only.command),
         _ => false,
     }
 }

@@ -39,6 +39,11 @@ pub fn controls_transaction(command: &str) -> bool {
     )
 }
 
+/// Whether a command runs a procedure or a DO block, which may commit or roll back itself.
+pub fn may_control_transaction(command: &str) -> bool {
+    matches!(command, "CALL" | "DO")
+}
+
 /// The words of one statement in order, outside quotes and comments (`ROLLBACK`, `TO`, `s`).
 pub fn words(text: &str) -> impl Iterator<Item = &str> {
     Lexer::new(text).filter_map(|(_, token)| match token {
