@@ -84,7 +84,7 @@ class Client {
     return this.#release(Boolean(err)).then(ignore)
   }
 
-  #send = (text, values) => this.#turn(() => this.#delivery.call((id) => this.#native.query(id, text, values)))
+  #send = (text, values, early) => this.#turn(() => this.#delivery.call((id) => this.#native.query(id, text, values), early))
 
   /**
    * Runs `call` once the native calls before it have settled: at once when none is pending (the

@@ -66,8 +66,8 @@ class DatabaseManager extends EventEmitter {
     return runQuery(send, this.#parsers, textOrConfig, values)
   }
 
-  #send = (text, values) => this.#shared.delivery.call((id) => this.#native.query(id, text, values))
-  #queryHolding = (text, values) => this.#shared.delivery.call((id) => this.#native.queryHolding(id, text, values))
+  #send = (text, values, early) => this.#shared.delivery.call((id) => this.#native.query(id, text, values), early)
+  #queryHolding = (text, values, early) => this.#shared.delivery.call((id) => this.#native.queryHolding(id, text, values), early)
 
   /** Checks out a client; `release()` it when done. */
   getClient() {

@@ -28,8 +28,9 @@ function queryArguments(textOrConfig, values) {
 }
 
 /**
- * Runs one query: `send(text, preparedValues)` starts the native call and resolves to its
- * outcome, `{ meta, texts }` or `{ error }` (lib/delivery.js).
+ * Runs one query: `send(text, preparedValues, early)` starts the native call and resolves to
+ * its outcome, `{ meta, texts }` or `{ error }`; a long result's rows may reach `early.add`
+ * before it (lib/delivery.js), and are decoded then, while the server still sends the rest.
  * Bad arguments reject with INVALID_ARGUMENT before anything is sent; `send` is called
  * synchronously, so calls keep their order. Errors take V8's async stack trace (lib/errors.js).
  */
@@ -43,10 +44,49 @@ async function runQuery(send, parsers, textOrConfig, values) {
     if (e instanceof ValueError) throw clientError('INVALID_ARGUMENT', e.message)
     throw e
   }
-  const outcome = await send(args.text, prepared)
+  const early = new EarlyRows(parsers, args.rowMode)
+  const outcome = await send(args.text, prepared, early)
   if (outcome.error) throw fromNative(outcome.error)
   const results = decodeResults(outcome.meta, outcome.texts, parsers, args.rowMode)
-  return results.length === 1 ? results[0] : results
+  if (results.length !== 1) return results
+  early.prepend(results[0])
+  return results[0]
+}
+
+/** The rows of a query's one result that came before its end, decoded as they came. */
+class EarlyRows {
+  #parsers
+  #rowMode
+  #chunks = undefined
+  #error = undefined
+
+  constructor(parsers, rowMode) {
+    this.#parsers = parsers
+    this.#rowMode = rowMode
+  }
+
+  /** Takes the next rows; a parser's error is kept for the end, when the query rejects with it. */
+  add(meta, texts) {
+    if (this.#error !== undefined) return
+    try {
+      const rows = decodeResults(meta, texts, this.#parsers, this.#rowMode)[0].rows
+      if (this.#chunks === undefined) this.#chunks = [rows]
+      else this.#chunks.push(rows)
+    } catch (e) {
+      this.#error = e
+      this.#chunks = undefined
+    }
+  }
+
+  /** Puts the rows that came early before `result`'s own, or throws the error one of them met. */
+  prepend(result) {
+    if (this.#error !== undefined) throw this.#error
+    if (this.#chunks === undefined) return
+    const rows = []
+    for (const chunk of this.#chunks) for (const row of chunk) rows.push(row)
+    for (const row of result.rows) rows.push(row)
+    result.rows = rows
+  }
 }
 
 module.exports = { runQuery }

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::events::Reason;
 use crate::params::Param;
 use crate::pool::{Lease, Manager, Pool};
-use crate::query::QueryOptions;
+use crate::query::{EarlyRows, QueryOptions};
 use crate::result::ResultSet;
 use crate::split::{self, controls_transaction, Statement};
 use deadpool::managed::Object;
@@ -193,8 +193,14 @@ impl Checkout {
     /// Runs a query string with the manager's semantics and follows the transaction state. A
     /// pending BEGIN goes first, pipelined: both are written to the connection before either
     /// answer is read, so they cost one round trip. BEGIN counts as run once the server answered
-    /// it; if it failed, its error is what this query (and the commit) fails with.
-    pub async fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<ResultSet>> {
+    /// it; if it failed, its error is what this query (and the commit) fails with. A long
+    /// result's rows may go to `early` before it ends.
+    pub async fn query(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        early: Option<&dyn EarlyRows>,
+    ) -> Result<Vec<ResultSet>> {
         let conn = self.conn.as_ref().ok_or(Error::ClientReleased)?;
         let begin = match std::mem::replace(&mut self.begin, Begin::None) {
             Begin::Pending(begin) => Some(begin),
@@ -211,7 +217,10 @@ impl Checkout {
         let pool = self.lease.pool();
         let has_params = !params.is_empty();
         let Some(begin) = begin else {
-            let outcome = pool.counted(pool.execute_on(conn, sql, params, &self.options).await);
+            let outcome = pool
+                .execute_on(conn, sql, params, &self.options, early)
+                .await;
+            let outcome = pool.counted(outcome);
             self.state = before.after(sql, has_params, Ran::of(&outcome));
             return outcome;
         };
@@ -228,7 +237,7 @@ impl Checkout {
         let _ = poll!(begun.as_mut());
         let ((), outcome) = join(
             begun.as_mut(),
-            pool.execute_on(conn, sql, params, &self.options),
+            pool.execute_on(conn, sql, params, &self.options, early),
         )
         .await;
         let begun = pool.counted(begun.take_output().expect("joined futures are done"));
@@ -259,12 +268,12 @@ impl Checkout {
         match self.state {
             TxState::Idle => Ok(()),
             TxState::Aborted => Err(Error::TransactionAborted),
-            TxState::Open => self.query("COMMIT", &[]).await.map(drop),
-            TxState::Unknown => match self.query("SELECT 1", &[]).await {
+            TxState::Open => self.query("COMMIT", &[], None).await.map(drop),
+            TxState::Unknown => match self.query("SELECT 1", &[], None).await {
                 // Only an aborted transaction refuses a plain SELECT.
                 Err(Error::Server(e)) if e.code == "25P02" => Err(Error::TransactionAborted),
                 Err(e) => Err(e),
-                Ok(_) => self.query("COMMIT", &[]).await.map(drop),
+                Ok(_) => self.query("COMMIT", &[], None).await.map(drop),
             },
         }
     }
@@ -345,11 +354,17 @@ impl Client {
         })
     }
 
-    /// Runs a query once the calls before it are done.
-    pub async fn query(&self, sql: &str, params: Vec<Param>) -> Result<Vec<ResultSet>> {
+    /// Runs a query once the calls before it are done; a long result's rows may go to `early`
+    /// before it ends.
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: Vec<Param>,
+        early: &dyn EarlyRows,
+    ) -> Result<Vec<ResultSet>> {
         let mut slot = self.slot.lock().await;
         let checkout = slot.as_mut().ok_or(Error::ClientReleased)?;
-        checkout.query(sql, &params).await
+        checkout.query(sql, &params, Some(early)).await
     }
 
     /// Commits the client's transaction (see [`Checkout::commit`]) and releases the connection,
@@ -405,14 +420,16 @@ impl Client {
 }
 
 /// Runs one query for code that already holds a connection of `pool`: on another connection if
-/// one is free now, else fails at once with `POOL_DEADLOCK` rather than wait for itself.
+/// one is free now, else fails at once with `POOL_DEADLOCK` rather than wait for itself. A long
+/// result's rows may go to `early` before it ends.
 pub async fn query_holding(
     pool: &Arc<Pool>,
     sql: &str,
     params: Vec<Param>,
+    early: &dyn EarlyRows,
 ) -> Result<Vec<ResultSet>> {
     let mut checkout = Checkout::new(pool, false, None).await?;
-    let outcome = checkout.query(sql, &params).await;
+    let outcome = checkout.query(sql, &params, Some(early)).await;
     checkout.release(false).await;
     outcome
 }

@@ -24,8 +24,8 @@ impl NativeClient {
     pub fn query(&self, env: Env, id: u32, text: String, values: Vec<JsValue>) {
         let client = self.client.clone();
         let params = params(values);
-        self.delivery.send(&env, id, move || async move {
-            client.query(&text, params).await
+        self.delivery.send(&env, id, move |early| async move {
+            client.query(&text, params, &early).await
         });
     }
 
@@ -34,7 +34,7 @@ impl NativeClient {
     #[napi]
     pub fn commit_and_release(&self, env: Env, id: u32) {
         let client = self.client.clone();
-        self.delivery.send(&env, id, move || async move {
+        self.delivery.send(&env, id, move |_| async move {
             client.commit_and_release().await
         });
     }
@@ -68,7 +68,7 @@ impl NativePool {
     ) -> napi::Result<()> {
         let pool = self.pool.clone();
         let delivery = self.delivery()?.clone();
-        self.delivery()?.send(&env, id, move || async move {
+        self.delivery()?.send(&env, id, move |_| async move {
             let client = Client::checkout(&pool, wait, begin).await?;
             Ok(NativeClient {
                 client: Arc::new(client),
@@ -90,8 +90,8 @@ impl NativePool {
     ) -> napi::Result<()> {
         let pool = self.pool.clone();
         let params = params(values);
-        self.delivery()?.send(&env, id, move || async move {
-            client::query_holding(&pool, &text, params).await
+        self.delivery()?.send(&env, id, move |early| async move {
+            client::query_holding(&pool, &text, params, &early).await
         });
         Ok(())
     }

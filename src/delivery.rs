@@ -2,7 +2,8 @@
 //! the facade, its outcome is encoded on the engine's thread (`wire`), queued, and the queue is
 //! handed to one JS callback per wake of the JS thread, as one flat array: per outcome
 //! `id, meta, n, text_1 … text_n` (query results), `id, error, 0`, or `id, value, -1` (a client,
-//! or undefined).
+//! or undefined). A long result's rows may come first, in entries of their own under the call's
+//! id, `id, meta, -1 - n, text_1 … text_n` (see `Early`).
 //!
 //! An `async fn` per query would create a promise and a threadsafe function (a libuv handle) for
 //! every call and build the result's objects through napi: together that cost more than the
@@ -15,6 +16,7 @@
 use crate::client_edge::NativeClient;
 use crate::error::{Error, Result};
 use crate::options::JsError;
+use crate::query::EarlyRows;
 use crate::result::ResultSet;
 use crate::wire::Encoded;
 use napi::bindgen_prelude::{Function, ToNapiValue};
@@ -22,7 +24,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Env, JsValue as _, Status};
 use std::future::Future;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A call's outcome, ready to cross.
@@ -35,6 +37,8 @@ pub enum Outcome {
     Client(NativeClient),
     /// The call succeeded with nothing to say.
     Nothing,
+    /// Rows of a result that has not ended: the call's outcome follows later.
+    Rows(Encoded),
 }
 
 impl From<Vec<ResultSet>> for Outcome {
@@ -84,9 +88,14 @@ impl Outcome {
     /// How many strings it crosses with.
     fn texts(&self) -> usize {
         match self {
-            Outcome::Done(e) => e.texts.len(),
+            Outcome::Done(e) | Outcome::Rows(e) => e.texts.len(),
             _ => 0,
         }
+    }
+
+    /// Whether it ends its call.
+    fn is_final(&self) -> bool {
+        !matches!(self, Outcome::Rows(_))
     }
 }
 
@@ -127,21 +136,16 @@ impl ToNapiValue for Batch {
     }
 }
 
-/// Appends what follows an outcome's id in a batch: `meta, n, text_1 … text_n`, `error, 0`, or
-/// `value, -1`.
+/// Appends what follows an outcome's id in a batch: `meta, n, text_1 … text_n`, `error, 0`,
+/// `value, -1`, or early rows' `meta, -1 - n, text_1 … text_n`.
 unsafe fn outcome_values(
     env: sys::napi_env,
     outcome: Outcome,
     values: &mut Vec<sys::napi_value>,
 ) -> napi::Result<()> {
     match outcome {
-        Outcome::Done(e) => {
-            values.push(arraybuffer(env, e.meta)?);
-            values.push(i32::to_napi_value(env, e.texts.len() as i32)?);
-            for text in &e.texts {
-                values.push(string(env, text)?);
-            }
-        }
+        Outcome::Done(e) => encoded(env, e, false, values)?,
+        Outcome::Rows(e) => encoded(env, e, true, values)?,
         Outcome::Failed(error) => {
             values.push(JsError::to_napi_value(env, *error)?);
             values.push(i32::to_napi_value(env, 0)?);
@@ -154,6 +158,22 @@ unsafe fn outcome_values(
             values.push(<()>::to_napi_value(env, ())?);
             values.push(i32::to_napi_value(env, -1)?);
         }
+    }
+    Ok(())
+}
+
+/// Appends `meta, n, text_1 … text_n` of results, or `meta, -1 - n, …` of `early` rows.
+unsafe fn encoded(
+    env: sys::napi_env,
+    e: Encoded,
+    early: bool,
+    values: &mut Vec<sys::napi_value>,
+) -> napi::Result<()> {
+    let n = e.texts.len() as i32;
+    values.push(arraybuffer(env, e.meta)?);
+    values.push(i32::to_napi_value(env, if early { -1 - n } else { n })?);
+    for text in &e.texts {
+        values.push(string(env, text)?);
     }
     Ok(())
 }
@@ -233,19 +253,21 @@ impl Delivery {
             .weak::<true>()
             .build_callback(move |ctx| {
                 let batch = taken.take();
-                taken.delivered(&ctx.env, batch.len());
+                let ended = batch.iter().filter(|(_, o)| o.is_final()).count();
+                taken.delivered(&ctx.env, ended);
                 Ok(Batch(batch))
             })?;
         outbox.handle.store(callback.raw(), Ordering::Relaxed);
         Ok(Delivery { outbox, callback })
     }
 
-    /// Runs the call `start()` makes on the engine and delivers its outcome under `id`; on the
-    /// JS thread. The call's future is made and boxed on the engine's thread: a query's is several
-    /// kilobytes, and moving it around on the JS thread showed up in profiles.
+    /// Runs the call `start(early)` makes on the engine and delivers its outcome under `id`,
+    /// and any rows it hands `early` before that; on the JS thread. The call's future is made and
+    /// boxed on the engine's thread: a query's is several kilobytes, and moving it around on the
+    /// JS thread showed up in profiles.
     pub fn send<S, F, T>(self: &Arc<Self>, env: &Env, id: u32, start: S)
     where
-        S: FnOnce() -> F + Send + 'static,
+        S: FnOnce(Early) -> F + Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
         T: Into<Outcome>,
     {
@@ -257,8 +279,13 @@ impl Delivery {
             id,
             delivery: Some(self.clone()),
         };
+        let early = Early {
+            id,
+            delivery: self.clone(),
+            sent: AtomicBool::new(false),
+        };
         napi::bindgen_prelude::spawn(async move {
-            let outcome = Box::pin(start()).await;
+            let outcome = Box::pin(start(early)).await;
             pending.deliver(match outcome {
                 Ok(value) => value.into(),
                 Err(e) => Outcome::Failed(Box::new(e.into())),
@@ -277,6 +304,27 @@ impl Delivery {
             self.callback
                 .call((), ThreadsafeFunctionCallMode::NonBlocking);
         }
+    }
+}
+
+/// Where a query's long result sends rows before it ends, so that JS decodes them while the
+/// server still sends the rest, in short tasks rather than one long one. They queue ahead of the
+/// call's outcome, so JS has them all when it arrives; if the call fails, JS drops them.
+pub struct Early {
+    id: u32,
+    delivery: Arc<Delivery>,
+    sent: AtomicBool,
+}
+
+impl EarlyRows for Early {
+    fn send(&self, rows: ResultSet) {
+        self.sent.store(true, Ordering::Relaxed);
+        let rows = Encoded::new(vec![rows]);
+        self.delivery.push(self.id, Outcome::Rows(rows));
+    }
+
+    fn sent(&self) -> bool {
+        self.sent.load(Ordering::Relaxed)
     }
 }
 

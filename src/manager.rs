@@ -142,11 +142,9 @@ impl NativePool {
     pub fn query(&self, env: Env, id: u32, text: String, values: Vec<JsValue>) -> napi::Result<()> {
         let pool = self.pool.clone();
         let params = params(values);
-        self.delivery()?.send(
-            &env,
-            id,
-            move || async move { pool.query(&text, params).await },
-        );
+        self.delivery()?.send(&env, id, move |early| async move {
+            pool.query(&text, params, &early).await
+        });
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Reason};
 use crate::log::Log;
 use crate::params::Param;
-use crate::query::{self, QueryOptions};
+use crate::query::{self, EarlyRows, QueryOptions};
 use crate::redact::Redactor;
 use crate::result::ResultSet;
 use crate::share::{self, Lane, Lanes, Place};
@@ -459,9 +459,15 @@ impl Pool {
 
     /// Runs one query string on a pooled connection, shared with other manager queries when none
     /// is free (see `share`). A query whose connection turns out to have been ended by the server
-    /// before it ran is retried once on another connection.
-    pub async fn query(self: &Arc<Self>, sql: &str, params: Vec<Param>) -> Result<Vec<ResultSet>> {
-        self.counted(self.query_once_retried(sql, params).await)
+    /// before it ran is retried once on another connection. A long result's rows may go to
+    /// `early` before it ends.
+    pub async fn query(
+        self: &Arc<Self>,
+        sql: &str,
+        params: Vec<Param>,
+        early: &dyn EarlyRows,
+    ) -> Result<Vec<ResultSet>> {
+        self.counted(self.query_once_retried(sql, params, early).await)
     }
 
     /// Counts a call of `query` (the manager's or a client's) and its failure.
@@ -480,9 +486,10 @@ impl Pool {
         sql: &str,
         params: &[Param],
         options: &QueryOptions,
+        early: Option<&dyn EarlyRows>,
     ) -> Result<Vec<ResultSet>> {
         let started = Instant::now();
-        let outcome = query::execute(conn, sql, params, options).await;
+        let outcome = query::execute(conn, sql, params, options, early).await;
         self.timed(sql, params, started, outcome)
     }
 
@@ -521,6 +528,7 @@ impl Pool {
         self: &Arc<Self>,
         sql: &str,
         params: Vec<Param>,
+        early: &dyn EarlyRows,
     ) -> Result<Vec<ResultSet>> {
         let _call = self.enter()?;
         // With `statementCache: false` (PgBouncer's transaction mode) nothing is shared.
@@ -534,7 +542,7 @@ impl Pool {
                     "the connection was closed before the query".into(),
                 ))
             } else {
-                self.execute_on(place.conn(), sql, &params, &self.query_options)
+                self.execute_on(place.conn(), sql, &params, &self.query_options, Some(early))
                     .await
             };
             let ended_before = place.settle(&outcome).await;
@@ -554,7 +562,8 @@ impl Pool {
                 }
                 _ => false,
             };
-            if retry && !retried {
+            // Rows that went to JS early would arrive twice.
+            if retry && !retried && !early.sent() {
                 retried = true;
                 continue;
             }
