@@ -71,7 +71,7 @@ async function pgResult(sql, rowMode) {
 
 const shape = (r) => ({ command: r.command, rowCount: r.rowCount, fields: r.fields.map((f) => ({ ...f })), rows: r.rows })
 
-test('a long result arrives whole and as node-postgres returns it: manager, client, rowMode array', async () => {
+test('a long result arrives whole and as node-postgres returns it: manager, client, rowMode array, no statement cache', async () => {
   const expected = shape(await pgResult(LONG))
   const expectedArrays = shape(await pgResult(LONG, 'array'))
   assert.equal(expected.rows.length, 20000)
@@ -91,6 +91,10 @@ test('a long result arrives whole and as node-postgres returns it: manager, clie
     const [first, second] = await db.query(`${LONG}; ${LONG}`)
     assert.deepEqual(shape(first), expected)
     assert.deepEqual(shape(second), expected)
+  })
+  // Prepared, run and closed for each query: the same path to JS.
+  await withManager({ statementCache: false }, async (db) => {
+    assert.deepEqual(shape(await db.query(LONG)), expected)
   })
 })
 
