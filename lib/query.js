@@ -57,7 +57,7 @@ async function runQuery(send, parsers, textOrConfig, values) {
 class EarlyRows {
   #parsers
   #rowMode
-  #chunks = undefined
+  #rows = undefined
   #error = undefined
 
   constructor(parsers, rowMode) {
@@ -70,22 +70,20 @@ class EarlyRows {
     if (this.#error !== undefined) return
     try {
       const rows = decodeResults(meta, texts, this.#parsers, this.#rowMode)[0].rows
-      if (this.#chunks === undefined) this.#chunks = [rows]
-      else this.#chunks.push(rows)
+      if (this.#rows === undefined) this.#rows = rows
+      else for (const row of rows) this.#rows.push(row)
     } catch (e) {
       this.#error = e
-      this.#chunks = undefined
+      this.#rows = undefined
     }
   }
 
   /** Puts the rows that came early before `result`'s own, or throws the error one of them met. */
   prepend(result) {
     if (this.#error !== undefined) throw this.#error
-    if (this.#chunks === undefined) return
-    const rows = []
-    for (const chunk of this.#chunks) for (const row of chunk) rows.push(row)
-    for (const row of result.rows) rows.push(row)
-    result.rows = rows
+    if (this.#rows === undefined) return
+    for (const row of result.rows) this.#rows.push(row)
+    result.rows = this.#rows
   }
 }
 
