@@ -138,6 +138,15 @@ export interface DatabaseManagerOptions {
    */
   keepAliveInitialDelayMillis?: number
   /**
+   * How long, in microseconds, the engine's thread polls instead of sleeping after a query
+   * starts with no other query of this manager in flight, and after each outcome while it polls.
+   * It saves the two thread wake-ups of a lone query's round trip (about a fifth of it), at the
+   * cost of keeping one core busy while queries run one after another, and for this long after
+   * the last. A busy pool never polls. 0 turns it off; at most 10000.
+   * @default 100
+   */
+  busyPollMicros?: number
+  /**
    * Server settings applied to every connection at startup, e.g.
    * `{ search_path: 'app,public', timezone: 'UTC', idle_in_transaction_session_timeout: 60000 }`.
    * @default {}

@@ -29,6 +29,7 @@ const options: DatabaseManagerOptions = {
   maxUses: 0,
   keepAlive: true,
   keepAliveInitialDelayMillis: 60000,
+  busyPollMicros: 100,
   options: { search_path: 'app,public', statement_timeout: 1000, jit: false },
   name: 'main',
   logLevel: 'debug',

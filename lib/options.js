@@ -7,7 +7,7 @@ const { INT8_MODES } = require('./types')
 const STRING = ['connectionString', 'host', 'database', 'user', 'password', 'applicationName', 'name', 'logLevel']
 const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeout', 'maxPreparedStatements',
   'idleTimeoutMillis', 'maxLifetimeSeconds', 'maxUses', 'keepAliveInitialDelayMillis', 'slowQueryMillis',
-  'leakDetectionThreshold']
+  'leakDetectionThreshold', 'busyPollMicros']
 const BOOLEAN = ['statementCache', 'keepAlive', 'logParameters']
 const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger'])
 const SETTING_VALUE = new Set(['string', 'number', 'boolean'])

@@ -10,9 +10,13 @@
 //! query's round trip on the JS thread. Here a query costs one queue entry, and outcomes that
 //! finish together arrive in one callback.
 //!
+//! A call that starts while no other call of its pool is in flight has the engine poll instead of
+//! sleeping until shortly after its outcome leaves (`busy_poll`).
+//!
 //! The callback's threadsafe function is weak, like the event callback, but is referenced while
 //! any call is outstanding, so a pending query keeps the process alive as a pending promise of
 //! an `async fn` would.
+use crate::busy_poll::Poller;
 use crate::client_edge::NativeClient;
 use crate::error::{Error, Result};
 use crate::options::JsError;
@@ -26,6 +30,7 @@ use std::future::Future;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// A call's outcome, ready to cross.
 pub enum Outcome {
@@ -241,11 +246,14 @@ type Callback = ThreadsafeFunction<(), (), Batch, Status, false, true>;
 pub struct Delivery {
     outbox: Arc<Outbox>,
     callback: Callback,
+    /// `busyPollMicros`.
+    busy_poll: Duration,
 }
 
 impl Delivery {
-    /// Delivers to `callback`, which receives each batch as one array.
-    pub fn new(callback: Function<'_, Batch, ()>) -> napi::Result<Delivery> {
+    /// Delivers to `callback`, which receives each batch as one array; a lone call has the engine
+    /// poll for `busy_poll` around it.
+    pub fn new(callback: Function<'_, Batch, ()>, busy_poll: Duration) -> napi::Result<Delivery> {
         let outbox = Arc::new(Outbox::default());
         let taken = outbox.clone();
         let callback: Callback = callback
@@ -258,7 +266,11 @@ impl Delivery {
                 Ok(Batch(batch))
             })?;
         outbox.handle.store(callback.raw(), Ordering::Relaxed);
-        Ok(Delivery { outbox, callback })
+        Ok(Delivery {
+            outbox,
+            callback,
+            busy_poll,
+        })
     }
 
     /// Runs the call `start(early)` makes on the engine and delivers its outcome under `id`,
@@ -274,6 +286,9 @@ impl Delivery {
         if self.outbox.outstanding.fetch_add(1, Ordering::Relaxed) == 0 {
             // SAFETY: on the JS thread; the threadsafe function lives as long as `self`.
             unsafe { sys::napi_ref_threadsafe_function(env.raw(), self.callback.raw()) };
+            if let Some(polling) = Poller::engine().start(self.busy_poll) {
+                napi::bindgen_prelude::spawn(polling);
+            }
         }
         let pending = Pending {
             id,
@@ -294,6 +309,7 @@ impl Delivery {
     }
 
     fn push(&self, id: u32, outcome: Outcome) {
+        Poller::engine().extend(self.busy_poll);
         let first = {
             let mut queue = self.outbox.queue.lock().unwrap_or_else(|e| e.into_inner());
             queue.push((id, outcome));

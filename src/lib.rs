@@ -1,6 +1,6 @@
 //! pg-rust-pool: a PostgreSQL connection pool for Node.js whose engine is Rust.
 //!
-//! The core modules (`config`, `error`, `pool`, `share`, `client`, `query`, `split`, `convert`,
+//! The core modules (`busy_poll`, `config`, `error`, `pool`, `share`, `client`, `query`, `split`, `convert`,
 //! `result`, `stats`, `health`, `metrics`, `log`, `redact`, `wire`) hold no napi types, so
 //! `cargo test` exercises them without Node. The napi edge is `options` (the JS-facing shapes and
 //! their conversions), `manager` (the exported pool class), `client_edge` (the checked-out client
@@ -8,6 +8,7 @@
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
+pub mod busy_poll;
 pub mod client;
 pub mod config;
 pub mod connection;

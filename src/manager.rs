@@ -98,7 +98,8 @@ impl NativePool {
         &mut self,
         callback: Function<'_, crate::delivery::Batch, ()>,
     ) -> napi::Result<()> {
-        self.delivery = Some(Arc::new(Delivery::new(callback)?));
+        let busy_poll = self.pool.config().busy_poll;
+        self.delivery = Some(Arc::new(Delivery::new(callback, busy_poll)?));
         Ok(())
     }
 

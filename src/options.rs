@@ -54,6 +54,8 @@ pub struct PoolOptions {
     /// The `options` server settings, values already turned into text by the facade.
     pub server_settings: Option<HashMap<String, String>>,
     pub leak_detection_threshold: Option<f64>,
+    /// See `index.d.ts`.
+    pub busy_poll_micros: Option<f64>,
     /// OIDs of types the facade parses itself from text (keys of the `types` option).
     pub text_oids: Option<Vec<u32>>,
     /// See `index.d.ts`.
@@ -103,6 +105,7 @@ impl From<&PoolOptions> for config::Options {
                 settings
             },
             leak_detection_threshold: o.leak_detection_threshold,
+            busy_poll_micros: o.busy_poll_micros,
         }
     }
 }

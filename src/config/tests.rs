@@ -60,6 +60,7 @@ fn defaults_apply_when_nothing_is_set() {
     assert!(c.statement_cache);
     assert_eq!(c.max_prepared_statements, 256);
     assert_eq!(c.leak_detection_threshold, None);
+    assert_eq!(c.busy_poll, Duration::from_micros(100));
 }
 
 #[test]
@@ -99,6 +100,7 @@ fn every_option_is_used() {
         log_level: Some("debug".into()),
         slow_query_millis: Some(50.0),
         log_parameters: Some(true),
+        busy_poll_micros: Some(0.0),
     };
     let c = ok(&options, &[]);
     assert_eq!(c.name.as_deref(), Some("main"));
@@ -123,6 +125,7 @@ fn every_option_is_used() {
     assert!(!c.statement_cache);
     assert_eq!(c.max_prepared_statements, 32);
     assert_eq!(c.leak_detection_threshold, Some(Duration::from_secs(5)));
+    assert_eq!(c.busy_poll, Duration::ZERO);
 }
 
 #[test]
@@ -507,7 +510,7 @@ fn with(change: Change) -> Options {
 #[test]
 fn number_errors_name_the_option_and_the_range() {
     let ms = "must be a whole number of milliseconds from 0 to 2147483647";
-    let cases: [(Change, String); 15] = [
+    let cases: [(Change, String); 17] = [
         (
             |o| o.max = Some(0.0),
             "`max` must be an integer ≥ 1 (got 0)".into(),
@@ -559,6 +562,16 @@ fn number_errors_name_the_option_and_the_range() {
         (
             |o| o.leak_detection_threshold = Some(-5.0),
             format!("`leakDetectionThreshold` {ms} (got -5)"),
+        ),
+        (
+            |o| o.busy_poll_micros = Some(10001.0),
+            "`busyPollMicros` must be a whole number of microseconds from 0 to 10000 (got 10001)"
+                .into(),
+        ),
+        (
+            |o| o.busy_poll_micros = Some(0.5),
+            "`busyPollMicros` must be a whole number of microseconds from 0 to 10000 (got 0.5)"
+                .into(),
         ),
         (
             |o| o.max_prepared_statements = Some(0.0),
