@@ -309,7 +309,10 @@ impl Delivery {
     }
 
     fn push(&self, id: u32, outcome: Outcome) {
-        Poller::engine().extend(self.busy_poll);
+        // Early rows come while the server is still sending: the engine has work anyway.
+        if outcome.is_final() {
+            Poller::engine().extend(self.busy_poll);
+        }
         let first = {
             let mut queue = self.outbox.queue.lock().unwrap_or_else(|e| e.into_inner());
             queue.push((id, outcome));
