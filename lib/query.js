@@ -4,7 +4,7 @@
 
 const { fromNative, clientError } = require('./errors')
 const { prepareValues, ValueError } = require('./values')
-const { decodeResults } = require('./rows')
+const { readResults, buildResult } = require('./rows')
 
 const ROW_MODES = new Set([undefined, null, 'array', 'object'])
 
@@ -44,46 +44,58 @@ async function runQuery(send, parsers, textOrConfig, values) {
     if (e instanceof ValueError) throw clientError('INVALID_ARGUMENT', e.message)
     throw e
   }
-  const early = new EarlyRows(parsers, args.rowMode)
+  const early = new EarlyRows(parsers)
   const outcome = await send(args.text, prepared, early)
   if (outcome.error) throw fromNative(outcome.error)
-  const results = decodeResults(outcome.meta, outcome.texts, parsers, args.rowMode)
-  if (results.length !== 1) return results
-  early.prepend(results[0])
-  return results[0]
+  const results = readResults(outcome.meta, outcome.texts, parsers)
+  if (results.length !== 1) return results.map((result) => buildResult(result, args.rowMode))
+  return buildResult(early.prepend(results[0]), args.rowMode)
 }
 
-/** The rows of a query's one result that came before its end, decoded as they came. */
+/**
+ * The rows of a query's one result that came before its end, read into columns of values as they
+ * came. Rows are built only once the result ended: row objects kept alive across the garbage
+ * collections of a long result made V8 allocate every row object in the old generation from then
+ * on (allocation-site pretenuring), and the process then ran a full collection every few queries.
+ */
 class EarlyRows {
   #parsers
-  #rowMode
-  #rows = undefined
+  #columns = undefined
+  #n = 0
   #error = undefined
 
-  constructor(parsers, rowMode) {
+  constructor(parsers) {
     this.#parsers = parsers
-    this.#rowMode = rowMode
   }
 
   /** Takes the next rows; a parser's error is kept for the end, when the query rejects with it. */
   add(meta, texts) {
     if (this.#error !== undefined) return
     try {
-      const rows = decodeResults(meta, texts, this.#parsers, this.#rowMode)[0].rows
-      if (this.#rows === undefined) this.#rows = rows
-      else for (const row of rows) this.#rows.push(row)
+      const { n, columns } = readResults(meta, texts, this.#parsers)[0]
+      if (this.#columns === undefined) this.#columns = columns
+      else append(this.#columns, columns)
+      this.#n += n
     } catch (e) {
       this.#error = e
-      this.#rows = undefined
+      this.#columns = undefined
     }
   }
 
-  /** Puts the rows that came early before `result`'s own, or throws the error one of them met. */
+  /** `result` with the rows that came early before its own, or throws the error one of them met. */
   prepend(result) {
     if (this.#error !== undefined) throw this.#error
-    if (this.#rows === undefined) return
-    for (const row of result.rows) this.#rows.push(row)
-    result.rows = this.#rows
+    if (this.#columns === undefined) return result
+    append(this.#columns, result.columns)
+    return { ...result, n: this.#n + result.n, columns: this.#columns }
+  }
+}
+
+/** Appends each column's values to those of `to`. */
+function append(to, columns) {
+  for (let j = 0; j < to.length; j++) {
+    const values = to[j]
+    for (const value of columns[j]) values.push(value)
   }
 }
 

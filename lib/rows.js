@@ -148,15 +148,18 @@ function rowMaker(names) {
   return make
 }
 
-/** The results of one query, node-postgres-shaped, from what native code sent. */
-function decodeResults(meta, texts, parsers, rowMode) {
+/**
+ * The results of one query (or rows of one that has not ended) as columns of values, before any
+ * row is built: `{ flags, command, rowCount, n, fields, columns }`.
+ */
+function readResults(meta, texts, parsers) {
   const r = new Reader(meta, texts)
   const results = new Array(r.int())
-  for (let k = 0; k < results.length; k++) results[k] = decodeResult(r, parsers, rowMode)
+  for (let k = 0; k < results.length; k++) results[k] = readResult(r, parsers)
   return results
 }
 
-function decodeResult(r, parsers, rowMode) {
+function readResult(r, parsers) {
   const flags = r.int()
   const command = r.string()
   const low = r.uint()
@@ -179,6 +182,11 @@ function decodeResult(r, parsers, rowMode) {
     // The column's kind is its next word.
     columns[j] = columnValues(r, n, parsers.get(fields[j].dataTypeID, r.words[r.at]))
   }
+  return { flags, command, rowCount, n, fields, columns }
+}
+
+/** A node-postgres-shaped result from what `readResult` read. */
+function buildResult({ flags, command, rowCount, n, fields, columns }, rowMode) {
   const rows = new Array(n)
   if (rowMode === 'array') {
     for (let i = 0; i < n; i++) {
@@ -202,4 +210,4 @@ function decodeResult(r, parsers, rowMode) {
   }
 }
 
-module.exports = { decodeResults, PARSE }
+module.exports = { readResults, buildResult, PARSE }
