@@ -19,6 +19,26 @@ test('a query resolves to a node-postgres-shaped result', async () => {
   }
 })
 
+test('rows are plain objects with one own property per column, whatever the column names', async () => {
+  const db = new DatabaseManager()
+  try {
+    const sql = 'SELECT 1 AS "__proto__", 2 AS constructor, 3 AS "hasOwnProperty", 4 AS "x" FROM generate_series(1, 3)'
+    const { rows } = await db.query(sql)
+    assert.equal(rows.length, 3)
+    for (const row of rows) {
+      assert.equal(Object.getPrototypeOf(row), Object.prototype)
+      assert.deepEqual(Object.keys(row), ['__proto__', 'constructor', 'hasOwnProperty', 'x'])
+      assert.deepEqual(Object.values(row), [1, 2, 3, 4])
+    }
+    const plain = await db.query('SELECT 1 AS a, 2 AS b')
+    assert.equal(Object.getPrototypeOf(plain.rows[0]), Object.prototype)
+    assert.equal(plain.rows[0].constructor, Object)
+    assert.deepEqual(plain.rows, [{ a: 1, b: 2 }])
+  } finally {
+    await db.close()
+  }
+})
+
 test('query({ text, values, rowMode: "array" }) returns arrays', async () => {
   const db = new DatabaseManager()
   try {

@@ -3,7 +3,7 @@
 // an ArrayBuffer of 32-bit words, numbers and bytes, and strings: commands and field names in the
 // first, then those of the text and JSON columns (one each, or several parts for a column longer
 // than a JS string may be). Each column becomes an array of JS values, then rows
-// are built by a function generated once per column shape, so V8 sees one object shape per result.
+// are built by a constructor generated once per column shape, so V8 sees one object shape per result.
 
 // Column kinds: must match `convert::Kind` in src/convert/mod.rs.
 const NUMBER = 0
@@ -134,18 +134,29 @@ function columnValues(r, rows, parse) {
 const rowMakers = new Map()
 const MAX_ROW_MAKERS = 1000
 
-/** A function (columns, i) => row object for these column names, cached by names. */
+/**
+ * A constructor `new Row(columns, i)` of row objects for these column names, cached by names. Rows
+ * are made by `new` and not by an object literal: V8 tracks the objects of a literal and, when
+ * nearly all of them survive a young-generation collection (as a long result's rows do while it
+ * is being built), allocates all later ones in the old generation, and a process building large
+ * results then ran a full collection every few queries. A constructor's objects are not tracked.
+ * Its prototype is Object.prototype, so rows are plain objects, as node-postgres' are.
+ */
 function rowMaker(names) {
   const key = names.join('\u0000')
-  let make = rowMakers.get(key)
-  if (make === undefined) {
-    // Computed keys define own properties, so a column named __proto__ is a plain property.
-    const body = names.map((n, j) => `[${JSON.stringify(n)}]: c[${j}][i]`).join(',\n')
-    make = new Function('c', 'i', `return {\n${body}\n}`)
+  let Row = rowMakers.get(key)
+  if (Row === undefined) {
+    // Assignment to `__proto__` would set the prototype: such a shape defines its properties in a
+    // literal, whose computed keys make a plain property.
+    const body = names.includes('__proto__')
+      ? `return {\n${names.map((n, j) => `[${JSON.stringify(n)}]: c[${j}][i]`).join(',\n')}\n}`
+      : names.map((n, j) => `this[${JSON.stringify(n)}] = c[${j}][i]`).join('\n')
+    Row = new Function('c', 'i', body)
+    Row.prototype = Object.prototype
     if (rowMakers.size >= MAX_ROW_MAKERS) rowMakers.delete(rowMakers.keys().next().value)
-    rowMakers.set(key, make)
+    rowMakers.set(key, Row)
   }
-  return make
+  return Row
 }
 
 /**
@@ -195,8 +206,8 @@ function buildResult({ flags, command, rowCount, n, fields, columns }, rowMode) 
       rows[i] = row
     }
   } else if (columns.length > 0) {
-    const make = rowMaker(fields.map((f) => f.name))
-    for (let i = 0; i < n; i++) rows[i] = make(columns, i)
+    const Row = rowMaker(fields.map((f) => f.name))
+    for (let i = 0; i < n; i++) rows[i] = new Row(columns, i)
   } else {
     for (let i = 0; i < n; i++) rows[i] = {}
   }
