@@ -62,6 +62,30 @@ impl Ran {
 }
 
 impl TxState {
+    /// The state once `sql` has run with `outcome`. A query that ran one statement whose command
+    /// never changes the state (nearly every query) leaves it as it was without lexing `sql`
+    /// again: its result names the command the query path found (lexing it cost as much as
+    /// the rest of the client's bookkeeping, `W4` of the benchmark).
+    fn after_outcome(
+        self,
+        sql: &str,
+        has_params: bool,
+        outcome: &Result<Vec<ResultSet>>,
+    ) -> TxState {
+        if let Ok(
+            [ResultSet {
+                command: Some(command),
+                ..
+            }],
+        ) = outcome.as_deref()
+        {
+            if !controls_transaction(command) && !split::may_control_transaction(command) {
+                return self;
+            }
+        }
+        self.after(sql, has_params, Ran::of(outcome))
+    }
+
     /// The state once `sql` (with `has_params` telling whether values came with it) has run.
     /// It follows `query::execute`: without values, several statements run one by one, in a
     /// transaction of their own only when the connection is idle and they hold no transaction
@@ -221,7 +245,7 @@ impl Checkout {
                 .execute_on(conn, sql, params, &self.options, early)
                 .await;
             let outcome = pool.counted(outcome);
-            self.state = before.after(sql, has_params, Ran::of(&outcome));
+            self.state = before.after_outcome(sql, has_params, &outcome);
             return outcome;
         };
         let beginning = &self.beginning;
@@ -244,7 +268,7 @@ impl Checkout {
         let outcome = pool.counted(outcome);
         match begun {
             Ok(_) => {
-                self.state = TxState::Open.after(sql, has_params, Ran::of(&outcome));
+                self.state = TxState::Open.after_outcome(sql, has_params, &outcome);
                 outcome
             }
             Err(e) => {
@@ -452,6 +476,44 @@ mod tests {
 
     fn err(from: TxState, sql: &str) -> TxState {
         from.after(sql, false, Ran::Refused)
+    }
+
+    /// An outcome of one result per command.
+    fn results(commands: &[&str]) -> Result<Vec<ResultSet>> {
+        Ok(commands
+            .iter()
+            .map(|c| ResultSet {
+                command: Some(c.to_string()),
+                row_count: None,
+                fields: vec![],
+                columns: vec![],
+                rows: 0,
+            })
+            .collect())
+    }
+
+    #[test]
+    fn an_outcome_of_one_plain_statement_keeps_the_state_and_others_are_lexed() {
+        for state in [Idle, Open, Aborted, Unknown] {
+            let select = results(&["SELECT"]);
+            assert_eq!(state.after_outcome("SELECT $1", true, &select), state);
+        }
+        assert_eq!(
+            Open.after_outcome("COMMIT", false, &results(&["COMMIT"])),
+            Idle
+        );
+        assert_eq!(
+            Idle.after_outcome("BEGIN", false, &results(&["BEGIN"])),
+            Open
+        );
+        assert_eq!(
+            Open.after_outcome("CALL p()", false, &results(&["CALL"])),
+            Unknown
+        );
+        let two = results(&["BEGIN", "SELECT"]);
+        assert_eq!(Idle.after_outcome("BEGIN; SELECT 1", false, &two), Open);
+        let failed = Err(Error::Server(Box::default()));
+        assert_eq!(Open.after_outcome("SELECT 1/0", false, &failed), Aborted);
     }
 
     #[test]
