@@ -14,7 +14,7 @@ const { healthStatus } = require('./health')
 const { forwardLogs } = require('./logging')
 const { holds } = require('./hold')
 const { getClient } = require('./client')
-const { executeTransaction } = require('./transaction')
+const { executeTransaction, TransactionCount } = require('./transaction')
 const { Leaks } = require('./leak')
 const { Delivery } = require('./delivery')
 
@@ -41,7 +41,8 @@ class DatabaseManager extends EventEmitter {
     const delivery = new Delivery(this.#native)
     if (options?.logger) forwardLogs(this.#native, options.logger)
     const leaks = new Leaks(this, this.#native.leakDetectionThreshold())
-    this.#shared = { manager: this, native: this.#native, parsers: this.#parsers, leaks, delivery }
+    const transactions = new TransactionCount(this.#native)
+    this.#shared = { manager: this, native: this.#native, parsers: this.#parsers, leaks, delivery, transactions }
   }
 
   /** Opens `min` connections (at least one) and runs a check query; rejects if it cannot. */
@@ -97,6 +98,7 @@ class DatabaseManager extends EventEmitter {
 
   /** Sizes, counters and recent latencies of the pool; synchronous and cheap. */
   getPoolStatistics() {
+    this.#shared.transactions.report()
     return this.#native.statistics()
   }
 
@@ -107,6 +109,7 @@ class DatabaseManager extends EventEmitter {
 
   /** The statistics in the Prometheus text exposition format. */
   metrics() {
+    this.#shared.transactions.report()
     return this.#native.metrics()
   }
 

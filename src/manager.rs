@@ -195,10 +195,10 @@ impl NativePool {
         metrics::scrape(&self.pool)
     }
 
-    /// Counts a transaction the facade's `executeTransaction` finished.
+    /// Counts `n` transactions the facade's `executeTransaction` finished.
     #[napi]
-    pub fn count_transaction(&self) {
-        self.pool.stats().transaction()
+    pub fn count_transactions(&self, n: u32) {
+        self.pool.stats().transactions(n.into())
     }
 
     /// Where the pool connects, without secrets: `user@host:port/database`.

@@ -154,9 +154,9 @@ impl Stats {
         self.redactor.apply(text)
     }
 
-    /// Counts a transaction that `executeTransaction` finished (committed or rolled back).
-    pub fn transaction(&self) {
-        self.transactions.fetch_add(1, Ordering::Relaxed);
+    /// Counts `n` transactions that `executeTransaction` finished (committed or rolled back).
+    pub fn transactions(&self, n: u64) {
+        self.transactions.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Counts a failed call and remembers it as the last error.
@@ -267,7 +267,8 @@ mod tests {
         let stats = Stats::new(Redactor::new(Some(b"pw-secret")));
         stats.failed(&Error::argument("bad value \"pw-secret\""));
         assert_eq!(stats.last_error().unwrap().message, "bad value \"***\"");
-        stats.transaction();
-        assert_eq!(stats.transactions.load(Ordering::Relaxed), 1);
+        stats.transactions(1);
+        stats.transactions(2);
+        assert_eq!(stats.transactions.load(Ordering::Relaxed), 3);
     }
 }
