@@ -16,7 +16,9 @@ const kFinish = Symbol('finish')
 const ignore = () => {}
 
 class Client {
+  /** The native pool, and this client's handle there. */
   #native
+  #handle
   #delivery
   #parsers
   #leaks
@@ -34,8 +36,9 @@ class Client {
   /** The latest server error of a query, other than "the transaction is aborted" (25P02). */
   #failure = undefined
 
-  constructor(shared, native, lease, transaction) {
-    this.#native = native
+  constructor(shared, handle, lease, transaction) {
+    this.#native = shared.native
+    this.#handle = handle
     this.#delivery = shared.delivery
     this.#parsers = shared.parsers
     this.#leaks = shared.leaks
@@ -84,7 +87,7 @@ class Client {
     return this.#release(Boolean(err)).then(ignore)
   }
 
-  #send = (text, values, early) => this.#turn(() => this.#delivery.call((id) => this.#native.query(id, text, values), early))
+  #send = (text, values, early) => this.#turn(() => this.#delivery.call((id) => this.#native.clientQuery(this.#handle, id, text, values), early))
 
   /**
    * Runs `call` once the native calls before it have settled: at once when none is pending (the
@@ -108,7 +111,7 @@ class Client {
 
   #release(destroy) {
     this.#end()
-    this.#released = this.#turn(() => this.#native.release(destroy))
+    this.#released = this.#turn(() => this.#native.clientRelease(this.#handle, destroy))
     return this.#released
   }
 
@@ -131,7 +134,7 @@ class Client {
       return
     }
     this.#end()
-    const committed = this.#turn(() => this.#delivery.call((id) => this.#native.commitAndRelease(id)))
+    const committed = this.#turn(() => this.#delivery.call((id) => this.#native.clientCommitAndRelease(this.#handle, id)))
     // Whatever COMMIT did, the connection is back once this settles; nothing is left to report.
     this.#released = committed.then(() => false, () => false)
     const outcome = await committed
@@ -147,7 +150,7 @@ class Client {
    */
   [kAbort](timeoutError) {
     this.#timedOut = timeoutError
-    const aborted = this.#native.abort()
+    const aborted = this.#native.clientAbort(this.#handle)
     if (this.#released === null) {
       this.#end()
       this.#released = aborted
@@ -188,7 +191,8 @@ async function checkout(shared, hold, trace, what, begin) {
     throw fromNative(outcome.error, trace)
   }
   hold.held()
-  return new Client(shared, outcome.value, { trace, hold, what }, begin !== undefined)
+  const handle = outcome.value
+  return new Client(shared, handle, { trace, hold, what, handle }, begin !== undefined)
 }
 
 /** getClient(): the calling context holds the client until release(). */

@@ -1,8 +1,8 @@
 'use strict'
 // Leak detection. A client held longer than `leakDetectionThreshold` gets one warning that
 // carries the stack of the code that acquired it. A client garbage-collected without release()
-// is counted and reported the same way; by then native code has already returned its connection
-// to the pool, or closed it if a transaction was open.
+// is counted and reported the same way, and native code lets go of it: its connection goes back
+// to the pool, or is closed if a transaction was open.
 
 const { withTrace } = require('./errors')
 
@@ -27,14 +27,16 @@ function acquiredAt(lease) {
 
 class Leaks {
   #manager
+  #native
   #threshold
   #registry = new FinalizationRegistry((lease) => this.#collected(lease))
   /** Clients collected without release() so far. */
   collected = 0
 
-  constructor(manager, threshold) {
+  constructor(manager, native) {
     this.#manager = manager
-    this.#threshold = threshold
+    this.#native = native
+    this.#threshold = native.leakDetectionThreshold()
   }
 
   /** Whether acquisitions should capture their stack for a 'held' warning. */
@@ -43,8 +45,8 @@ class Leaks {
   }
 
   /**
-   * Watches `client` from now on. `lease` is its bookkeeping ({ trace, hold, what }); it must
-   * not reference the client, or the client could never be collected.
+   * Watches `client` from now on. `lease` is its bookkeeping ({ trace, hold, what, handle }); it
+   * must not reference the client, or the client could never be collected.
    */
   watch(client, lease) {
     lease.since = Date.now()
@@ -67,6 +69,7 @@ class Leaks {
 
   #collected(lease) {
     clearTimeout(lease.timer)
+    this.#native.dropClient(lease.handle)
     lease.hold.released()
     this.collected += 1
     this.#report(lease, 'unreachable', Date.now() - lease.since, `a client from ${lease.what} was ` +

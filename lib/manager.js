@@ -40,7 +40,7 @@ class DatabaseManager extends EventEmitter {
     this.#events = new EventBridge(this, this.#native)
     const delivery = new Delivery(this.#native)
     if (options?.logger) forwardLogs(this.#native, options.logger)
-    const leaks = new Leaks(this, this.#native.leakDetectionThreshold())
+    const leaks = new Leaks(this, this.#native)
     const transactions = new TransactionCount(this.#native)
     this.#shared = { manager: this, native: this.#native, parsers: this.#parsers, leaks, delivery, transactions }
   }

@@ -1,63 +1,80 @@
-//! The napi edge of checked-out clients: `NativeClient`, and the `NativePool` methods that hand
-//! clients out. Each method converts its arguments, calls one core function in `client`, and
-//! converts the result back.
+//! The napi edge of checked-out clients: the `NativePool` methods that hand clients out and run
+//! their calls. A client crosses to JS as a number, its handle in the pool's [`Clients`], rather
+//! than as a napi class instance, whose constructor call, wrap, type tag and finalizer cost a
+//! checkout more than the handle's map (W4 of the benchmark). Each method converts its
+//! arguments, calls one core function in `client`, and converts the result back.
 use crate::client::{self, Client};
-use crate::delivery::Delivery;
+use crate::error::{Error, Result};
 use crate::manager::NativePool;
 use crate::options::{params, JsValue};
 use napi::Env;
 use napi_derive::napi;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The native half of a client from `getClient()` or `executeTransaction`.
-#[napi]
-pub struct NativeClient {
-    client: Arc<Client>,
-    delivery: Arc<Delivery>,
+/// The clients of one pool that JS holds, by handle. A client leaves when JS releases it, or
+/// when the JS client is garbage-collected unreleased (`dropClient`); dropped, it returns its
+/// connection, or closes it if a transaction was open (see `client`).
+pub struct Clients<T = Client> {
+    inner: Mutex<Handles<T>>,
 }
 
-#[napi]
-impl NativeClient {
-    /// Runs a query string with prepared values, after the client's earlier calls; its outcome
-    /// is delivered under `id`.
-    #[napi]
-    pub fn query(&self, env: Env, id: u32, text: String, values: Vec<JsValue>) {
-        let client = self.client.clone();
-        let params = params(values);
-        self.delivery.send(&env, id, move |early| async move {
-            client.query(&text, params, &early).await
-        });
+struct Handles<T> {
+    next: u32,
+    clients: HashMap<u32, Arc<T>>,
+}
+
+impl<T> Default for Clients<T> {
+    fn default() -> Self {
+        Clients {
+            inner: Mutex::new(Handles {
+                next: 0,
+                clients: HashMap::new(),
+            }),
+        }
+    }
+}
+
+impl<T> Clients<T> {
+    fn lock(&self) -> MutexGuard<'_, Handles<T>> {
+        // The map stays consistent whatever panicked while it was held.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Commits the client's transaction, refusing to commit an aborted one, and releases it; the
-    /// outcome is delivered under `id`.
-    #[napi]
-    pub fn commit_and_release(&self, env: Env, id: u32) {
-        let client = self.client.clone();
-        self.delivery.send(&env, id, move |_| async move {
-            client.commit_and_release().await
-        });
+    /// Keeps `client` under a handle no other client of the pool has.
+    fn insert(&self, client: T) -> u32 {
+        let mut handles = self.lock();
+        let Handles { next, clients } = &mut *handles;
+        // A handle comes round again after 2^32 checkouts, and is skipped while still held.
+        while clients.contains_key(next) {
+            *next = next.wrapping_add(1);
+        }
+        let handle = *next;
+        *next = next.wrapping_add(1);
+        clients.insert(handle, Arc::new(client));
+        handle
     }
 
-    /// Returns the connection (rolled back if needed) or, with `destroy`, closes it. Resolves to
-    /// whether a transaction was open and did not survive.
-    #[napi]
-    pub async fn release(&self, destroy: bool) -> bool {
-        self.client.release(destroy).await
+    /// The client under `handle`; `CLIENT_RELEASED` once it has left.
+    fn get(&self, handle: u32) -> Result<Arc<T>> {
+        self.lock()
+            .clients
+            .get(&handle)
+            .cloned()
+            .ok_or(Error::ClientReleased)
     }
 
-    /// Cancels what the client runs, rolls back, and releases it.
-    #[napi]
-    pub async fn abort(&self) -> bool {
-        self.client.abort().await
+    /// Takes the client under `handle` out, if it is still there.
+    fn remove(&self, handle: u32) -> Option<Arc<T>> {
+        self.lock().clients.remove(&handle)
     }
 }
 
 #[napi]
 impl NativePool {
     /// Checks out a client; without `wait`, fails with `POOL_DEADLOCK` when none is free now.
-    /// `begin` (executeTransaction's BEGIN) goes out with the client's first query. The client,
-    /// or the error, is delivered under `id`.
+    /// `begin` (executeTransaction's BEGIN) goes out with the client's first query. The client's
+    /// handle, or the error, is delivered under `id`.
     #[napi]
     pub fn checkout(
         &self,
@@ -67,15 +84,67 @@ impl NativePool {
         begin: Option<String>,
     ) -> napi::Result<()> {
         let pool = self.pool.clone();
-        let delivery = self.delivery()?.clone();
+        let clients = self.clients.clone();
         self.delivery()?.send(&env, id, move |_| async move {
             let client = Client::checkout(&pool, wait, begin).await?;
-            Ok(NativeClient {
-                client: Arc::new(client),
-                delivery,
-            })
+            Ok(clients.insert(client))
         });
         Ok(())
+    }
+
+    /// Runs a query string with prepared values on a client, after its earlier calls; its
+    /// outcome is delivered under `id`.
+    #[napi]
+    pub fn client_query(
+        &self,
+        env: Env,
+        handle: u32,
+        id: u32,
+        text: String,
+        values: Vec<JsValue>,
+    ) -> napi::Result<()> {
+        let client = self.clients.get(handle);
+        let params = params(values);
+        self.delivery()?.send(&env, id, move |early| async move {
+            client?.query(&text, params, &early).await
+        });
+        Ok(())
+    }
+
+    /// Commits a client's transaction, refusing to commit an aborted one, and releases the
+    /// client; the outcome is delivered under `id`.
+    #[napi]
+    pub fn client_commit_and_release(&self, env: Env, handle: u32, id: u32) -> napi::Result<()> {
+        let client = self.clients.remove(handle).ok_or(Error::ClientReleased);
+        self.delivery()?.send(&env, id, move |_| async move {
+            client?.commit_and_release().await
+        });
+        Ok(())
+    }
+
+    /// Returns a client's connection (rolled back if needed) or, with `destroy`, closes it.
+    /// Resolves to whether a transaction was open and did not survive.
+    #[napi]
+    pub async fn client_release(&self, handle: u32, destroy: bool) -> bool {
+        match self.clients.remove(handle) {
+            Some(client) => client.release(destroy).await,
+            None => false,
+        }
+    }
+
+    /// Cancels what a client runs, rolls back, and releases it.
+    #[napi]
+    pub async fn client_abort(&self, handle: u32) -> bool {
+        match self.clients.remove(handle) {
+            Some(client) => client.abort().await,
+            None => false,
+        }
+    }
+
+    /// Lets go of a client that JS garbage-collected without releasing it.
+    #[napi]
+    pub fn drop_client(&self, handle: u32) {
+        self.clients.remove(handle);
     }
 
     /// Runs a query for code that already holds a client of this pool; its outcome is delivered
@@ -103,5 +172,35 @@ impl NativePool {
             .config()
             .leak_detection_threshold
             .map_or(0, |d| d.as_millis() as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_is_there_under_its_handle_until_it_leaves() {
+        let clients = Clients::default();
+        let a = clients.insert("a");
+        let b = clients.insert("b");
+        assert_ne!(a, b);
+        assert_eq!(*clients.get(a).unwrap(), "a");
+        assert_eq!(clients.remove(a).as_deref(), Some(&"a"));
+        assert!(matches!(clients.get(a), Err(Error::ClientReleased)));
+        assert!(clients.remove(a).is_none());
+        assert_eq!(*clients.get(b).unwrap(), "b");
+    }
+
+    #[test]
+    fn handles_come_round_again_but_skip_clients_still_held() {
+        let clients = Clients::default();
+        let held = clients.insert("held");
+        clients.lock().next = u32::MAX;
+        assert_eq!(clients.insert("last"), u32::MAX);
+        // Wrapped round to the held client's handle, which is skipped.
+        let next = clients.insert("next");
+        assert_eq!(next, held + 1);
+        assert_eq!(*clients.get(held).unwrap(), "held");
     }
 }

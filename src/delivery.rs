@@ -1,8 +1,8 @@
 //! How the outcomes of calls (queries, checkouts, commits) reach JS: each call carries an id from
 //! the facade, its outcome is encoded on the engine's thread (`wire`), queued, and the queue is
 //! handed to one JS callback per wake of the JS thread, as one flat array: per outcome
-//! `id, meta, n, text_1 … text_n` (query results), `id, error, 0`, or `id, value, -1` (a client,
-//! or undefined). A long result's rows may come first, in entries of their own under the call's
+//! `id, meta, n, text_1 … text_n` (query results), `id, error, 0`, or `id, value, -1` (a client's
+//! handle, or undefined). A long result's rows may come first, in entries of their own under the call's
 //! id, `id, meta, -1 - n, text_1 … text_n` (see `Early`).
 //!
 //! An `async fn` per query would create a promise and a threadsafe function (a libuv handle) for
@@ -17,7 +17,6 @@
 //! any call is outstanding, so a pending query keeps the process alive as a pending promise of
 //! an `async fn` would.
 use crate::busy_poll::Poller;
-use crate::client_edge::NativeClient;
 use crate::error::{Error, Result};
 use crate::options::JsError;
 use crate::query::EarlyRows;
@@ -38,8 +37,8 @@ pub enum Outcome {
     Done(Encoded),
     /// The call failed.
     Failed(Box<JsError>),
-    /// A checked-out client.
-    Client(NativeClient),
+    /// A checked-out client's handle (see `client_edge::Clients`).
+    Client(u32),
     /// The call succeeded with nothing to say.
     Nothing,
     /// Rows of a result that has not ended: the call's outcome follows later.
@@ -52,9 +51,9 @@ impl From<Vec<ResultSet>> for Outcome {
     }
 }
 
-impl From<NativeClient> for Outcome {
-    fn from(client: NativeClient) -> Self {
-        Outcome::Client(client)
+impl From<u32> for Outcome {
+    fn from(handle: u32) -> Self {
+        Outcome::Client(handle)
     }
 }
 
@@ -155,8 +154,8 @@ unsafe fn outcome_values(
             values.push(JsError::to_napi_value(env, *error)?);
             values.push(i32::to_napi_value(env, 0)?);
         }
-        Outcome::Client(client) => {
-            values.push(NativeClient::to_napi_value(env, client)?);
+        Outcome::Client(handle) => {
+            values.push(u32::to_napi_value(env, handle)?);
             values.push(i32::to_napi_value(env, -1)?);
         }
         Outcome::Nothing => {

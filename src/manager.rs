@@ -1,5 +1,6 @@
 //! The exported class: each method converts its arguments, calls one core function, and
 //! converts the result back.
+use crate::client_edge::Clients;
 use crate::config;
 use crate::delivery::Delivery;
 use crate::events::{Event, Sink};
@@ -68,6 +69,8 @@ impl log::Sink for JsLogSink {
 #[napi]
 pub struct NativePool {
     pub(crate) pool: Arc<Pool>,
+    /// The checked-out clients JS holds.
+    pub(crate) clients: Arc<Clients>,
     sink: Option<Arc<JsSink>>,
     delivery: Option<Arc<Delivery>>,
 }
@@ -87,6 +90,7 @@ impl NativePool {
         spawn(pool::maintain(Arc::downgrade(&pool)));
         Ok(NativePool {
             pool,
+            clients: Arc::default(),
             sink: None,
             delivery: None,
         })
