@@ -4,6 +4,7 @@
 //! manager does not let us do: the task's error is what an idle connection's `error` event
 //! carries, and dropping the client (rather than aborting the task) lets the task say Terminate to
 //! the server before the socket closes.
+use crate::engine::WritesTogether;
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Reason};
 use crate::log::Log;
@@ -277,7 +278,7 @@ impl Manager {
             let events = self.events.clone();
             let log = self.log.clone();
             tokio::spawn(async move {
-                if let Err(e) = connection.await {
+                if let Err(e) = WritesTogether::new(connection).await {
                     // An error from the server that ends the connection task answered no request
                     // (a request's error goes to that request, and the task carries on): the
                     // connection died idle, even if it had just been handed out, or a client

@@ -1,6 +1,6 @@
 //! pg-rust-pool: a PostgreSQL connection pool for Node.js whose engine is Rust.
 //!
-//! The core modules (`busy_poll`, `config`, `error`, `pool`, `share`, `client`, `query`, `split`, `convert`,
+//! The core modules (`busy_poll`, `engine`, `config`, `error`, `pool`, `share`, `client`, `query`, `split`, `convert`,
 //! `result`, `stats`, `health`, `metrics`, `log`, `redact`, `wire`) hold no napi types, so
 //! `cargo test` exercises them without Node. The napi edge is `options` (the JS-facing shapes and
 //! their conversions), `manager` (the exported pool class), `client_edge` (checked-out clients,
@@ -13,6 +13,7 @@ pub mod client;
 pub mod config;
 pub mod connection;
 pub mod convert;
+pub mod engine;
 pub mod error;
 pub mod events;
 pub mod health;

@@ -31,24 +31,10 @@ impl Sink for JsSink {
     }
 }
 
-/// Builds the one tokio runtime of the process, with a single worker that always starts the calls
-/// JS made before anything else: calls then start in the order JS made them (so the pool serves
-/// waiters first come, first served, and a call made before `close()` is admitted before it).
-/// With several workers, or tokio's default `global_queue_interval` (which every so many ticks
-/// takes one new call ahead of those already moved to the local queue), calls started out of
-/// order; a spec saw it. A call's first poll is short (it registers with the pool and waits), so
-/// putting new calls first costs the running ones little. One worker also means a query and its
-/// connection's I/O share a thread instead of waking each other across two, and the engine leaves
-/// the other core to Node.
+/// Starts the engine's runtime (see `engine::runtime`) when Node loads the addon.
 #[napi_derive::module_init]
 fn init() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .global_queue_interval(1)
-        .thread_name("pg-rust-pool")
-        .enable_all()
-        .build()
-        .expect("the tokio runtime can be built");
+    let runtime = crate::engine::runtime().expect("the tokio runtime can be built");
     napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
 }
 
