@@ -2,10 +2,9 @@
 //!
 //! The core modules (`busy_poll`, `engine`, `config`, `error`, `pool`, `share`, `client`, `query`,
 //! `split`, `convert`, `result`, `stats`, `health`, `metrics`, `log`, `redact`, `wire`) hold no
-//! napi types, so
-//! `cargo test` exercises them without Node. The napi edge is `options` (the JS-facing shapes and
-//! their conversions), `manager` (the exported pool class), `client_edge` (checked-out clients,
-//! by handle) and `delivery` (query outcomes on their way to JS).
+//! napi types, so `cargo test` exercises them without Node. The napi edge is `options` (the
+//! JS-facing shapes and their conversions), `manager` (the exported pool class), `client_edge`
+//! (checked-out clients, by handle) and `delivery` (query outcomes on their way to JS).
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
