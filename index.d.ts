@@ -551,7 +551,7 @@ export declare class DatabaseManager extends EventEmitter {
   /**
    * Runs one query on a pooled connection. A string without values that holds several
    * statements resolves to an array of results, one per statement. With every connection busy,
-   * a single statement may share one that other manager queries run on (pipelined, at most four
+   * a single statement may share one that other manager queries run on (pipelined, at most eight
    * per hand-out) rather than wait.
    */
   query<R = any>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>>
@@ -599,7 +599,7 @@ export declare class DatabaseManager extends EventEmitter {
   metrics(): string
   /** A new physical connection was opened. */
   on(event: 'connect', listener: (info: ConnectionInfo) => void): this
-  /** A connection was handed out: to a client, or to manager queries (up to four share one). */
+  /** A connection was handed out: to a client, or to manager queries (up to eight share one). */
   on(event: 'acquire', listener: (info: ConnectionInfo) => void): this
   /** A connection came back to the pool. */
   on(event: 'release', listener: (info: ConnectionInfo) => void): this

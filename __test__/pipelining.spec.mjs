@@ -1,5 +1,5 @@
 // Issue 7: when no connection is free, manager queries share one that other manager queries run
-// on, pipelined (sent before the ones ahead have answered), four at most per hand-out; never a
+// on, pipelined (sent before the ones ahead have answered), eight at most per hand-out; never a
 // client's or a transaction's connection, never a string of several statements or transaction
 // control, never with statementCache: false. A TCP proxy in front of the server counts round
 // trips; the backend pid in each result shows where it ran; short connectionTimeoutMillis show
@@ -40,21 +40,21 @@ function countAcquires(db) {
   return seen
 }
 
-test('with max: 1, eight concurrent queries go out four at a time on one backend, in two round trips', async () => {
+test('with max: 1, sixteen concurrent queries go out eight at a time on one backend, in two round trips', async () => {
   await throughCounter({ max: 1 }, async (db, counter) => {
     // Open the connection and prepare the statement on it, so that only the queries remain.
     await db.query(SLOW, [0])
     const acquires = countAcquires(db)
     const before = counter.trips()
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => db.query(SLOW, [i])))
-    assert.deepEqual(results.map((r) => r.rows[0].i), [0, 1, 2, 3, 4, 5, 6, 7])
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => db.query(SLOW, [i])))
+    assert.deepEqual(results.map((r) => r.rows[0].i), Array.from({ length: 16 }, (_, i) => i))
     assert.equal(new Set(results.map((r) => r.rows[0].pid)).size, 1, 'one backend ran them all')
-    // Without pipelining each query would be a round trip of its own (8); with no bound, one.
+    // Without pipelining each query would be a round trip of its own (16); with no bound, one.
     assert.equal(counter.trips() - before, 2)
-    assert.equal(acquires.n, 2, 'the connection was handed out twice, for four queries each')
+    assert.equal(acquires.n, 2, 'the connection was handed out twice, for eight queries each')
     const stats = db.getPoolStatistics()
     assert.equal(stats.connectionsCreated, 1)
-    assert.equal(stats.queriesExecuted, 9)
+    assert.equal(stats.queriesExecuted, 17)
   })
 })
 
@@ -88,14 +88,14 @@ test('a backend ended under a pipeline: the queries queued behind it are retried
   })
 })
 
-test('a query joins a busy connection only while it has room: the fifth waits for one of its own', async () => {
+test('a query joins a busy connection only while it has room: the ninth waits for one of its own', async () => {
   await withManager({ max: 1, connectionTimeoutMillis: 300 }, async (db) => {
     const slow = await busy(db, 'SELECT pg_sleep(1)::text AS s, pg_backend_pid() AS pid')
-    const sharing = [1, 2, 3].map((i) => db.query('SELECT $1::int AS i, pg_backend_pid() AS pid', [i]))
-    // The connection's hand-out is full: these wait for the connection and time out.
-    await rejectsWith(db.query('SELECT $1::int AS i', [4]), 'POOL_TIMEOUT')
+    const sharing = [1, 2, 3, 4, 5, 6, 7].map((i) => db.query('SELECT $1::int AS i, pg_backend_pid() AS pid', [i]))
+    // The connection's hand-out is full: this one waits for the connection and times out.
+    await rejectsWith(db.query('SELECT $1::int AS i', [8]), 'POOL_TIMEOUT')
     const [first, ...rest] = await Promise.all([slow.done, ...sharing])
-    assert.deepEqual(rest.map((r) => r.rows[0].i), [1, 2, 3])
+    assert.deepEqual(rest.map((r) => r.rows[0].i), [1, 2, 3, 4, 5, 6, 7])
     assert.ok(rest.every((r) => r.rows[0].pid === first.rows[0].pid))
   })
 })
