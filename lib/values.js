@@ -57,8 +57,9 @@ function prepare(value, seen) {
   }
   if (ArrayBuffer.isView(value)) return toBuffer(value)
   if (isDate(value)) return dateText(value)
-  if (Array.isArray(value)) return arrayText(value, seen)
+  if (Array.isArray(value)) return arrayText(value, seen ?? new Set())
   if (typeof value.toPostgres === 'function') {
+    seen ??= new Set()
     if (seen.has(value)) throw new ValueError('refers to itself through toPostgres()')
     seen.add(value)
     const out = value.toPostgres((v) => (v == null ? null : prepare(v, seen)))
@@ -86,8 +87,9 @@ function prepareValues(values) {
       continue
     }
     try {
-      // Only arrays and objects can refer to themselves; strings and numbers need no set.
-      out[i] = prepare(value, typeof value === 'object' ? new Set() : null)
+      // The set of arrays and toPostgres() objects being prepared, to refuse one that refers to
+      // itself, is made when the first of them is met: plain objects and scalars need none.
+      out[i] = prepare(value, undefined)
     } catch (e) {
       if (e instanceof ValueError) e.message = `value $${i + 1} ${e.message}: pass a string, number, boolean, bigint, Date, Buffer, array or plain object`
       throw e
