@@ -89,7 +89,7 @@ function prepareValues(values) {
     try {
       // The set of arrays and toPostgres() objects being prepared, to refuse one that refers to
       // itself, is made when the first of them is met: plain objects and scalars need none.
-      out[i] = prepare(value, undefined)
+      out[i] = prepare(value)
     } catch (e) {
       if (e instanceof ValueError) e.message = `value $${i + 1} ${e.message}: pass a string, number, boolean, bigint, Date, Buffer, array or plain object`
       throw e

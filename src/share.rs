@@ -22,9 +22,9 @@ use tokio::sync::Notify;
 /// A query on a shared connection waits on the server for those queued before it: at most seven.
 /// Eight rather than four because the server then reads and answers more queries per wake-up:
 /// with 64 point queries in flight on 10 connections (bench W2, alternating runs on 2 cores) the
-/// machine spent about 18 % less CPU per query and ran about 15 % more of them; a deeper
-/// pipeline would save less each time while every slow query held more queries up behind it
-/// (postgres.js allows 100). And since a hand-out ends after eight queries, the connection goes
+/// machine spent about 18 % less CPU per query and ran about 15 % more of them. Deeper was not
+/// measured; with it every slow query would hold more queries up behind it (postgres.js allows
+/// 100). And since a hand-out ends after eight queries, the connection goes
 /// back to the pool in bounded time, where clients waiting for it, `maxLifetimeSeconds` and
 /// `maxUses` see it again.
 pub const SHARE_LIMIT: usize = 8;
