@@ -505,10 +505,11 @@ export interface TransactionOptions {
    */
   retries?: number
   /**
-   * Longest time one attempt may take from the checkout until the callback settles, in
-   * milliseconds.
-   * Past it the running statement is cancelled on the server, the transaction is rolled back,
-   * and the call rejects with `TRANSACTION_TIMEOUT`. 0 means no limit.
+   * Longest time one attempt may take from the call of the callback (waiting for a connection
+   * included) until it settles, in milliseconds.
+   * Past it a wait for the connection is given up, the running statement is cancelled on the
+   * server, the transaction is rolled back, and the call rejects with `TRANSACTION_TIMEOUT`.
+   * 0 means no limit.
    * @default 0
    */
   timeoutMillis?: number
@@ -566,8 +567,10 @@ export declare class DatabaseManager extends EventEmitter {
   getClient(): Promise<PoolClient>
   /**
    * Runs `fn` in a transaction: `BEGIN` (with `options`), `await fn(client)`, `COMMIT`, and
-   * resolves to what `fn` returned. `BEGIN` goes out with the first query `fn` runs, in the same
-   * round trip; if it fails, that query and the call reject with its error. If `fn` throws or
+   * resolves to what `fn` returned. The first query `fn` runs checks out the connection and
+   * sends `BEGIN` before itself, in the same round trip; if either fails (e.g. `POOL_TIMEOUT`),
+   * that query and the call reject with its error. A callback that runs no query takes no
+   * connection. After `close()` it rejects with `POOL_CLOSED` without calling `fn`. If `fn` throws or
    * rejects, or `COMMIT` fails, it rolls back and rejects with that same error; if the rollback
    * fails the connection is closed.
    * Inside `fn`, use `client`: asking the manager for another connection while none is free

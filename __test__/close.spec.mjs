@@ -73,7 +73,33 @@ test('close() stops new work at once: queries after it begins reject with POOL_C
     const closing = db.close({ timeoutMillis: 5000 })
     await rejectsWith(db.query('SELECT 1'), 'POOL_CLOSED')
     await rejectsWith(db.initialize(), 'POOL_CLOSED')
+    let called = false
+    await rejectsWith(db.executeTransaction(() => { called = true }), 'POOL_CLOSED')
+    assert.equal(called, false, 'the callback was not called')
+    await rejectsWith(db.getClient(), 'POOL_CLOSED')
     await inFlight
+    await closing
+  } finally {
+    await done()
+  }
+})
+
+test('a transaction begun before close() runs its first query after it, and close() waits for it', async () => {
+  const { db, done } = await setup('close-transaction', { max: 2 })
+  try {
+    let open
+    const gate = new Promise((resolve) => { open = resolve })
+    // Its callback has not run a query (so holds no connection) when close() begins.
+    const transaction = db.executeTransaction(async (client) => {
+      await gate
+      return (await client.query('SELECT 1 AS one')).rows
+    })
+    let closed = false
+    const closing = db.close({ timeoutMillis: 5000 }).then(() => { closed = true })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(closed, false, 'close() waits for the transaction')
+    open()
+    assert.deepEqual(await transaction, [{ one: 1 }])
     await closing
   } finally {
     await done()

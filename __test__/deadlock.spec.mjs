@@ -29,7 +29,14 @@ test('manager.query() inside executeTransaction on max: 1 is POOL_DEADLOCK, and 
       assert.match(err.stack.split('\n')[1], /deadlock\.spec\.mjs/)
       // Also from code the callback started later, and for nested transactions and clients.
       await new Promise((resolve) => setTimeout(resolve, 10))
-      await rejectsFast(db.executeTransaction(() => {}))
+      await rejectsFast(db.executeTransaction((inner) => inner.query('SELECT 1')))
+      // The nested transaction checks out with its first query: one that swallows that query's
+      // POOL_DEADLOCK still rejects with it, and one that runs no query needs no connection.
+      await rejectsFast(db.executeTransaction(async (inner) => {
+        await inner.query('SELECT 1').catch(() => {})
+        return 'swallowed'
+      }))
+      assert.equal(await db.executeTransaction(() => 'no query'), 'no query')
       await rejectsFast(db.getClient())
       await client.query('INSERT INTO dl_rows VALUES (2)')
     })
@@ -50,8 +57,10 @@ test('a context holding a client from getClient() fails fast until it releases',
 test('with a connection free, code holding one gets another', async () => {
   await withManager({ max: 2, connectionTimeoutMillis: ACQUIRE_TIMEOUT }, async (db) => {
     const value = await db.executeTransaction(async (client) => {
-      const inner = await db.query('SELECT pg_backend_pid() AS pid')
+      // The transaction's first query checks out its connection; the manager's query then gets
+      // the other one.
       const outer = await client.query('SELECT pg_backend_pid() AS pid')
+      const inner = await db.query('SELECT pg_backend_pid() AS pid')
       return inner.rows[0].pid !== outer.rows[0].pid
     })
     assert.equal(value, true)

@@ -71,6 +71,27 @@ test('a transaction that finishes in time commits', async () => {
   assert.equal(value, 'done')
 })
 
+test('a transaction still waiting for its connection times out and gives up the wait', async () => {
+  // Another request (an async context of its own) holds the only connection.
+  const other = await new Promise((resolve, reject) => setImmediate(() => db.getClient().then(resolve, reject)))
+  const started = Date.now()
+  let first
+  const err = await db.executeTransaction((client) => {
+    first = client.query('SELECT 1')
+    return first
+  }, { timeoutMillis: 200 }).catch((e) => e)
+  const elapsed = Date.now() - started
+  assert.equal(err.code, 'TRANSACTION_TIMEOUT')
+  assert.match(err.message, /waiting for a connection included/)
+  assert.ok(elapsed >= 200 && elapsed < 1200, `rejected after ${elapsed} ms`)
+  assert.equal((await first.catch((e) => e)).code, 'TRANSACTION_TIMEOUT')
+  // The wait was given up: the connection, released, serves the next query, and stays idle.
+  await other.release()
+  assert.deepEqual((await db.query('SELECT 1 AS one')).rows, [{ one: 1 }])
+  assert.equal(db.getPoolStatistics().waitingCount, 0)
+  assert.deepEqual((await activity()).map((a) => a.state), ['idle'])
+})
+
 test('a callback that released its client while a statement ran is still cancelled on time', async () => {
   const started = Date.now()
   const err = await db.executeTransaction(async (client) => {

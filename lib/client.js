@@ -181,18 +181,34 @@ function again(error, trace) {
 /**
  * Checks out a client for `hold`; when the caller already holds a client of this manager, only a
  * connection free now will do (POOL_DEADLOCK otherwise). `what` names the caller in leak warnings.
- * A transaction's client gets its `begin` statement, which goes out with its first query.
  */
-async function checkout(shared, hold, trace, what, begin) {
+async function checkout(shared, hold, trace, what) {
   const wait = !holds(shared.manager)
-  const outcome = await shared.delivery.call((id) => shared.native.checkout(id, wait, begin))
+  const outcome = await shared.delivery.call((id) => shared.native.checkout(id, wait))
   if (outcome.error) {
     hold.released()
     throw fromNative(outcome.error, trace)
   }
+  return held(shared, hold, outcome.value, { trace, what }, false)
+}
+
+/**
+ * A transaction's client for `hold`, at once (or POOL_CLOSED): its first query checks out the
+ * connection, in the same native call, and sends `begin` before it. As for checkout(), a caller
+ * that already holds a client of this manager gets a connection free then or POOL_DEADLOCK.
+ */
+function transactionClient(shared, hold, trace, begin) {
+  const handle = shared.native.transaction(!holds(shared.manager), begin)
+  if (typeof handle !== 'number') {
+    hold.released()
+    throw fromNative(handle, trace)
+  }
+  return held(shared, hold, handle, { trace, what: 'executeTransaction()' }, true)
+}
+
+function held(shared, hold, handle, { trace, what }, transaction) {
   hold.held()
-  const handle = outcome.value
-  return new Client(shared, handle, { trace, hold, what, handle }, begin !== undefined)
+  return new Client(shared, handle, { trace, hold, what, handle }, transaction)
 }
 
 /** getClient(): the calling context holds the client until release(). */
@@ -202,4 +218,4 @@ function getClient(shared, trace) {
   return checkout(shared, hold, trace, 'getClient()')
 }
 
-module.exports = { Client, checkout, getClient, kCommit, kAbort, kFinish }
+module.exports = { Client, getClient, transactionClient, kCommit, kAbort, kFinish }

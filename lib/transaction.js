@@ -6,7 +6,7 @@
 
 const { clientError } = require('./errors')
 const { newHold, runHolding } = require('./hold')
-const { checkout, kCommit, kAbort, kFinish } = require('./client')
+const { transactionClient, kCommit, kAbort, kFinish } = require('./client')
 
 const ISOLATION_LEVELS = {
   'read committed': 'READ COMMITTED',
@@ -80,13 +80,14 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const TIMED_OUT = Symbol('timed out')
 
 /**
- * One attempt: checkout, the callback, COMMIT; the client is always released. BEGIN goes out
- * with the callback's first query, in the same round trip; a callback that runs none sends
- * neither BEGIN nor COMMIT.
+ * One attempt: the callback, COMMIT; the client is always released. The callback's first query
+ * checks out the connection, in the same native call (a checkout of its own was a quarter of a
+ * W4 transaction's calls into the engine), and sends BEGIN before itself, in the same round trip;
+ * a callback that runs none takes no connection and sends neither BEGIN nor COMMIT.
  */
 async function attempt(shared, trace, fn, begin, timeoutMillis) {
   const hold = newHold(shared.manager)
-  const client = await checkout(shared, hold, trace, 'executeTransaction()', begin)
+  const client = transactionClient(shared, hold, trace, begin)
   let timer
   try {
     let work = (async () => runHolding(hold, () => fn(client)))()
@@ -99,7 +100,7 @@ async function attempt(shared, trace, fn, begin, timeoutMillis) {
       value = await work
     } catch (e) {
       if (e !== TIMED_OUT) throw e
-      const timeout = clientError('TRANSACTION_TIMEOUT', `the transaction ran longer than timeoutMillis (${timeoutMillis} ms): its running statement was cancelled and it was rolled back; make it faster or raise timeoutMillis`, trace)
+      const timeout = clientError('TRANSACTION_TIMEOUT', `the transaction ran longer than timeoutMillis (${timeoutMillis} ms), waiting for a connection included: its running statement was cancelled and it was rolled back; make it faster or raise timeoutMillis`, trace)
       await client[kAbort](timeout)
       throw timeout
     }

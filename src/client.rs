@@ -18,7 +18,7 @@ use futures_util::future::{join, maybe_done};
 use futures_util::poll;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
 use tokio_postgres::{CancelToken, NoTls};
@@ -199,12 +199,23 @@ impl Checkout {
     /// Checks out a connection; without `wait`, only one that is free now. A `begin` statement
     /// is not sent now but with the first query, in the same round trip (see [`Checkout::query`]).
     pub async fn new(pool: &Arc<Pool>, wait: bool, begin: Option<String>) -> Result<Checkout> {
-        let (conn, lease) = pool.checkout(wait).await?;
+        Checkout::open(pool.reserve()?, wait, begin, Arc::default()).await
+    }
+
+    /// [`Checkout::new`] for the holder of `lease`, which the checkout keeps.
+    async fn open(
+        lease: Lease,
+        wait: bool,
+        begin: Option<String>,
+        beginning: Arc<Beginning>,
+    ) -> Result<Checkout> {
+        let pool = lease.pool();
+        let conn = pool.connect(wait).await?;
         Ok(Checkout {
             conn: Some(conn),
             state: TxState::Idle,
             begin: begin.map_or(Begin::None, Begin::Pending),
-            beginning: Arc::default(),
+            beginning,
             options: pool.query_options().clone(),
             lease,
         })
@@ -356,26 +367,106 @@ impl Drop for Checkout {
 /// that reached the server before the statement did is lost.
 const CANCEL_RETRY: Duration = Duration::from_millis(250);
 
+/// Where a client's connection stands.
+// Held is the large variant, and the one a client is in nearly all its life: boxing it would only
+// add an allocation per client.
+#[allow(clippy::large_enum_variant)]
+enum Slot {
+    /// Not checked out yet (executeTransaction's client): its first query checks it out, without
+    /// `wait` only if one is free then, and sends `begin` with it.
+    Later {
+        lease: Lease,
+        wait: bool,
+        begin: Option<String>,
+    },
+    Held(Checkout),
+    /// The checkout failed: so does every later call, with its error.
+    Failed(Error),
+    Released,
+}
+
 /// A checkout shared between the calls of one JS client: they take turns on the connection, and
 /// after release every call fails with `CLIENT_RELEASED`.
 pub struct Client {
-    slot: Mutex<Option<Checkout>>,
-    cancel: CancelToken,
+    slot: Mutex<Slot>,
+    /// Set once the connection is checked out.
+    cancel: OnceLock<CancelToken>,
     beginning: Arc<Beginning>,
+    /// Set by `abort`, which a checkout still waiting gives up for.
+    aborting: AtomicBool,
+    aborted: Notify,
 }
 
 impl Client {
-    /// Checks out a connection for a client; without `wait`, only one that is free now. `begin`
-    /// (executeTransaction's) goes out with the first query.
-    pub async fn checkout(pool: &Arc<Pool>, wait: bool, begin: Option<String>) -> Result<Client> {
-        let mut checkout = Checkout::new(pool, wait, begin).await?;
-        let cancel = checkout.conn()?.client().cancel_token();
-        let beginning = checkout.beginning.clone();
-        Ok(Client {
-            slot: Mutex::new(Some(checkout)),
+    fn with(slot: Slot, cancel: OnceLock<CancelToken>, beginning: Arc<Beginning>) -> Client {
+        Client {
+            slot: Mutex::new(slot),
             cancel,
             beginning,
-        })
+            aborting: AtomicBool::new(false),
+            aborted: Notify::new(),
+        }
+    }
+
+    /// Checks out a connection for a client (`getClient()`); without `wait`, only one that is
+    /// free now.
+    pub async fn checkout(pool: &Arc<Pool>, wait: bool) -> Result<Client> {
+        let mut checkout = Checkout::new(pool, wait, None).await?;
+        let cancel = OnceLock::from(checkout.conn()?.client().cancel_token());
+        let beginning = checkout.beginning.clone();
+        Ok(Client::with(Slot::Held(checkout), cancel, beginning))
+    }
+
+    /// A transaction's client (executeTransaction), which checks out its connection with its
+    /// first query, so that the two take one call, and sends `begin` with that query. Fails only
+    /// with `POOL_CLOSED`; a checkout that fails later fails that query, and every call after it.
+    pub fn transaction(pool: &Arc<Pool>, wait: bool, begin: String) -> Result<Client> {
+        let slot = Slot::Later {
+            lease: pool.reserve()?,
+            wait,
+            begin: Some(begin),
+        };
+        Ok(Client::with(slot, OnceLock::new(), Arc::default()))
+    }
+
+    /// The client's checkout, made now if it waits to be.
+    async fn checked_out<'s>(&self, slot: &'s mut Slot) -> Result<&'s mut Checkout> {
+        if let Slot::Later { .. } = slot {
+            let Slot::Later { lease, wait, begin } = std::mem::replace(slot, Slot::Released) else {
+                unreachable!("matched above")
+            };
+            let open = Checkout::open(lease, wait, begin, self.beginning.clone());
+            let opened = tokio::select! {
+                biased;
+                () = self.until_aborted() => Err(Error::ClientReleased),
+                opened = open => opened,
+            };
+            *slot = match opened {
+                Ok(mut checkout) => {
+                    let _ = self.cancel.set(checkout.conn()?.client().cancel_token());
+                    Slot::Held(checkout)
+                }
+                Err(e) => Slot::Failed(e),
+            };
+        }
+        match slot {
+            Slot::Held(checkout) => Ok(checkout),
+            Slot::Failed(e) => Err(e.clone()),
+            Slot::Later { .. } | Slot::Released => Err(Error::ClientReleased),
+        }
+    }
+
+    /// Resolves once `abort` was called.
+    async fn until_aborted(&self) {
+        loop {
+            let aborted = self.aborted.notified();
+            tokio::pin!(aborted);
+            aborted.as_mut().enable();
+            if self.aborting.load(Ordering::SeqCst) {
+                return;
+            }
+            aborted.await;
+        }
     }
 
     /// Runs a query once the calls before it are done; a long result's rows may go to `early`
@@ -387,45 +478,63 @@ impl Client {
         early: &dyn EarlyRows,
     ) -> Result<Vec<ResultSet>> {
         let mut slot = self.slot.lock().await;
-        let checkout = slot.as_mut().ok_or(Error::ClientReleased)?;
+        let checkout = self.checked_out(&mut slot).await?;
         checkout.query(sql, &params, Some(early)).await
     }
 
     /// Commits the client's transaction (see [`Checkout::commit`]) and releases the connection,
     /// in one call: executeTransaction's normal end. After a failed COMMIT the release rolls back,
-    /// or closes the connection if that fails.
+    /// or closes the connection if that fails. A client that ran no query has nothing to commit.
     pub async fn commit_and_release(&self) -> Result<()> {
         let mut slot = self.slot.lock().await;
-        let committed = slot.as_mut().ok_or(Error::ClientReleased)?.commit().await;
-        if let Some(checkout) = slot.take() {
-            checkout.release(false).await;
+        match std::mem::replace(&mut *slot, Slot::Released) {
+            Slot::Later { .. } => Ok(()),
+            Slot::Failed(e) => Err(e),
+            Slot::Released => Err(Error::ClientReleased),
+            Slot::Held(mut checkout) => {
+                let committed = checkout.commit().await;
+                checkout.release(false).await;
+                committed
+            }
         }
-        committed
     }
 
     /// Releases the connection (see [`Checkout::release`]); a second release does nothing.
     pub async fn release(&self, destroy: bool) -> bool {
-        let checkout = self.slot.lock().await.take();
-        match checkout {
-            Some(checkout) => checkout.release(destroy).await,
-            None => false,
+        let mut slot = self.slot.lock().await;
+        Client::release_slot(&mut slot, destroy).await
+    }
+
+    async fn release_slot(slot: &mut Slot, destroy: bool) -> bool {
+        match std::mem::replace(slot, Slot::Released) {
+            Slot::Held(checkout) => checkout.release(destroy).await,
+            // Its BEGIN waited: the transaction counts as open, though nothing reached the server.
+            Slot::Later { begin, .. } => begin.is_some(),
+            Slot::Failed(_) | Slot::Released => false,
         }
     }
 
-    /// Ends the client now (`timeoutMillis`): a statement still running is cancelled on the
-    /// server, then the transaction is rolled back and the connection returned, or closed if
-    /// that fails. Never waits for a running statement to finish on its own.
+    /// Ends the client now (`timeoutMillis`): a checkout still waiting gives up, a statement
+    /// still running is cancelled on the server, then the transaction is rolled back and the
+    /// connection returned, or closed if that fails. Never waits for a running statement to
+    /// finish on its own.
     pub async fn abort(&self) -> bool {
+        self.aborting.store(true, Ordering::SeqCst);
+        self.aborted.notify_waiters();
         let mut slot = match self.slot.try_lock() {
             Ok(slot) => slot,
             Err(_) => loop {
                 let answered = self.beginning.answered.notified();
                 tokio::pin!(answered);
                 answered.as_mut().enable();
-                // Not while a pipelined BEGIN awaits its answer (see `Beginning`).
-                if !self.beginning.pending.load(Ordering::SeqCst) {
+                // Not while a pipelined BEGIN awaits its answer (see `Beginning`), nor before the
+                // connection is checked out.
+                if let (false, Some(cancel)) = (
+                    self.beginning.pending.load(Ordering::SeqCst),
+                    self.cancel.get(),
+                ) {
                     // TLS connections will need the pool's TLS connector here.
-                    if let Err(e) = self.cancel.cancel_query(NoTls).await {
+                    if let Err(e) = cancel.cancel_query(NoTls).await {
                         tracing::warn!("could not send a cancel request: {e}");
                     }
                 }
@@ -436,10 +545,7 @@ impl Client {
                 }
             },
         };
-        match slot.take() {
-            Some(checkout) => checkout.release(false).await,
-            None => false,
-        }
+        Client::release_slot(&mut slot, false).await
     }
 }
 

@@ -7,7 +7,8 @@
 use crate::client::{self, Client};
 use crate::error::{Error, Result};
 use crate::manager::NativePool;
-use crate::options::{params, JsValue};
+use crate::options::{params, JsError, JsValue};
+use napi::bindgen_prelude::Either;
 use napi::Env;
 use napi_derive::napi;
 use std::collections::HashMap;
@@ -73,24 +74,27 @@ impl<T> Clients<T> {
 
 #[napi]
 impl NativePool {
-    /// Checks out a client; without `wait`, fails with `POOL_DEADLOCK` when none is free now.
-    /// `begin` (executeTransaction's BEGIN) goes out with the client's first query. The client's
-    /// handle, or the error, is delivered under `id`.
+    /// Checks out a client (`getClient()`); without `wait`, fails with `POOL_DEADLOCK` when none
+    /// is free now. The client's handle, or the error, is delivered under `id`.
     #[napi]
-    pub fn checkout(
-        &self,
-        env: Env,
-        id: u32,
-        wait: bool,
-        begin: Option<String>,
-    ) -> napi::Result<()> {
+    pub fn checkout(&self, env: Env, id: u32, wait: bool) -> napi::Result<()> {
         let pool = self.pool.clone();
         let clients = self.clients.clone();
         self.delivery()?.send(&env, id, move |_| async move {
-            let client = Client::checkout(&pool, wait, begin).await?;
+            let client = Client::checkout(&pool, wait).await?;
             Ok(clients.insert(client))
         });
         Ok(())
+    }
+
+    /// A transaction's client, at once: its handle, or `POOL_CLOSED`. Its first query checks
+    /// out the connection (without `wait`, only one free then) and sends `begin` before it.
+    #[napi]
+    pub fn transaction(&self, wait: bool, begin: String) -> Either<u32, JsError> {
+        match Client::transaction(&self.pool, wait, begin) {
+            Ok(client) => Either::A(self.clients.insert(client)),
+            Err(e) => Either::B(e.into()),
+        }
     }
 
     /// Runs a query string with prepared values on a client, after its earlier calls; its
