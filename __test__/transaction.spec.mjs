@@ -3,7 +3,7 @@
 // options reach the server; the list form is all or nothing.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DatabaseManager, DatabaseError, uniqueName, observer } from './helpers.mjs'
+import { DatabaseManager, DatabaseError, uniqueName, observer, withManager } from './helpers.mjs'
 
 const applicationName = uniqueName('transaction')
 const db = new DatabaseManager({ max: 2, connectionTimeoutMillis: 5000, applicationName })
@@ -62,6 +62,28 @@ test('a failing COMMIT rolls back and rejects with its error', async () => {
   assert.match(err.stack.split('\n')[1], /transaction\.spec\.mjs/, 'the stack starts at the line that awaited executeTransaction')
   assert.equal((await db.query('SELECT count(*)::int AS n FROM tx_deferred')).rows[0].n, 0)
   await db.query('DROP TABLE tx_deferred')
+})
+
+test('the transaction that gets a connection right behind a failing COMMIT runs clean on it', async () => {
+  await withManager({ max: 1, connectionTimeoutMillis: 5000 }, async (one) => {
+    await one.query('DROP TABLE IF EXISTS tx_behind; CREATE TABLE tx_behind (id int UNIQUE DEFERRABLE INITIALLY DEFERRED)')
+    // The second waits for the only connection, which goes to it once the first's COMMIT is
+    // written, before that COMMIT fails.
+    const [first, second] = await Promise.allSettled([
+      one.executeTransaction((client) => client.query('INSERT INTO tx_behind VALUES (1), (1)')),
+      one.executeTransaction(async (client) => {
+        await client.query('INSERT INTO tx_behind VALUES (2)')
+        return (await client.query("SELECT current_setting('transaction_isolation') AS level, count(*)::int AS n FROM tx_behind")).rows[0]
+      }),
+    ])
+    assert.equal(first.reason?.code, '23505')
+    assert.deepEqual(second.value, { level: 'read committed', n: 1 })
+    assert.deepEqual((await one.query('SELECT array_agg(id) AS ids FROM tx_behind')).rows, [{ ids: [2] }])
+    const stats = one.getPoolStatistics()
+    assert.equal(stats.totalCount, 1)
+    assert.equal(stats.idleCount, 1)
+    await one.query('DROP TABLE tx_behind')
+  })
 })
 
 test('each isolation level, readOnly and deferrable reach the server', async () => {

@@ -313,6 +313,22 @@ impl Checkout {
         }
     }
 
+    /// Commits (see [`Checkout::commit`]) and releases: executeTransaction's normal end. An open
+    /// transaction's connection goes back to the pool as soon as COMMIT is written, before its
+    /// answer (see `Pool::commit_and_give_back`); otherwise the release follows the commit, and
+    /// rolls back, or closes the connection, after a failed one.
+    pub async fn commit_and_release(mut self) -> Result<()> {
+        if self.state == TxState::Open {
+            if let Some(conn) = self.conn.take() {
+                self.state = TxState::Idle;
+                return self.lease.pool().commit_and_give_back(conn).await;
+            }
+        }
+        let committed = self.commit().await;
+        self.release(false).await;
+        committed
+    }
+
     /// Gives the connection back: returned as it is when clean, rolled back first otherwise,
     /// closed when `destroy`, broken, or the rollback fails. Returns whether a transaction was
     /// (or may have been) open and so did not survive; one whose BEGIN still waited counts as
@@ -482,20 +498,15 @@ impl Client {
         checkout.query(sql, &params, Some(early)).await
     }
 
-    /// Commits the client's transaction (see [`Checkout::commit`]) and releases the connection,
-    /// in one call: executeTransaction's normal end. After a failed COMMIT the release rolls back,
-    /// or closes the connection if that fails. A client that ran no query has nothing to commit.
+    /// Commits the client's transaction and releases the connection, in one call (see
+    /// [`Checkout::commit_and_release`]). A client that ran no query has nothing to commit.
     pub async fn commit_and_release(&self) -> Result<()> {
         let mut slot = self.slot.lock().await;
         match std::mem::replace(&mut *slot, Slot::Released) {
             Slot::Later { .. } => Ok(()),
             Slot::Failed(e) => Err(e),
             Slot::Released => Err(Error::ClientReleased),
-            Slot::Held(mut checkout) => {
-                let committed = checkout.commit().await;
-                checkout.release(false).await;
-                committed
-            }
+            Slot::Held(checkout) => checkout.commit_and_release().await,
         }
     }
 

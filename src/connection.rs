@@ -42,7 +42,9 @@ struct Shared {
 
 /// One pooled connection.
 pub struct Conn {
-    client: Option<tokio_postgres::Client>,
+    /// Shared with a COMMIT still awaiting its answer after the connection went back to the pool
+    /// (`Pool::commit_and_give_back`).
+    client: Option<Arc<tokio_postgres::Client>>,
     task: Option<JoinHandle<()>>,
     shared: Arc<Shared>,
     /// Prepared statements of this connection.
@@ -55,6 +57,11 @@ pub struct Conn {
 impl Conn {
     /// The tokio-postgres client.
     pub fn client(&self) -> &tokio_postgres::Client {
+        self.shared_client()
+    }
+
+    /// The tokio-postgres client, to keep for a request that outlives this hand-out.
+    pub fn shared_client(&self) -> &Arc<tokio_postgres::Client> {
         self.client
             .as_ref()
             .expect("a Conn has its client until it is closed")
@@ -316,7 +323,7 @@ impl Manager {
         self.stats.created.fetch_add(1, Ordering::Relaxed);
         self.events.emit(kind::CONNECT, || Event::Connect { pid });
         Ok(Conn {
-            client: Some(client),
+            client: Some(Arc::new(client)),
             task: Some(task),
             shared,
             statements: StatementCache::new(self.statement_cache_size),
