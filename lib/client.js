@@ -206,6 +206,7 @@ function transactionClient(shared, hold, trace, begin) {
   return held(shared, hold, handle, { trace, what: 'executeTransaction()' }, true)
 }
 
+/** The client under `handle`, which `hold` now holds. */
 function held(shared, hold, handle, { trace, what }, transaction) {
   hold.held()
   return new Client(shared, handle, { trace, hold, what, handle }, transaction)

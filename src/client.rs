@@ -393,7 +393,7 @@ enum Slot {
     Later {
         lease: Lease,
         wait: bool,
-        begin: Option<String>,
+        begin: String,
     },
     Held(Checkout),
     /// The checkout failed: so does every later call, with its error.
@@ -440,7 +440,7 @@ impl Client {
         let slot = Slot::Later {
             lease: pool.reserve()?,
             wait,
-            begin: Some(begin),
+            begin,
         };
         Ok(Client::with(slot, OnceLock::new(), Arc::default()))
     }
@@ -451,7 +451,7 @@ impl Client {
             let Slot::Later { lease, wait, begin } = std::mem::replace(slot, Slot::Released) else {
                 unreachable!("matched above")
             };
-            let open = Checkout::open(lease, wait, begin, self.beginning.clone());
+            let open = Checkout::open(lease, wait, Some(begin), self.beginning.clone());
             let opened = tokio::select! {
                 biased;
                 () = self.until_aborted() => Err(Error::ClientReleased),
@@ -520,7 +520,7 @@ impl Client {
         match std::mem::replace(slot, Slot::Released) {
             Slot::Held(checkout) => checkout.release(destroy).await,
             // Its BEGIN waited: the transaction counts as open, though nothing reached the server.
-            Slot::Later { begin, .. } => begin.is_some(),
+            Slot::Later { .. } => true,
             Slot::Failed(_) | Slot::Released => false,
         }
     }
