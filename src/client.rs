@@ -295,7 +295,9 @@ impl Checkout {
 
     /// Commits the open transaction. An aborted one is not committed (the server would roll it
     /// back and answer as if all were well) but reported; one that was ended by hand stays ended;
-    /// one whose BEGIN never went out (no statement ran) needs nothing.
+    /// one whose BEGIN never went out (no statement ran) needs nothing. An open one's connection
+    /// goes back to the pool as soon as COMMIT is written, before its answer (see
+    /// `Pool::commit_and_give_back`), which releases the checkout.
     pub async fn commit(&mut self) -> Result<()> {
         if let Begin::Failed(e) = &self.begin {
             return Err(e.clone());
@@ -303,7 +305,11 @@ impl Checkout {
         match self.state {
             TxState::Idle => Ok(()),
             TxState::Aborted => Err(Error::TransactionAborted),
-            TxState::Open => self.query("COMMIT", &[], None).await.map(drop),
+            TxState::Open => {
+                let conn = self.conn.take().ok_or(Error::ClientReleased)?;
+                self.state = TxState::Idle;
+                self.lease.pool().commit_and_give_back(conn).await
+            }
             TxState::Unknown => match self.query("SELECT 1", &[], None).await {
                 // Only an aborted transaction refuses a plain SELECT.
                 Err(Error::Server(e)) if e.code == "25P02" => Err(Error::TransactionAborted),
@@ -311,22 +317,6 @@ impl Checkout {
                 Ok(_) => self.query("COMMIT", &[], None).await.map(drop),
             },
         }
-    }
-
-    /// Commits (see [`Checkout::commit`]) and releases: executeTransaction's normal end. An open
-    /// transaction's connection goes back to the pool as soon as COMMIT is written, before its
-    /// answer (see `Pool::commit_and_give_back`); otherwise the release follows the commit, and
-    /// rolls back, or closes the connection, after a failed one.
-    pub async fn commit_and_release(mut self) -> Result<()> {
-        if self.state == TxState::Open {
-            if let Some(conn) = self.conn.take() {
-                self.state = TxState::Idle;
-                return self.lease.pool().commit_and_give_back(conn).await;
-            }
-        }
-        let committed = self.commit().await;
-        self.release(false).await;
-        committed
     }
 
     /// Gives the connection back: returned as it is when clean, rolled back first otherwise,
@@ -498,15 +488,22 @@ impl Client {
         checkout.query(sql, &params, Some(early)).await
     }
 
-    /// Commits the client's transaction and releases the connection, in one call (see
-    /// [`Checkout::commit_and_release`]). A client that ran no query has nothing to commit.
+    /// Commits the client's transaction (see [`Checkout::commit`]) and releases the connection,
+    /// in one call: executeTransaction's normal end. After a failed COMMIT of a transaction whose
+    /// state was unknown the release rolls back, or closes the connection if that fails. A client
+    /// that ran no query has nothing to commit.
     pub async fn commit_and_release(&self) -> Result<()> {
         let mut slot = self.slot.lock().await;
         match std::mem::replace(&mut *slot, Slot::Released) {
             Slot::Later { .. } => Ok(()),
             Slot::Failed(e) => Err(e),
             Slot::Released => Err(Error::ClientReleased),
-            Slot::Held(checkout) => checkout.commit_and_release().await,
+            Slot::Held(mut checkout) => {
+                let committed = checkout.commit().await;
+                // After an open transaction's COMMIT the connection is back already.
+                checkout.release(false).await;
+                committed
+            }
         }
     }
 

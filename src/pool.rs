@@ -304,23 +304,17 @@ impl Pool {
         }
     }
 
-    /// Checks out a connection for a client (`getClient()`, `executeTransaction`). Without `wait`
-    /// it fails at once with `POOL_DEADLOCK` when none is free.
-    pub async fn checkout(self: &Arc<Self>, wait: bool) -> Result<(Object, Lease)> {
-        let lease = self.reserve()?;
-        Ok((self.connect(wait).await?, lease))
-    }
-
-    /// A claim for a client that checks out its connection later ([`Pool::connect`]):
-    /// `POOL_CLOSED` once `close()` has begun, which then waits for the claim to drop.
+    /// A claim for a client (`getClient()`, `executeTransaction`), which then checks out its
+    /// connection ([`Pool::connect`]): `POOL_CLOSED` once `close()` has begun, which then waits
+    /// for the claim to drop.
     pub fn reserve(self: &Arc<Self>) -> Result<Lease> {
         let _call = self.enter()?;
         // The lease counts in flight before this call stops counting, so `close()` never sees 0.
         Ok(self.lease())
     }
 
-    /// Checks out a connection for the holder of a [`Lease`]; without `wait`, only one that is
-    /// free now.
+    /// Checks out a connection for the holder of a [`Lease`]. Without `wait` it fails at once
+    /// with `POOL_DEADLOCK` when none is free.
     pub async fn connect(&self, wait: bool) -> Result<Object> {
         if wait {
             self.acquire().await
