@@ -185,6 +185,76 @@ export interface DatabaseManagerOptions {
    * @default false
    */
   logParameters?: boolean
+  /**
+   * libpq's TLS mode: `'disable'` (plain text), `'allow'` (plain, TLS if the server insists),
+   * `'prefer'` (TLS if the server offers it, nothing checked), `'require'` (TLS, nothing checked —
+   * `'verify-ca'` when a root certificate is given), `'verify-ca'` (the certificate's chain is
+   * checked), `'verify-full'` (the chain and the host name). See the README's TLS section.
+   * Environment: `DB_SSLMODE`, then `DB_SSL` (`true` = `'require'`), then `PGSSLMODE`.
+   * @default 'prefer' ('verify-full' with sslrootcert 'system')
+   */
+  sslmode?: SslMode
+  /**
+   * node-postgres's `ssl`: `true` is `'verify-full'` against `ca` or the system's roots,
+   * `{ rejectUnauthorized: false }` is `'require'` with nothing checked, `false` is `'disable'`.
+   * `sslmode` beside it sets the mode; a contradiction (`ssl: false` with a TLS mode) is
+   * INVALID_CONFIG.
+   */
+  ssl?: boolean | SslOptions
+  /**
+   * Root certificates that check the server's certificate: a PEM file, or `'system'` for the
+   * operating system's trust store (which asks for `'verify-full'`).
+   * Environment: `DB_SSLROOTCERT`, then `PGSSLROOTCERT`.
+   * @default '~/.postgresql/root.crt' when that file exists
+   */
+  sslrootcert?: string
+  /**
+   * Client certificate (PEM file) for certificate authentication; needs `sslkey`.
+   * Environment: `DB_SSLCERT`, then `PGSSLCERT`.
+   */
+  sslcert?: string
+  /**
+   * Client key (PEM file: PKCS#8, PKCS#1 or SEC1; encrypted PKCS#8 with `sslpassword`).
+   * Environment: `DB_SSLKEY`, then `PGSSLKEY`.
+   */
+  sslkey?: string
+  /** Password of an encrypted `sslkey`. Never appears in errors, logs or statistics. */
+  sslpassword?: string
+  /**
+   * SCRAM channel binding (SCRAM-SHA-256-PLUS over TLS): `'require'` refuses a server that does
+   * not bind the authentication to the TLS connection.
+   * Environment: `PGCHANNELBINDING`.
+   * @default 'prefer'
+   */
+  channelBinding?: 'disable' | 'prefer' | 'require'
+  /**
+   * `'direct'` starts TLS at once, without asking the server first (PostgreSQL 17 or later;
+   * needs sslmode `'require'` or stronger).
+   * Environment: `PGSSLNEGOTIATION`.
+   * @default 'postgres'
+   */
+  sslnegotiation?: 'postgres' | 'direct'
+}
+
+/** libpq's `sslmode`s. */
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full'
+
+/** node-postgres's `ssl` object (the `tls.connect` options that apply to PostgreSQL). */
+export interface SslOptions {
+  /** `false`: the server's certificate is not checked (`sslmode` `'require'`). @default true */
+  rejectUnauthorized?: boolean
+  /** Root certificates, PEM. @default the system's roots */
+  ca?: string | Buffer | Array<string | Buffer>
+  /** Client certificate, PEM. */
+  cert?: string | Buffer
+  /** Client key, PEM. */
+  key?: string | Buffer
+  /** Password of an encrypted `key`. */
+  passphrase?: string
+  /** The name checked against the certificate and sent as SNI, instead of `host`. */
+  servername?: string
+  /** Accepted for configurations written for hosted databases; TLS is on either way. */
+  require?: boolean
 }
 
 /** A log level; `'off'` logs nothing. */
@@ -286,6 +356,10 @@ export interface HealthStatus {
   database: string | null
   /** `pg_is_in_recovery()`: true on a standby. */
   isReplica: boolean | null
+  /** Whether the checked connection is encrypted (`pg_stat_ssl.ssl`). */
+  encrypted: boolean | null
+  /** Its TLS protocol version and cipher, e.g. `{ version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' }`. */
+  tls: { version: string; cipher: string } | null
   /** The statistics after the check. */
   pool: PoolStatistics
   /** Why, when unhealthy (`ECONNREFUSED`, `QUERY_TIMEOUT`, `POOL_CLOSED`, `28P01`, …). */

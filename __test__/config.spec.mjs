@@ -170,7 +170,7 @@ test('a unix-socket directory connects as host, ?host=, a %2F-encoded URL host a
     await using(env, options, async (db) => {
       // A socket connection has no server address or TCP port (the port picked the socket file).
       assert.deepEqual(await whoami(db), { database: DATABASE, user: 'postgres', port: null, addr: null, app: 'pg-rust-pool' })
-      assert.equal(String(db), `DatabaseManager(postgres@${SOCKET_DIR}:${PORT}/${DATABASE})`)
+      assert.equal(String(db), `DatabaseManager(postgres@${SOCKET_DIR}:${PORT}/${DATABASE} sslmode=prefer)`)
     })
   }
 })
@@ -201,7 +201,7 @@ test('a malformed connection string is INVALID_CONFIG and never quoted', () => {
   const secret = 'Leak-Me-Not-9'
   for (const [env, options, message] of [
     [{}, { connectionString: `postgres://u:${secret}@h:port/db` }, '`connectionString` has an invalid value for `port`'],
-    [{}, { connectionString: `postgres://u:${secret}@h/db?sslmode=sometimes` }, '`connectionString` has an invalid value for `sslmode`'],
+    [{}, { connectionString: `postgres://u:${secret}@h/db?sslmode=sometimes` }, 'the sslmode in `connectionString` must be disable, allow, prefer, require, verify-ca or verify-full'],
     [{}, { connectionString: `postgres://u:p@${secret}@h/db` }, '`connectionString` has an `@` in its host'],
     [{}, { connectionString: `mysql://u:${secret}@h/db` }, '`connectionString` must start with postgres:// or postgresql://'],
     [{}, { connectionString: `host=h password='${secret}` }, '`connectionString` is not a valid connection string'],
@@ -223,7 +223,7 @@ test('a wrong password is the server\'s 28P01, without the password', async () =
 })
 
 test('String(db) and util.inspect(db) show where it connects, never the password', async () => {
-  const described = `DatabaseManager(${ROLE}@127.0.0.1:${PORT}/${DATABASE})`
+  const described = `DatabaseManager(${ROLE}@127.0.0.1:${PORT}/${DATABASE} sslmode=prefer)`
   for (const [env, options] of [
     [{}, { host: '127.0.0.1', port: PORT, user: ROLE, password: PASSWORD, database: DATABASE }],
     [{}, { connectionString: GOOD_URL }],

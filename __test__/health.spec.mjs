@@ -7,7 +7,7 @@ import { startCluster, startReplica } from './harness/cluster.mjs'
 import { withChildren } from './harness/processes.mjs'
 import { DatabaseManager, withManager, observer } from './helpers.mjs'
 
-const HEALTH_KEYS = ['status', 'responseTimeMs', 'serverVersion', 'databaseTime', 'database', 'isReplica', 'pool']
+const HEALTH_KEYS = ['status', 'responseTimeMs', 'serverVersion', 'databaseTime', 'database', 'isReplica', 'encrypted', 'tls', 'pool']
 
 /** Runs fn with a cluster of its own (this spec stops, freezes and replicates servers). */
 async function withCluster(fn, start = () => startCluster()) {
@@ -32,6 +32,8 @@ test('healthy: the real server version, the server time within a second, the poo
     assert.ok(Math.abs(h.databaseTime.getTime() - Date.now()) < 1000, `server time ${h.databaseTime.toISOString()}`)
     assert.equal(h.database, process.env.PGDATABASE)
     assert.equal(h.isReplica, false)
+    // The harness's default server has no TLS.
+    assert.deepEqual([h.encrypted, h.tls], [false, null])
     assert.ok(h.responseTimeMs > 0 && h.responseTimeMs < 5000)
     assert.equal(h.pool.totalConnections, 1)
     assert.equal(h.pool.activeConnections, 0, 'the check gave its connection back')
@@ -57,7 +59,7 @@ test('server stopped: unhealthy with an error code; healthy again after a restar
       assert.equal(h.error.code, 'ECONNREFUSED')
       assert.match(h.error.message, /could not connect/)
       assert.ok(!h.error.message.includes(cluster.password))
-      assert.deepEqual([h.serverVersion, h.databaseTime, h.database, h.isReplica], [null, null, null, null])
+      assert.deepEqual([h.serverVersion, h.databaseTime, h.database, h.isReplica, h.encrypted, h.tls], [null, null, null, null, null, null])
       assert.equal(typeof h.pool.totalConnections, 'number')
       await cluster.start()
       assert.equal((await db.getHealthStatus()).status, 'healthy')

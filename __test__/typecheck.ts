@@ -4,7 +4,7 @@ import {
   type ConnectionInfo, type RemoveInfo, type RemoveReason, type CloseOptions, type WaitForDatabaseOptions,
   healthHandlers, type PoolStatistics, type LatencySummary, type LastError, type HealthStatus, type HealthOptions,
   type HealthHandler, type HealthHandlers, type HealthHandlersOptions, type LogLevel, type Logger,
-  type PoolClient, type TransactionOptions,
+  type PoolClient, type TransactionOptions, type SslMode, type SslOptions,
 } from '..'
 import { createServer } from 'node:http'
 
@@ -37,7 +37,20 @@ const options: DatabaseManagerOptions = {
   slowQueryMillis: 250,
   logParameters: false,
   leakDetectionThreshold: 0,
+  sslmode: 'verify-full',
+  sslrootcert: '/etc/ssl/ca.pem',
+  sslcert: '/etc/ssl/client.crt',
+  sslkey: '/etc/ssl/client.key',
+  sslpassword: 'secret',
+  channelBinding: 'require',
+  sslnegotiation: 'postgres',
 }
+const mode: SslMode = 'verify-ca'
+const sslObject: SslOptions = {
+  rejectUnauthorized: true, ca: ['PEM', Buffer.from('PEM')], cert: 'PEM', key: Buffer.from('PEM'),
+  passphrase: 'p', servername: 'db.internal', require: true,
+}
+const withSsl: DatabaseManagerOptions[] = [{ ssl: true }, { ssl: false }, { ssl: sslObject, sslmode: mode }]
 const level: LogLevel = 'off'
 const logger: Logger = (l: 'error' | 'warn' | 'info' | 'debug' | 'trace', m: string, f: Record<string, string | number | boolean>) => void [l, m, f]
 
@@ -115,7 +128,7 @@ async function main(): Promise<void> {
   const health: HealthStatus = await db.getHealthStatus(healthOptions)
   const healthParts: unknown[] = [
     health.status, health.responseTimeMs, health.serverVersion, health.databaseTime?.getTime(), health.database,
-    health.isReplica, health.pool.totalCount, health.error?.code, health.error?.message,
+    health.isReplica, health.encrypted, health.tls?.version, health.tls?.cipher, health.pool.totalCount, health.error?.code, health.error?.message,
   ]
   const scrape: string = db.metrics()
   const handlerOptions: HealthHandlersOptions = { timeoutMillis: 2000 }
@@ -129,7 +142,7 @@ async function main(): Promise<void> {
   const description: string = db.toString()
   const closing: CloseOptions = { timeoutMillis: 1000 }
   await db.close(closing)
-  void [n, command, count, oid, asArray, meta, description, total, results, level, logger, counts, times, lastParts, healthParts, scrape, each]
+  void [n, command, count, oid, asArray, meta, description, total, results, level, logger, counts, times, lastParts, healthParts, scrape, each, withSsl]
 }
 
 void main

@@ -20,6 +20,8 @@ async function healthStatus(native, { timeoutMillis = 5000 } = {}, trace) {
     databaseTime: h.databaseTime == null ? null : new Date(h.databaseTime),
     database: h.database ?? null,
     isReplica: h.isReplica ?? null,
+    encrypted: h.encrypted ?? null,
+    tls: h.encrypted ? { version: h.tlsVersion, cipher: h.tlsCipher } : null,
     pool: h.pool,
   }
   if (h.error) status.error = { code: h.error.code, message: h.error.message }

@@ -4,12 +4,19 @@
 
 const { INT8_MODES } = require('./types')
 
-const STRING = ['connectionString', 'host', 'database', 'user', 'password', 'applicationName', 'name', 'logLevel']
+const STRING = ['connectionString', 'host', 'database', 'user', 'password', 'applicationName', 'name', 'logLevel',
+  'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'channelBinding', 'sslnegotiation']
+// Never shown in a message, not even their type's value.
+const SECRET = new Set(['password', 'sslpassword'])
 const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeout', 'maxPreparedStatements',
   'idleTimeoutMillis', 'maxLifetimeSeconds', 'maxUses', 'keepAliveInitialDelayMillis', 'slowQueryMillis',
   'leakDetectionThreshold', 'busyPollMicros']
 const BOOLEAN = ['statementCache', 'keepAlive', 'logParameters']
-const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger'])
+const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger', 'ssl'])
+// node-postgres's `ssl` object: the tls.connect options it passes on that mean something here.
+// `require` is not a tls option, but guides for hosted databases write it; it asks for TLS, as
+// the object itself does.
+const SSL_KEYS = new Set(['rejectUnauthorized', 'ca', 'cert', 'key', 'passphrase', 'servername', 'require'])
 const SETTING_VALUE = new Set(['string', 'number', 'boolean'])
 
 class OptionError extends Error {}
@@ -32,7 +39,7 @@ function nativeOptions(options, parsers) {
     if (value === undefined) continue
     if (!KNOWN.has(key)) throw new OptionError(`unknown option \`${key}\`: see the options table in the README`)
     if (STRING.includes(key) && typeof value !== 'string') {
-      throw new OptionError(`\`${key}\` must be a string (got ${key === 'password' ? typeof value : describe(value)})`)
+      throw new OptionError(`\`${key}\` must be a string (got ${SECRET.has(key) ? typeof value : describe(value)})`)
     }
     if (NUMBER.includes(key) && (typeof value !== 'number' || Number.isNaN(value))) {
       throw new OptionError(`\`${key}\` must be a number (got ${describe(value)})`)
@@ -66,6 +73,10 @@ function nativeOptions(options, parsers) {
       if (typeof value !== 'function') throw new OptionError(`\`logger\` must be a function (level, message, fields) => void (got ${describe(value)})`)
       continue
     }
+    if (key === 'ssl') {
+      out.ssl = sslOption(value)
+      continue
+    }
     if (key === 'int8') {
       if (!Object.hasOwn(INT8_MODES, value)) throw new OptionError(`\`int8\` must be 'string', 'number' or 'bigint' (got ${describe(value)})`)
       continue
@@ -73,6 +84,42 @@ function nativeOptions(options, parsers) {
     out[key] = value
   }
   out.textOids = parsers.textOids()
+  return out
+}
+
+/** PEM text from a string, a Buffer, or an array of them (node's `ca` takes all three). */
+function pem(value, name, several) {
+  const items = several && Array.isArray(value) ? value : [value]
+  const buffers = items.map((item) => {
+    if (typeof item === 'string') return Buffer.from(item)
+    if (Buffer.isBuffer(item)) return item
+    throw new OptionError(`\`ssl.${name}\` must be PEM text as a string or Buffer${several ? ', or an array of them' : ''} (got ${describe(item)})`)
+  })
+  return Buffer.concat(buffers.flatMap((b) => [b, Buffer.from('\n')]))
+}
+
+/** node-postgres's `ssl` option in the shape native code takes. */
+function sslOption(value) {
+  if (typeof value === 'boolean') return { enabled: value }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new OptionError(`\`ssl\` must be true, false or an object such as { ca, rejectUnauthorized } (got ${describe(value)})`)
+  }
+  const out = { enabled: true }
+  for (const [name, item] of Object.entries(value)) {
+    if (item === undefined) continue
+    if (!SSL_KEYS.has(name)) {
+      throw new OptionError(`\`ssl.${name}\` is not supported: \`ssl\` takes rejectUnauthorized, ca, cert, key, passphrase and servername (or use sslmode and the other ssl* options)`)
+    }
+    if (name === 'rejectUnauthorized' || name === 'require') {
+      if (typeof item !== 'boolean') throw new OptionError(`\`ssl.${name}\` must be true or false (got ${describe(item)})`)
+      if (name === 'rejectUnauthorized') out.rejectUnauthorized = item
+    } else if (name === 'passphrase' || name === 'servername') {
+      if (typeof item !== 'string') throw new OptionError(`\`ssl.${name}\` must be a string (got ${name === 'passphrase' ? typeof item : describe(item)})`)
+      out[name] = item
+    } else {
+      out[name] = pem(item, name, name === 'ca')
+    }
+  }
   return out
 }
 

@@ -6,6 +6,7 @@
 //! release a clean connection goes straight back to the pool; any other is rolled back first, or
 //! closed if that fails. Dropped without release (a JS client collected unreleased) it never leaks:
 //! a clean connection goes back, any other is closed, which ends its transaction on the server.
+use crate::connection::Cancel;
 use crate::error::{Error, Result};
 use crate::events::Reason;
 use crate::params::Param;
@@ -21,7 +22,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
-use tokio_postgres::{CancelToken, NoTls};
 
 /// Where a connection stands with respect to a transaction block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,7 +396,7 @@ enum Slot {
 pub struct Client {
     slot: Mutex<Slot>,
     /// Set once the connection is checked out.
-    cancel: OnceLock<CancelToken>,
+    cancel: OnceLock<Cancel>,
     beginning: Arc<Beginning>,
     /// Set by `abort`, which a checkout still waiting gives up for.
     aborting: AtomicBool,
@@ -404,7 +404,7 @@ pub struct Client {
 }
 
 impl Client {
-    fn with(slot: Slot, cancel: OnceLock<CancelToken>, beginning: Arc<Beginning>) -> Client {
+    fn with(slot: Slot, cancel: OnceLock<Cancel>, beginning: Arc<Beginning>) -> Client {
         Client {
             slot: Mutex::new(slot),
             cancel,
@@ -418,7 +418,7 @@ impl Client {
     /// free now.
     pub async fn checkout(pool: &Arc<Pool>, wait: bool) -> Result<Client> {
         let mut checkout = Checkout::new(pool, wait, None).await?;
-        let cancel = OnceLock::from(checkout.conn()?.client().cancel_token());
+        let cancel = OnceLock::from(checkout.conn()?.canceller());
         let beginning = checkout.beginning.clone();
         Ok(Client::with(Slot::Held(checkout), cancel, beginning))
     }
@@ -449,7 +449,7 @@ impl Client {
             };
             *slot = match opened {
                 Ok(mut checkout) => {
-                    let _ = self.cancel.set(checkout.conn()?.client().cancel_token());
+                    let _ = self.cancel.set(checkout.conn()?.canceller());
                     Slot::Held(checkout)
                 }
                 Err(e) => Slot::Failed(e),
@@ -541,8 +541,7 @@ impl Client {
                     self.beginning.pending.load(Ordering::SeqCst),
                     self.cancel.get(),
                 ) {
-                    // TLS connections will need the pool's TLS connector here.
-                    if let Err(e) = cancel.cancel_query(NoTls).await {
+                    if let Err(e) = cancel.send().await {
                         tracing::warn!("could not send a cancel request: {e}");
                     }
                 }

@@ -34,6 +34,8 @@ use std::str::FromStr;
 use std::time::Duration;
 use tokio_postgres::config::Host;
 
+pub mod tls;
+
 /// Options as the user gave them (the JS `options` object, already converted at the edge).
 /// Numbers stay `f64` so that validation can name a bad value exactly as the user wrote it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -89,6 +91,9 @@ pub struct Options {
     pub leak_detection_threshold: Option<f64>,
     /// How long the engine polls instead of sleeping around a lone call, in µs (0 = never).
     pub busy_poll_micros: Option<f64>,
+    /// TLS: `ssl`, `sslmode`, `sslrootcert`, `sslcert`, `sslkey`, `sslpassword`,
+    /// `channelBinding`, `sslnegotiation`.
+    pub tls: tls::TlsOptions,
 }
 
 /// The defaults, each with its reason.
@@ -170,6 +175,8 @@ pub struct Config {
     pub leak_detection_threshold: Option<Duration>,
     /// How long the engine polls instead of sleeping around a lone call (zero: never).
     pub busy_poll: Duration,
+    /// TLS.
+    pub tls: tls::Tls,
 }
 
 /// A setting's JS option and the environment variables read for it, first set wins.
@@ -283,6 +290,19 @@ pub const ENVIRONMENT: &[&str] = &[
     "PGAPPNAME",
     "LOG_LEVEL",
     OS_USER,
+    // TLS (see `tls`); HOME for libpq's default root certificate file.
+    "DB_SSLMODE",
+    "DB_SSL",
+    "DB_SSLROOTCERT",
+    "DB_SSLCERT",
+    "DB_SSLKEY",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "PGSSLCERT",
+    "PGSSLKEY",
+    "PGCHANNELBINDING",
+    "PGSSLNEGOTIATION",
+    "HOME",
 ];
 
 /// The variables of [`ENVIRONMENT`] that are set (to valid UTF-8). This is the only place the
@@ -408,6 +428,8 @@ fn env_integer(source: Source, text: &str, bounds: Bounds) -> Result<u64> {
 struct Url {
     name: &'static str,
     pg: tokio_postgres::Config,
+    /// Its TLS parameters, which tokio-postgres does not parse (see `tls::URL_PARAMETERS`).
+    tls: Vec<(String, String)>,
 }
 
 /// What [`resolve`] reads from: the environment and the parsed connection string.
@@ -519,7 +541,8 @@ fn parse_url(name: &'static str, text: &str) -> Result<Url> {
             )));
         }
     }
-    let pg = tokio_postgres::Config::from_str(text).map_err(|e| {
+    let (text, tls) = tls::take_url_parameters(text);
+    let pg = tokio_postgres::Config::from_str(&text).map_err(|e| {
         // tokio-postgres' reasons may quote characters of the string (part of a password,
         // perhaps); only its "invalid value for option `name`", whose name is one of its own
         // constants, is passed on.
@@ -554,17 +577,14 @@ fn parse_url(name: &'static str, text: &str) -> Result<Url> {
             "{name} has an `@` in its host: percent-encode `@` in the user name or password as %40"
         )));
     }
-    Ok(Url { name, pg })
+    Ok(Url { name, pg, tls })
 }
 
 /// Copies the connection string's parameters that no option or environment variable sets.
 fn carry_over(url: &tokio_postgres::Config, pg: &mut tokio_postgres::Config) {
-    pg.ssl_mode(url.get_ssl_mode())
-        .ssl_negotiation(url.get_ssl_negotiation())
-        .keepalives(url.get_keepalives())
+    pg.keepalives(url.get_keepalives())
         .keepalives_idle(url.get_keepalives_idle())
         .target_session_attrs(url.get_target_session_attrs())
-        .channel_binding(url.get_channel_binding())
         .load_balance_hosts(url.get_load_balance_hosts());
     if let Some(timeout) = url.get_tcp_user_timeout() {
         pg.tcp_user_timeout(*timeout);
@@ -778,6 +798,18 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
     let busy_poll = sources
         .integer(&BUSY_POLL, options.busy_poll_micros, None, MICROS)?
         .map_or(defaults::BUSY_POLL_MICROS, |(us, _)| us);
+    let (url_tls, url_name) = sources
+        .url
+        .as_ref()
+        .map_or((&[][..], DATABASE_URL), |u| (&u.tls[..], u.name));
+    let tls = tls::resolve(&options.tls, url_tls, url_name, &sources)?;
+    pg.ssl_mode(tls.first_attempt())
+        .channel_binding(tls.channel_binding)
+        .ssl_negotiation(if tls.direct {
+            tokio_postgres::config::SslNegotiation::Direct
+        } else {
+            tokio_postgres::config::SslNegotiation::Postgres
+        });
     Ok(Config {
         pg,
         max: max as usize,
@@ -794,6 +826,7 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         leak_detection_threshold: (leak_detection_threshold > 0)
             .then(|| Duration::from_millis(leak_detection_threshold)),
         busy_poll: Duration::from_micros(busy_poll),
+        tls,
     })
 }
 

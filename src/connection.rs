@@ -4,6 +4,7 @@
 //! manager does not let us do: the task's error is what an idle connection's `error` event
 //! carries, and dropping the client (rather than aborting the task) lets the task say Terminate to
 //! the server before the socket closes.
+use crate::connect::Connector;
 use crate::engine::WritesTogether;
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Reason};
@@ -52,6 +53,8 @@ pub struct Conn {
     pid: i32,
     retire_at: Option<Instant>,
     uses: u64,
+    /// Where cancel requests go.
+    connector: Arc<Connector>,
 }
 
 impl Conn {
@@ -109,10 +112,18 @@ impl Conn {
         self.retirement(0, 0)
     }
 
+    /// What cancels the statement running on this connection, through the seam.
+    pub fn canceller(&self) -> Cancel {
+        Cancel {
+            token: self.client().cancel_token(),
+            connector: self.connector.clone(),
+        }
+    }
+
     /// What closing the pool needs to stop this connection while someone else holds it.
     pub fn stopper(&self) -> Stopper {
         Stopper {
-            cancel: self.client().cancel_token(),
+            cancel: self.canceller(),
             task: self.task.as_ref().map(JoinHandle::abort_handle),
         }
     }
@@ -135,15 +146,13 @@ const GONE_WAIT: Duration = Duration::from_secs(2);
 /// That connection's backend outlives the look by the same few milliseconds, so it goes by an
 /// application name of its own: code that counts the pool's backends by name right after close
 /// (a spec does) must not find it.
-pub async fn wait_until_gone(pg: &tokio_postgres::Config, pids: &[i32]) {
+pub async fn wait_until_gone(connector: &Connector, application_name: &str, pids: &[i32]) {
     if pids.is_empty() {
         return;
     }
-    let mut pg = pg.clone();
-    let name = pg.get_application_name().unwrap_or("pg-rust-pool");
-    pg.application_name(format!("{name} (close check)"));
+    let connector = connector.named(&format!("{application_name} (close check)"));
     let look = async {
-        let (client, connection) = pg.connect(tokio_postgres::NoTls).await?;
+        let (client, connection) = connector.connect().await?;
         let task = tokio::spawn(connection);
         let gone = async {
             loop {
@@ -154,7 +163,7 @@ pub async fn wait_until_gone(pg: &tokio_postgres::Config, pids: &[i32]) {
                     )
                     .await?;
                 if row.get::<_, i64>(0) == 0 {
-                    return Ok::<_, tokio_postgres::Error>(());
+                    return Ok::<_, Error>(());
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
@@ -169,10 +178,25 @@ pub async fn wait_until_gone(pg: &tokio_postgres::Config, pids: &[i32]) {
     }
 }
 
+/// Cancels the statement running on one connection: a CancelRequest on a new transport of the
+/// same kind (TLS or not) as the connection's.
+#[derive(Clone)]
+pub struct Cancel {
+    token: tokio_postgres::CancelToken,
+    connector: Arc<Connector>,
+}
+
+impl Cancel {
+    /// Sends the cancel request; the server answers nothing, so success means it was delivered.
+    pub async fn send(&self) -> Result<()> {
+        self.connector.cancel(&self.token).await
+    }
+}
+
 /// Stops a checked-out connection from outside: cancels its running statement on the server,
 /// then cuts the connection so that its backend ends.
 pub struct Stopper {
-    cancel: tokio_postgres::CancelToken,
+    cancel: Cancel,
     task: Option<tokio::task::AbortHandle>,
 }
 
@@ -180,7 +204,7 @@ impl Stopper {
     /// Cancels and cuts. The holder's next use of the connection fails.
     pub async fn stop(self) {
         // A failed cancel (server gone) changes nothing: cutting the connection still ends it.
-        let _ = self.cancel.cancel_query(tokio_postgres::NoTls).await;
+        let _ = self.cancel.send().await;
         if let Some(task) = self.task {
             task.abort();
         }
@@ -195,8 +219,7 @@ impl Stopper {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let cancel = self.cancel;
             runtime.spawn(async move {
-                let cancelled = cancel.cancel_query(tokio_postgres::NoTls);
-                let _ = tokio::time::timeout(CANCEL_WAIT, cancelled).await;
+                let _ = tokio::time::timeout(CANCEL_WAIT, cancel.send()).await;
             });
         }
     }
@@ -204,8 +227,8 @@ impl Stopper {
 
 /// Opens and checks [`Conn`]s for deadpool.
 pub struct Manager {
-    /// Connection parameters.
-    pub pg: tokio_postgres::Config,
+    /// Opens the connections.
+    pub connector: Arc<Connector>,
     /// Size of each connection's statement cache.
     pub statement_cache_size: usize,
     /// Lifetime of a connection; `None` for no limit.
@@ -278,7 +301,7 @@ impl managed::Manager for Manager {
 impl Manager {
     /// Opens a connection and learns its backend pid.
     async fn open(&self) -> Result<Conn> {
-        let (client, connection) = self.pg.connect(tokio_postgres::NoTls).await?;
+        let (client, connection) = self.connector.connect().await?;
         let shared = Arc::new(Shared::default());
         let task = {
             let shared = shared.clone();
@@ -330,6 +353,7 @@ impl Manager {
             pid,
             retire_at: self.max_lifetime.map(|l| retire_at(l, pid)),
             uses: 0,
+            connector: self.connector.clone(),
         })
     }
 }

@@ -65,6 +65,16 @@ pub enum Error {
         /// What happened and what to do.
         message: String,
     },
+    /// Setting up a connection failed in a way its message explains with the setting to change:
+    /// TLS (`TLS_NOT_SUPPORTED`, `TLS_UNKNOWN_CA`, `TLS_HOSTNAME_MISMATCH`, `TLS_CERT_EXPIRED`,
+    /// `TLS_CLIENT_CERT_REJECTED`, `TLS_HANDSHAKE_FAILED`), `CHANNEL_BINDING_UNAVAILABLE`, or a
+    /// port that does not speak PostgreSQL (`CONNECTION_ERROR`).
+    Handshake {
+        /// Stable code.
+        code: &'static str,
+        /// What happened, where, and what to change.
+        message: String,
+    },
     /// The connection broke while it was in use (`CONNECTION_CLOSED`).
     ConnectionClosed(String),
     /// A call's arguments were wrong (`INVALID_ARGUMENT`).
@@ -96,7 +106,7 @@ impl Error {
             Error::PoolTimeout(_) => "POOL_TIMEOUT",
             Error::ConnectTimeout(_) => "CONNECT_TIMEOUT",
             Error::QueryTimeout(_) => "QUERY_TIMEOUT",
-            Error::Connect { code, .. } => code,
+            Error::Connect { code, .. } | Error::Handshake { code, .. } => code,
             Error::ConnectionClosed(_) => "CONNECTION_CLOSED",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::InvalidConfig(_) => "INVALID_CONFIG",
@@ -121,8 +131,10 @@ impl Error {
 
     /// True when the connection that produced this error can no longer be used.
     pub fn is_connection_fatal(&self) -> bool {
-        matches!(self, Error::ConnectionClosed(_) | Error::Connect { .. })
-            || matches!(self, Error::Server(e) if e.severity == "FATAL" || e.severity == "PANIC")
+        matches!(
+            self,
+            Error::ConnectionClosed(_) | Error::Connect { .. } | Error::Handshake { .. }
+        ) || matches!(self, Error::Server(e) if e.severity == "FATAL" || e.severity == "PANIC")
     }
 }
 
@@ -155,7 +167,9 @@ impl fmt::Display for Error {
             | Error::Decode(m)
             | Error::ResultTooLarge(m)
             | Error::Internal(m) => f.write_str(m),
-            Error::Connect { message, .. } => f.write_str(message),
+            Error::Connect { message, .. } | Error::Handshake { message, .. } => {
+                f.write_str(message)
+            }
         }
     }
 }

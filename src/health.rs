@@ -21,7 +21,8 @@ use tokio_postgres::SimpleQueryMessage;
 /// What the check asks: one round trip for everything `getHealthStatus()` reports.
 const CHECK_SQL: &str = "SELECT current_setting('server_version'), \
      (extract(epoch FROM now()) * 1000)::float8::text, current_database(), \
-     pg_is_in_recovery()";
+     pg_is_in_recovery(), \
+     (SELECT version || '|' || cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl)";
 
 /// A check slower than this counts as slow: a point query that takes a second, the wait for a
 /// connection included, means the server or the pool is struggling.
@@ -60,6 +61,9 @@ pub struct Server {
     pub database: String,
     /// `pg_is_in_recovery()`: a standby.
     pub is_replica: bool,
+    /// The checked connection's TLS protocol version and cipher (`pg_stat_ssl`), if it is
+    /// encrypted.
+    pub tls: Option<(String, String)>,
 }
 
 /// The result of a check.
@@ -202,6 +206,10 @@ fn parse(messages: &[SimpleQueryMessage]) -> Result<Server> {
         time: text(1).parse().unwrap_or(f64::NAN),
         database: text(2),
         is_replica: text(3) == "t",
+        tls: row
+            .get(4)
+            .and_then(|t| t.split_once('|'))
+            .map(|(version, cipher)| (version.to_owned(), cipher.to_owned())),
     })
 }
 
@@ -215,6 +223,7 @@ mod tests {
             time: 0.0,
             database: "db".into(),
             is_replica: false,
+            tls: None,
         })
     }
 

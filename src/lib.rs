@@ -11,6 +11,7 @@
 pub mod busy_poll;
 pub mod client;
 pub mod config;
+pub mod connect;
 pub mod connection;
 pub mod convert;
 pub mod engine;

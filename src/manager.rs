@@ -194,6 +194,7 @@ impl NativePool {
     /// Where the pool connects, without secrets: `user@host:port/database`.
     #[napi]
     pub fn describe(&self) -> String {
-        config::describe(self.pool.config())
+        let config = self.pool.config();
+        format!("{} sslmode={}", config::describe(config), config.tls.mode)
     }
 }

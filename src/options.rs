@@ -66,6 +66,56 @@ pub struct PoolOptions {
     pub slow_query_millis: Option<f64>,
     /// See `index.d.ts`.
     pub log_parameters: Option<bool>,
+    /// node-postgres's `ssl`, as the facade normalised it.
+    pub ssl: Option<SslOptions>,
+    /// See `index.d.ts`.
+    pub sslmode: Option<String>,
+    /// See `index.d.ts`.
+    pub sslrootcert: Option<String>,
+    /// See `index.d.ts`.
+    pub sslcert: Option<String>,
+    /// See `index.d.ts`.
+    pub sslkey: Option<String>,
+    /// See `index.d.ts`.
+    pub sslpassword: Option<String>,
+    /// See `index.d.ts`.
+    pub channel_binding: Option<String>,
+    /// See `index.d.ts`.
+    pub sslnegotiation: Option<String>,
+}
+
+/// node-postgres's `ssl` option: `enabled` is false for `ssl: false`; PEM texts as Buffers.
+#[napi(object)]
+#[derive(Default)]
+pub struct SslOptions {
+    /// `ssl: false` → false; `true` or an object → true.
+    pub enabled: bool,
+    /// See `index.d.ts`.
+    pub reject_unauthorized: Option<bool>,
+    /// Root certificates, PEM (several strings or Buffers concatenated by the facade).
+    pub ca: Option<Buffer>,
+    /// Client certificate, PEM.
+    pub cert: Option<Buffer>,
+    /// Client key, PEM.
+    pub key: Option<Buffer>,
+    /// Password of an encrypted `key`.
+    pub passphrase: Option<String>,
+    /// See `index.d.ts`.
+    pub servername: Option<String>,
+}
+
+impl From<&SslOptions> for config::tls::SslOption {
+    fn from(o: &SslOptions) -> Self {
+        config::tls::SslOption {
+            enabled: o.enabled,
+            reject_unauthorized: o.reject_unauthorized,
+            ca: o.ca.as_ref().map(|b| b.to_vec()),
+            cert: o.cert.as_ref().map(|b| b.to_vec()),
+            key: o.key.as_ref().map(|b| b.to_vec()),
+            passphrase: o.passphrase.clone(),
+            servername: o.servername.clone(),
+        }
+    }
 }
 
 impl From<&PoolOptions> for config::Options {
@@ -106,6 +156,16 @@ impl From<&PoolOptions> for config::Options {
             },
             leak_detection_threshold: o.leak_detection_threshold,
             busy_poll_micros: o.busy_poll_micros,
+            tls: config::tls::TlsOptions {
+                ssl: o.ssl.as_ref().map(Into::into),
+                sslmode: o.sslmode.clone(),
+                sslrootcert: o.sslrootcert.clone(),
+                sslcert: o.sslcert.clone(),
+                sslkey: o.sslkey.clone(),
+                sslpassword: o.sslpassword.clone(),
+                channel_binding: o.channel_binding.clone(),
+                sslnegotiation: o.sslnegotiation.clone(),
+            },
         }
     }
 }
@@ -369,6 +429,12 @@ pub struct JsHealth {
     pub database: Option<String>,
     /// `pg_is_in_recovery()`.
     pub is_replica: Option<bool>,
+    /// Whether the checked connection is encrypted.
+    pub encrypted: Option<bool>,
+    /// Its TLS protocol version, when it is.
+    pub tls_version: Option<String>,
+    /// Its TLS cipher, when it is.
+    pub tls_cipher: Option<String>,
     /// The statistics after the check.
     pub pool: JsStatistics,
     /// Why the check failed.
@@ -387,6 +453,13 @@ impl JsHealth {
             database_time: server.as_ref().map(|s| s.time),
             database: server.as_ref().map(|s| s.database.clone()),
             is_replica: server.as_ref().map(|s| s.is_replica),
+            encrypted: server.as_ref().map(|s| s.tls.is_some()),
+            tls_version: server
+                .as_ref()
+                .and_then(|s| Some(s.tls.as_ref()?.0.clone())),
+            tls_cipher: server
+                .as_ref()
+                .and_then(|s| Some(s.tls.as_ref()?.1.clone())),
             pool: health.pool.into(),
             error: health.error.map(|e| JsHealthError {
                 code: e.code().to_owned(),

@@ -3,6 +3,7 @@
 //! manager query runs (a connection of its own or a place on a shared one, see `share`), the
 //! maintenance that keeps `min` connections and closes idle ones, and a graceful close.
 use crate::config::Config;
+use crate::connect::Connector;
 pub use crate::connection::{Conn, Manager, Stopper};
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Reason};
@@ -105,13 +106,14 @@ impl Pool {
     /// A pool for `config`; no connection is opened until one is needed.
     pub fn new(config: Config, text_oids: Vec<u32>) -> Result<Self> {
         let events = Arc::new(Events::default());
-        let redactor = Redactor::new(config.pg.get_password());
+        let redactor =
+            Redactor::new(config.pg.get_password()).also(config.tls.key_password.as_deref());
         let stats = Arc::new(Stats::new(redactor.clone()));
         let log = Arc::new(Log::new(config.log.clone(), config.name.clone(), redactor));
         let manager = Manager {
             stats: stats.clone(),
             log: log.clone(),
-            pg: config.pg.clone(),
+            connector: Arc::new(Connector::new(&config)?),
             statement_cache_size: config.max_prepared_statements,
             max_lifetime: config.max_lifetime,
             events: events.clone(),
@@ -740,7 +742,13 @@ impl Pool {
                     closing.push(conn.close());
                 }
                 futures_util::future::join_all(closing).await;
-                crate::connection::wait_until_gone(&self.config.pg, &pids).await;
+                let name = self
+                    .config
+                    .pg
+                    .get_application_name()
+                    .unwrap_or(crate::config::defaults::APPLICATION_NAME);
+                crate::connection::wait_until_gone(&self.pool.manager().connector, name, &pids)
+                    .await;
             })
             .await;
     }

@@ -15,25 +15,31 @@ const SHORTEST_SECRET: usize = 4;
 /// Redacts the secrets of one pool.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    secret: Option<String>,
+    secrets: Vec<String>,
 }
 
 impl Redactor {
     /// A redactor that also masks `password` wherever it appears verbatim.
     pub fn new(password: Option<&[u8]>) -> Self {
-        let secret = password
-            .and_then(|p| std::str::from_utf8(p).ok())
-            .filter(|p| p.chars().count() >= SHORTEST_SECRET)
-            .map(str::to_owned);
-        Redactor { secret }
+        Redactor::default().also(password.and_then(|p| std::str::from_utf8(p).ok()))
+    }
+
+    /// The same redactor, also masking `secret` (such as `sslpassword`) wherever it appears.
+    pub fn also(mut self, secret: Option<&str>) -> Self {
+        if let Some(secret) = secret.filter(|s| s.chars().count() >= SHORTEST_SECRET) {
+            self.secrets.push(secret.to_owned());
+        }
+        self
     }
 
     /// `text` with its secrets masked.
     pub fn apply(&self, text: &str) -> String {
-        let mut out = match &self.secret {
-            Some(secret) if text.contains(secret.as_str()) => text.replace(secret.as_str(), MASK),
-            _ => text.to_owned(),
-        };
+        let mut out = text.to_owned();
+        for secret in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), MASK);
+            }
+        }
         for mask in [url_password, keyword_password, sql_password] {
             out = mask(&out);
         }

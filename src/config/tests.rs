@@ -101,8 +101,15 @@ fn every_option_is_used() {
         slow_query_millis: Some(50.0),
         log_parameters: Some(true),
         busy_poll_micros: Some(0.0),
+        tls: tls::TlsOptions {
+            sslmode: Some("verify-full".into()),
+            sslrootcert: Some("/etc/ca.pem".into()),
+            ..Default::default()
+        },
     };
     let c = ok(&options, &[]);
+    assert_eq!(c.tls.mode, tls::SslMode::VerifyFull);
+    assert_eq!(c.pg.get_ssl_mode(), SslMode::Require);
     assert_eq!(c.name.as_deref(), Some("main"));
     assert_eq!(c.log.level, Some(tracing::Level::DEBUG));
     assert_eq!(c.idle_timeout, Some(Duration::from_millis(500)));
@@ -679,7 +686,8 @@ fn connection_string_errors_never_quote_the_string() {
         ),
         (
             format!("postgres://u:{SECRET}@h/db?sslmode=bogus"),
-            "`connectionString` has an invalid value for `sslmode`",
+            "the sslmode in `connectionString` must be disable, allow, prefer, require, verify-ca \
+             or verify-full (got \"bogus\")",
         ),
         (
             format!("postgres://u:{SECRET}@h/db?{SECRET}=1"),
@@ -780,6 +788,7 @@ fn the_environment_table_lists_every_variable_read() {
         .flat_map(|s| s.env.iter().copied())
         .collect();
     read.extend([DATABASE_URL, OS_USER]);
+    read.extend(tls::ENVIRONMENT);
     read.sort_unstable();
     let mut listed = ENVIRONMENT.to_vec();
     listed.sort_unstable();

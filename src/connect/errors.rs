@@ -1,0 +1,154 @@
+//! What a failed connect means, in words that point at the setting to change: TLS failures each
+//! get a code of their own, and a port answered by something other than PostgreSQL says so.
+use super::Connector;
+use crate::error::Error;
+use rustls::{AlertDescription, CertificateError};
+
+/// The rustls error behind a tokio-postgres error, if TLS failed.
+fn rustls_error(e: &tokio_postgres::Error) -> Option<&rustls::Error> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        // tokio-rustls wraps rustls's error in an io::Error, whose `source()` skips it.
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return Some(tls);
+            }
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// The text of the error and its causes.
+fn chain(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Whether `prefer` should try again in plain text after this failure: the server refused the
+/// TLS connection (a `hostnossl` line) or the handshake failed, as libpq retries.
+pub(super) fn worth_plain_retry(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error().is_some() || rustls_error(e).is_some()
+}
+
+/// The error a failed connect or cancel gives the user.
+pub(super) fn classify(e: tokio_postgres::Error, connector: &Connector) -> Error {
+    let target = &connector.target;
+    let mode = connector.mode;
+    let tls = |code: &'static str, message: String| Error::Handshake { code, message };
+    if e.as_db_error().is_some() {
+        return e.into();
+    }
+    if let Some(rustls) = rustls_error(&e) {
+        return match rustls {
+            rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer | CertificateError::BadSignature,
+            ) => tls(
+                "TLS_UNKNOWN_CA",
+                format!(
+                    "the certificate of the server at {target} is not signed by a root \
+                     certificate this pool trusts (sslmode={mode}): set `sslrootcert` to the CA \
+                     bundle that signed it (managed services publish theirs)"
+                ),
+            ),
+            rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            ) => {
+                let listed = match rustls {
+                    rustls::Error::InvalidCertificate(
+                        CertificateError::NotValidForNameContext { presented, .. },
+                    ) if !presented.is_empty() => {
+                        format!(" (it is for {})", presented.join(", "))
+                    }
+                    _ => String::new(),
+                };
+                tls(
+                    "TLS_HOSTNAME_MISMATCH",
+                    format!(
+                        "the certificate of the server at {target} is not valid for that host \
+                         name{listed} (sslmode={mode}): connect with a name the certificate \
+                         lists, or use sslmode=verify-ca to check only that a trusted CA \
+                         signed it"
+                    ),
+                )
+            }
+            rustls::Error::InvalidCertificate(
+                CertificateError::Expired
+                | CertificateError::ExpiredContext { .. }
+                | CertificateError::NotValidYet
+                | CertificateError::NotValidYetContext { .. },
+            ) => tls(
+                "TLS_CERT_EXPIRED",
+                format!(
+                    "the certificate of the server at {target} has expired or is not valid yet \
+                     (sslmode={mode}): renew the server's certificate, or check this machine's \
+                     clock"
+                ),
+            ),
+            rustls::Error::AlertReceived(
+                alert @ (AlertDescription::BadCertificate
+                | AlertDescription::UnknownCA
+                | AlertDescription::CertificateRequired
+                | AlertDescription::CertificateUnknown
+                | AlertDescription::CertificateExpired
+                | AlertDescription::CertificateRevoked
+                | AlertDescription::UnsupportedCertificate
+                | AlertDescription::AccessDenied),
+            ) => tls(
+                "TLS_CLIENT_CERT_REJECTED",
+                format!(
+                    "the server at {target} rejected this pool's client certificate \
+                     (TLS alert: {alert:?}): check that `sslcert` is signed by a CA in the \
+                     server's ssl_ca_file, is not expired, and matches `sslkey`"
+                ),
+            ),
+            other => tls(
+                "TLS_HANDSHAKE_FAILED",
+                format!("the TLS handshake with the server at {target} failed (sslmode={mode}): {other}"),
+            ),
+        };
+    }
+    let text = chain(&e);
+    if text.contains("server does not support TLS") {
+        return tls(
+            "TLS_NOT_SUPPORTED",
+            format!(
+                "the server at {target} does not accept TLS connections, and sslmode={mode} \
+                 requires TLS: turn on ssl in the server's postgresql.conf, or, only on a network \
+                 you trust, set sslmode to prefer or disable"
+            ),
+        );
+    }
+    if text.contains("channel binding") {
+        return tls(
+            "CHANNEL_BINDING_UNAVAILABLE",
+            format!(
+                "channel_binding=require, but the server at {target} did not use channel binding \
+                 ({}): it needs TLS and a user whose password is stored as SCRAM-SHA-256; set \
+                 channelBinding to prefer to connect without it",
+                text.rsplit(": ").next().unwrap_or("")
+            ),
+        );
+    }
+    if text.contains("error parsing response from server")
+        || text.contains("unexpected message from server")
+    {
+        return Error::Handshake {
+            code: "CONNECTION_ERROR",
+            message: format!(
+                "the service at {target} did not answer as PostgreSQL does: check `port` (it \
+                 may be another service's port)"
+            ),
+        };
+    }
+    e.into()
+}
