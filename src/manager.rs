@@ -68,10 +68,12 @@ impl NativePool {
     #[napi(constructor)]
     pub fn new(options: Option<PoolOptions>) -> napi::Result<Self> {
         let options = options.unwrap_or_default();
-        let config = config::resolve(&(&options).into(), &config::environment())
-            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-        let pool = Pool::new(config, options.text_oids.unwrap_or_default())
-            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+        // The facade turns InvalidArg into INVALID_CONFIG: a bad option, or a certificate file
+        // the options name that cannot be used.
+        let invalid = |e: crate::error::Error| Error::new(Status::InvalidArg, e.to_string());
+        let config =
+            config::resolve(&(&options).into(), &config::environment()).map_err(invalid)?;
+        let pool = Pool::new(config, options.text_oids.unwrap_or_default()).map_err(invalid)?;
         let pool = Arc::new(pool);
         spawn(pool::maintain(Arc::downgrade(&pool)));
         Ok(NativePool {

@@ -127,9 +127,10 @@ function startJanitor(root) {
 
 /**
  * Starts a new cluster. Returns { host, port, socketDir, root, data, user, password, database,
- * url, env, pid, log(), start(), stopServer(), restart(), stop() }.
+ * url, env, pid, log(), start(), stopServer(), restart(), stop() }. `files` maps names in the data
+ * directory to their text (e.g. { 'pg_hba.conf': … }); they replace what initdb wrote.
  */
-export function startCluster({ settings = {} } = {}) {
+export function startCluster({ settings = {}, files = {} } = {}) {
   return launch(settings, async ({ bin, dropRoot, root, data }) => {
     const pwfile = join(root, 'pw')
     writeFileSync(pwfile, PASSWORD + '\n')
@@ -137,6 +138,12 @@ export function startCluster({ settings = {} } = {}) {
     const initdb = await run('setpriv', [...dropRoot, '--', join(bin, 'initdb'), '-D', data, '-U', SUPERUSER,
       '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'])
     if (!initdb.ok) throw new Error(`initdb failed:\n${initdb.output.trim().replace(/^/gm, '  ')}`)
+    // After initdb, which refuses a non-empty directory; owned by the server's user, which reads them.
+    for (const [name, text] of Object.entries(files)) {
+      const path = join(data, name)
+      writeFileSync(path, text, { mode: 0o600 })
+      if (dropRoot.length) execFileSync('chown', [`${SUPERUSER}:${SUPERUSER}`, path])
+    }
   })
 }
 

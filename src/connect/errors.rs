@@ -34,10 +34,15 @@ fn chain(e: &tokio_postgres::Error) -> String {
     text
 }
 
-/// Whether `prefer` should try again in plain text after this failure: the server refused the
-/// TLS connection (a `hostnossl` line) or the handshake failed, as libpq retries.
-pub(super) fn worth_plain_retry(e: &tokio_postgres::Error) -> bool {
-    e.as_db_error().is_some() || rustls_error(e).is_some()
+/// Whether the server refused the connection as it came, TLS or plain (SQLSTATE 28000: a
+/// `hostssl`/`hostnossl` or `reject` line of pg_hba.conf), rather than its password.
+pub(super) fn refused(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION)
+}
+
+/// Whether the TLS handshake failed.
+pub(super) fn is_tls(e: &tokio_postgres::Error) -> bool {
+    rustls_error(e).is_some()
 }
 
 /// The error a failed connect or cancel gives the user.
@@ -132,10 +137,9 @@ pub(super) fn classify(e: tokio_postgres::Error, connector: &Connector) -> Error
         return tls(
             "CHANNEL_BINDING_UNAVAILABLE",
             format!(
-                "channel_binding=require, but the server at {target} did not use channel binding \
-                 ({}): it needs TLS and a user whose password is stored as SCRAM-SHA-256; set \
-                 channelBinding to prefer to connect without it",
-                text.rsplit(": ").next().unwrap_or("")
+                "channel_binding=require, but the server at {target} did not use channel binding: \
+                 it needs TLS and a user whose password is stored as SCRAM-SHA-256; set \
+                 channelBinding to prefer to connect without it"
             ),
         );
     }

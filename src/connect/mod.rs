@@ -76,15 +76,17 @@ impl Connector {
         }
     }
 
-    /// libpq's attempts: `allow` tries plain text, then TLS if the server refused it; `prefer`
-    /// tries TLS (when the server offers it), then plain text if that failed; the other modes
-    /// make one attempt.
+    /// libpq's attempts: `allow` tries plain text, then TLS (if the server offers it) when the
+    /// server refused plain text; `prefer` tries TLS when the server offers it, then plain text
+    /// when the server refused TLS or the handshake failed (a root certificate was given and did
+    /// not verify). Unlike libpq, a wrong password is not tried a second time: it would fail the
+    /// same way, and under `prefer` it would go out again in plain text.
     async fn attempts(&self) -> Result<(Client, Connection)> {
         use tokio_postgres::config::SslMode as Pg;
         let first = self.attempt(self.pg.get_ssl_mode()).await;
         let second = match (self.mode, &first) {
-            (SslMode::Allow, Err(e)) if e.as_db_error().is_some() => Pg::Require,
-            (SslMode::Prefer, Err(e)) if errors::worth_plain_retry(e) => Pg::Disable,
+            (SslMode::Allow, Err(e)) if errors::refused(e) => Pg::Prefer,
+            (SslMode::Prefer, Err(e)) if errors::refused(e) || errors::is_tls(e) => Pg::Disable,
             _ => return first.map_err(|e| errors::classify(e, self)),
         };
         self.attempt(second)
