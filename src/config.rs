@@ -177,6 +177,9 @@ pub struct Config {
     pub busy_poll: Duration,
     /// TLS.
     pub tls: tls::Tls,
+    /// What to add to a failed password authentication: the password came from a URL with a
+    /// `%` in it, which URLs decode (`%41` is `A`).
+    pub password_note: Option<String>,
 }
 
 /// A setting's JS option and the environment variables read for it, first set wins.
@@ -430,6 +433,8 @@ struct Url {
     pg: tokio_postgres::Config,
     /// Its TLS parameters, which tokio-postgres does not parse (see `tls::URL_PARAMETERS`).
     tls: Vec<(String, String)>,
+    /// The string as given (never shown: it may hold a password).
+    text: String,
 }
 
 /// What [`resolve`] reads from: the environment and the parsed connection string.
@@ -577,7 +582,23 @@ fn parse_url(name: &'static str, text: &str) -> Result<Url> {
             "{name} has an `@` in its host: percent-encode `@` in the user name or password as %40"
         )));
     }
-    Ok(Url { name, pg, tls })
+    Ok(Url {
+        name,
+        pg,
+        tls,
+        text: text.to_owned(),
+    })
+}
+
+/// Whether the password part of a `postgres://` URL holds a `%`: decoded as an escape, which a
+/// password pasted into a URL as it is rarely means.
+fn url_password_has_percent(text: &str) -> bool {
+    let Some((_, rest)) = text.split_once("://") else {
+        return false;
+    };
+    rest.rfind('@')
+        .and_then(|at| rest[..at].split_once(':'))
+        .is_some_and(|(_, password)| password.contains('%'))
 }
 
 /// Copies the connection string's parameters that no option or environment variable sets.
@@ -679,6 +700,14 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
     .map_or_else(|| user.clone(), |(database, _)| database);
     pg.user(&user).dbname(&database);
 
+    let password_note = match (&options.password, &sources.url) {
+        (None, Some(url)) if url_password_has_percent(url.text.as_str()) => Some(format!(
+            " (the password in {} has a `%`, which a URL reads as an escape such as %41 for A: \
+             write a literal % as %25, or pass the password in `password`)",
+            url.name
+        )),
+        _ => None,
+    };
     let password = match &options.password {
         Some(password) => Some(password.as_bytes().to_vec()),
         None => sources
@@ -827,6 +856,7 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
             .then(|| Duration::from_millis(leak_detection_threshold)),
         busy_poll: Duration::from_micros(busy_poll),
         tls,
+        password_note,
     })
 }
 

@@ -51,7 +51,13 @@ pub(super) fn classify(e: tokio_postgres::Error, connector: &Connector) -> Error
     let mode = connector.mode;
     let tls = |code: &'static str, message: String| Error::Handshake { code, message };
     if e.as_db_error().is_some() {
-        return e.into();
+        let mut error = Error::from(e);
+        if let (Error::Server(server), Some(note)) = (&mut error, &connector.password_note) {
+            if server.code == "28P01" {
+                server.message.push_str(note);
+            }
+        }
+        return error;
     }
     if let Some(rustls) = rustls_error(&e) {
         return match rustls {
@@ -143,8 +149,22 @@ pub(super) fn classify(e: tokio_postgres::Error, connector: &Connector) -> Error
             ),
         );
     }
-    if text.contains("error parsing response from server")
-        || text.contains("unexpected message from server")
+    if e.is_closed() {
+        // Before it was ready: this is not a query's connection closing under it.
+        return Error::Connect {
+            code: "CONNECTION_ERROR",
+            message: "the server closed the connection before it was ready".into(),
+        };
+    }
+    // postgres-protocol's words for bytes that are not PostgreSQL's messages.
+    if [
+        "error parsing response from server",
+        "unexpected message from server",
+        "bytes remaining on stream",
+        "invalid message length",
+    ]
+    .iter()
+    .any(|words| text.contains(words))
     {
         return Error::Handshake {
             code: "CONNECTION_ERROR",

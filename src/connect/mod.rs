@@ -29,6 +29,8 @@ pub struct Connector {
     deadline: Option<Duration>,
     /// `user@host:port/database`, for messages.
     target: String,
+    /// Added to a failed password authentication (see `Config::password_note`).
+    password_note: Option<String>,
 }
 
 impl Connector {
@@ -42,6 +44,7 @@ impl Connector {
             mode,
             deadline: config.connection_timeout,
             target: config::describe(config),
+            password_note: config.password_note.clone(),
         })
     }
 
