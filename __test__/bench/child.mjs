@@ -1,12 +1,16 @@
 // One measurement in a fresh process: node child.mjs <client> <workload>, with BENCH_URL,
-// BENCH_WARMUP and BENCH_SECONDS in the environment. Prints one JSON line:
+// BENCH_WARMUP and BENCH_SECONDS in the environment, and for a TLS workload BENCH_SSLROOTCERT, the
+// path of the CA certificate to verify the server with. Prints one JSON line:
 // { ops, seconds, rate, peakRssMB?, loopDelayP99Ms? } or { unavailable }.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { connect, rng, WORKLOADS } from './workloads.mjs'
+import { connect, expectTls, rng, WORKLOADS } from './workloads.mjs'
 
 const [client, name] = process.argv.slice(2)
 const workload = WORKLOADS[name]
-const db = await connect(client, process.env.BENCH_URL)
+const ca = process.env.BENCH_SSLROOTCERT
+if (workload.tls && !ca) throw new Error(`${name} runs over TLS: set BENCH_SSLROOTCERT to the CA certificate's path`)
+const db = await connect(client, process.env.BENCH_URL, workload.tls ? { ca } : {})
+if (workload.tls) await expectTls(db)
 
 if (workload.transaction && !db.transaction) {
   console.log(JSON.stringify({ unavailable: `${client} has no transaction API in this build` }))

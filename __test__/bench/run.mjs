@@ -1,7 +1,8 @@
 // `npm run bench`: pg-rust-pool against pg and postgres.js (issue 7). Starts a throwaway
 // PostgreSQL (or uses DATABASE_URL), loads the data set, runs every workload through every
 // client, each run in a fresh process, clients interleaved, and prints a Markdown table of
-// rates and ratios to pg. Writes bench-results.json. It asserts no speed.
+// rates and ratios to pg. Writes bench-results.json. It asserts no speed. The TLS workloads run
+// against a second throwaway cluster with ssl=on (see tls.mjs), started only when one is selected.
 //
 //   BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_REPS=3 BENCH_WORKLOADS=W1,W3 npm run bench
 import { spawn, execFileSync } from 'node:child_process'
@@ -11,6 +12,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { startCluster } from '../harness/cluster.mjs'
+import { startTlsServer } from './tls.mjs'
 import { CLIENTS, LOAD, POOL_SIZE, WORKLOADS } from './workloads.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -46,11 +48,14 @@ async function load(url) {
   }
 }
 
-/** Runs one client on one workload in a fresh process; resolves to its JSON line. */
-function measure(client, name, url) {
+/** Runs one client on one workload against `server` ({ url, ca? }) in a fresh process; resolves to its JSON line. */
+function measure(client, name, server) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(here, 'child.mjs'), client, name], {
-      env: { ...process.env, BENCH_URL: url, BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: String(WARMUP) },
+      env: {
+        ...process.env, BENCH_URL: server.url, BENCH_SSLROOTCERT: server.ca ?? '',
+        BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: String(WARMUP),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
@@ -92,12 +97,13 @@ function machine(postgresVersion) {
 const started = Date.now()
 const loadBefore = os.loadavg()[0]
 let cluster = null
+let tls = null
+process.on('SIGINT', async () => { await Promise.all([cluster?.stop(), tls?.stop()]); process.exit(130) })
 let url = process.env.DATABASE_URL
 if (!url) {
   cluster = await startCluster()
   url = cluster.url
 }
-process.on('SIGINT', async () => { await cluster?.stop(); process.exit(130) })
 
 const results = {}
 let failed = false
@@ -106,6 +112,12 @@ try {
   const t = Date.now()
   postgresVersion = await load(url)
   console.error(`loaded the data set in ${((Date.now() - t) / 1000).toFixed(1)} s (PostgreSQL ${postgresVersion}${cluster ? ', throwaway cluster' : ''})`)
+  if (NAMES.some((name) => WORKLOADS[name].tls)) {
+    const t = Date.now()
+    tls = await startTlsServer()
+    await load(tls.url)
+    console.error(`started the TLS cluster and loaded the data set in ${((Date.now() - t) / 1000).toFixed(1)} s`)
+  }
   for (const name of NAMES) {
     results[name] = Object.fromEntries(CLIENTS.map((c) => [c, { runs: [] }]))
     for (let rep = 0; rep < REPS; rep++) {
@@ -114,7 +126,7 @@ try {
         const entry = results[name][client]
         if (entry.unavailable || entry.error) continue
         try {
-          const run = await measure(client, name, url)
+          const run = await measure(client, name, WORKLOADS[name].tls ? tls : { url })
           if (run.unavailable) entry.unavailable = run.unavailable
           else entry.runs.push(run)
           console.error(`${name} rep ${rep + 1}/${REPS} ${client}: ${run.unavailable ? 'not available' : `${Math.round(run.rate)}/s`}`)
@@ -135,7 +147,7 @@ try {
     }
   }
 } finally {
-  await cluster?.stop()
+  await Promise.all([cluster?.stop(), tls?.stop()])
 }
 
 // ---- report ----
@@ -173,7 +185,10 @@ console.log(`load average ${info.loadAverage.join(' before, ')} after; finished 
 
 writeFileSync(join(root, 'bench-results.json'), JSON.stringify({
   date: new Date(started).toISOString(), seconds, machine: info,
-  settings: { seconds: SECONDS, warmup: WARMUP, reps: REPS, pool: POOL_SIZE, server: cluster ? 'throwaway cluster (fsync=off)' : 'DATABASE_URL' },
+  settings: {
+    seconds: SECONDS, warmup: WARMUP, reps: REPS, pool: POOL_SIZE, server: cluster ? 'throwaway cluster (fsync=off)' : 'DATABASE_URL',
+    ...(tls && { tlsServer: 'throwaway cluster (fsync=off, ssl=on), clients verifying it fully' }),
+  },
   results,
 }, null, 2) + '\n')
 process.exit(failed ? 1 : 0)

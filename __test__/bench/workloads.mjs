@@ -1,6 +1,8 @@
-// The data set and the five workloads of issue 7, and one small adapter per client so that every
-// client runs the same SQL with the same values. Every operation checks its result: a client
-// that returns nothing (or the wrong thing) throws instead of looking fast.
+// The data set, the five workloads of issue 7 and the TLS variants of W1 and W2 (issue 19), and
+// one small adapter per client so that every client runs the same SQL with the same values. Every
+// operation checks its result: a client that returns nothing (or the wrong thing) throws instead
+// of looking fast.
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
@@ -53,7 +55,8 @@ const seenCents = new Map()
 
 /**
  * Each workload: `concurrency` operations in flight, each `op(db, random)` one operation that
- * checks its own result; `rows` makes the rate rows/s instead of operations/s.
+ * checks its own result; `rows` makes the rate rows/s instead of operations/s; `tls` runs it
+ * against the TLS server, every client verifying it fully.
  */
 export const WORKLOADS = {
   W1: {
@@ -109,16 +112,30 @@ export const WORKLOADS = {
     },
   },
 }
+// The same operations over TLS: what encryption costs each client per query.
+for (const name of ['W1', 'W2']) {
+  WORKLOADS[`${name}-TLS`] = { ...WORKLOADS[name], title: `${WORKLOADS[name].title}, TLS verify-full`, tls: true }
+}
+
+/** Throws unless `db`'s connection runs over TLS, so that a TLS workload never measures plain text. */
+export async function expectTls(db) {
+  const { rows } = await db.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
+  check(rows.length === 1 && rows[0].ssl === true, 'ssl = true in pg_stat_ssl', rows)
+}
 
 /**
- * Opens a pool of POOL_SIZE connections with the client's defaults otherwise. Returns
- * { query(text, values) → { rows, rowCount }, transaction(fn) or null when the client has no
- * transaction API, close() }.
+ * Opens a pool of POOL_SIZE connections with the client's defaults otherwise; with `ca` (the path
+ * of a CA certificate), over TLS, verifying the server's certificate against it and its host
+ * name. Returns { query(text, values) → { rows, rowCount }, transaction(fn) or null when the
+ * client has no transaction API, close() }.
  */
-export async function connect(client, url) {
+export async function connect(client, url, { ca } = {}) {
+  // pg and postgres.js hand `ssl` to tls.connect, which checks the chain and the host name by default.
+  const ssl = ca ? { ssl: { ca: readFileSync(ca, 'utf8') } } : {}
   if (client === 'pg-rust-pool') {
     const { DatabaseManager } = require('../..')
-    const db = new DatabaseManager({ connectionString: url, max: POOL_SIZE })
+    const tls = ca ? { sslmode: 'verify-full', sslrootcert: ca } : {}
+    const db = new DatabaseManager({ connectionString: url, max: POOL_SIZE, ...tls })
     return {
       query: (text, values) => db.query(text, values),
       // Being built (issue 6); never emulated here, so W4 reports it as not available.
@@ -128,7 +145,7 @@ export async function connect(client, url) {
   }
   if (client === 'pg') {
     const { default: pg } = await import('pg')
-    const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE })
+    const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, ...ssl })
     return {
       query: (text, values) => pool.query(text, values),
       async transaction(fn) {
@@ -149,7 +166,7 @@ export async function connect(client, url) {
   }
   if (client === 'postgres.js') {
     const { default: postgres } = await import('postgres')
-    const sql = postgres(url, { max: POOL_SIZE })
+    const sql = postgres(url, { max: POOL_SIZE, ...ssl })
     const query = (tag) => (text, values = []) => tag(...template(text, values, sql))
       .then((rows) => ({ rows, rowCount: rows.count }))
     return {
