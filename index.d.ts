@@ -79,6 +79,23 @@ export interface DatabaseManagerOptions {
    */
   statementTimeout?: number
   /**
+   * Client-side limit of every query in milliseconds, the wait for a connection included; 0
+   * means none. Past it a query rejects with `QUERY_TIMEOUT` and its statement is cancelled on
+   * the server (see `QueryConfig.timeoutMillis`). node-postgres's `query_timeout` is accepted
+   * as another name for it.
+   * Environment: `DB_QUERY_TIMEOUT`.
+   * @default 0
+   */
+  queryTimeoutMillis?: number
+  /** node-postgres's name for `queryTimeoutMillis`. */
+  query_timeout?: number
+  /**
+   * How long a cancelled statement (past its timeout, or aborted) may take to end on the server
+   * before its connection is closed instead of reused.
+   * @default 5000
+   */
+  cancelTimeoutMillis?: number
+  /**
    * Keep prepared statements per connection, keyed by SQL text, so a repeated query costs one
    * round trip. Set `false` behind PgBouncer in transaction mode.
    * @default true
@@ -485,12 +502,26 @@ export interface QueryConfig {
   values?: readonly unknown[]
   /** `'array'` returns each row as an array of values in column order. */
   rowMode?: 'array'
+  /**
+   * Client-side limit of this query in milliseconds, the wait for a connection included: past
+   * it the query rejects with `QUERY_TIMEOUT` and a statement already sent is cancelled on the
+   * server. 0 lifts `queryTimeoutMillis` for this query. A limited query never shares a
+   * pipelined connection with others (its cancel must not hit them).
+   * @default the manager's `queryTimeoutMillis`
+   */
+  timeoutMillis?: number
+  /**
+   * Aborting it gives up the wait for a connection or cancels the statement on the server; the
+   * query rejects with an `AbortError` (`code: 'ABORT_ERR'`, `cause`: the signal's reason), at
+   * once if the signal has already fired.
+   */
+  signal?: AbortSignal
 }
 
 /**
  * Every error this package reports. `code` is the SQLSTATE for server errors (as in
  * node-postgres) or one of the client codes: `POOL_CLOSED`, `POOL_TIMEOUT`, `POOL_DEADLOCK`,
- * `CONNECT_TIMEOUT`, `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as
+ * `CONNECT_TIMEOUT`, `QUERY_TIMEOUT`, `ABORT_ERR` (with `name` `'AbortError'`), `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as
  * `ECONNREFUSED`), `CLIENT_RELEASED`, `TRANSACTION_TIMEOUT`, `INVALID_ARGUMENT`,
  * `INVALID_CONFIG`, `DECODE_ERROR`, `RESULT_TOO_LARGE` (a value longer than a JS string can
  * be), `INTERNAL_ERROR`. The stack starts at the line that called

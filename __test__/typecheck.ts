@@ -44,7 +44,10 @@ const options: DatabaseManagerOptions = {
   sslpassword: 'secret',
   channelBinding: 'require',
   sslnegotiation: 'postgres',
+  queryTimeoutMillis: 0,
+  cancelTimeoutMillis: 5000,
 }
+const pgNamed: DatabaseManagerOptions = { query_timeout: 1000 }
 const mode: SslMode = 'verify-ca'
 const sslObject: SslOptions = {
   rejectUnauthorized: true, ca: ['PEM', Buffer.from('PEM')], cert: 'PEM', key: Buffer.from('PEM'),
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
   const meta: [string, number, number, number, number, number, 'text'] = [
     field.name, field.tableID, field.columnID, field.dataTypeID, field.dataTypeSize, field.dataTypeModifier, field.format,
   ]
-  const config: QueryConfig = { text: 'SELECT 1', values: [], rowMode: 'array' }
+  const config: QueryConfig = { text: 'SELECT 1', values: [], rowMode: 'array', timeoutMillis: 1000, signal: new AbortController().signal }
   await db.query(config)
   try {
     await db.query('SELEKT')
@@ -142,7 +145,7 @@ async function main(): Promise<void> {
   const description: string = db.toString()
   const closing: CloseOptions = { timeoutMillis: 1000 }
   await db.close(closing)
-  void [n, command, count, oid, asArray, meta, description, total, results, level, logger, counts, times, lastParts, healthParts, scrape, each, withSsl]
+  void [n, command, count, oid, asArray, meta, description, total, results, level, logger, counts, times, lastParts, healthParts, scrape, each, withSsl, pgNamed]
 }
 
 void main

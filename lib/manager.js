@@ -17,6 +17,7 @@ const { getClient } = require('./client')
 const { executeTransaction, TransactionCount } = require('./transaction')
 const { Leaks } = require('./leak')
 const { Delivery } = require('./delivery')
+const { onAbort } = require('./abort')
 
 class DatabaseManager extends EventEmitter {
   #native
@@ -67,7 +68,19 @@ class DatabaseManager extends EventEmitter {
     return runQuery(send, this.#parsers, textOrConfig, values)
   }
 
-  #send = (text, values, early) => this.#shared.delivery.call((id) => this.#native.query(id, text, values), early)
+  #send = (text, values, early, limit) => limit === undefined
+    ? this.#shared.delivery.call((id) => this.#native.query(id, text, values), early)
+    : this.#sendLimited(text, values, early, limit)
+
+  /** A query with `timeoutMillis` or `signal`: the engine limits it, and the signal reaches it. */
+  #sendLimited(text, values, early, { timeoutMillis, signal }) {
+    let stopWatching = () => {}
+    const outcome = this.#shared.delivery.call((id) => {
+      this.#native.queryLimited(id, text, values, timeoutMillis ?? null, signal !== undefined)
+      stopWatching = onAbort(signal, () => this.#native.abortCall(id))
+    }, early)
+    return signal === undefined ? outcome : outcome.finally(stopWatching)
+  }
   #queryHolding = (text, values, early) => this.#shared.delivery.call((id) => this.#native.queryHolding(id, text, values), early)
 
   /** Checks out a client; `release()` it when done. */

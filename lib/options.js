@@ -10,9 +10,9 @@ const STRING = ['connectionString', 'host', 'database', 'user', 'password', 'app
 const SECRET = new Set(['password', 'sslpassword'])
 const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeout', 'maxPreparedStatements',
   'idleTimeoutMillis', 'maxLifetimeSeconds', 'maxUses', 'keepAliveInitialDelayMillis', 'slowQueryMillis',
-  'leakDetectionThreshold', 'busyPollMicros']
+  'leakDetectionThreshold', 'busyPollMicros', 'queryTimeoutMillis', 'cancelTimeoutMillis']
 const BOOLEAN = ['statementCache', 'keepAlive', 'logParameters']
-const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger', 'ssl'])
+const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger', 'ssl', 'query_timeout'])
 // node-postgres's `ssl` object: the tls.connect options it passes on that mean something here.
 // `require` is not a tls option, but guides for hosted databases write it; it asks for TLS, as
 // the object itself does.
@@ -71,6 +71,13 @@ function nativeOptions(options, parsers) {
     if (key === 'logger') {
       // Not passed to native code here: the manager connects it with logTo().
       if (typeof value !== 'function') throw new OptionError(`\`logger\` must be a function (level, message, fields) => void (got ${describe(value)})`)
+      continue
+    }
+    if (key === 'query_timeout') {
+      // node-postgres's name, so a pg configuration carries over.
+      if (options.queryTimeoutMillis !== undefined) throw new OptionError('`query_timeout` is node-postgres\'s name for `queryTimeoutMillis`: give one of them')
+      if (typeof value !== 'number' || Number.isNaN(value)) throw new OptionError(`\`query_timeout\` must be a number (got ${describe(value)})`)
+      out.queryTimeoutMillis = value
       continue
     }
     if (key === 'ssl') {

@@ -5,17 +5,34 @@
 const { fromNative, clientError } = require('./errors')
 const { prepareValues, ValueError } = require('./values')
 const { readResults, buildResult } = require('./rows')
+const { checkSignal, asAbortError, abortedBefore } = require('./abort')
 
 const ROW_MODES = new Set([undefined, null, 'array', 'object'])
 
-/** Normalises query(text, values) and query({ text, values, rowMode }) or throws ValueError. */
+/**
+ * Normalises query(text, values) and query({ text, values, rowMode, timeoutMillis, signal }) or
+ * throws ValueError. `limit` is undefined unless the call gives a timeout or a signal.
+ */
 function queryArguments(textOrConfig, values) {
   let text = textOrConfig
   let rowMode
+  let limit
   if (textOrConfig !== null && typeof textOrConfig === 'object' && !Array.isArray(textOrConfig)) {
     text = textOrConfig.text
     rowMode = textOrConfig.rowMode
     if (values === undefined) values = textOrConfig.values
+    const { timeoutMillis, signal } = textOrConfig
+    if (timeoutMillis !== undefined || signal !== undefined) {
+      if (timeoutMillis !== undefined && (!Number.isInteger(timeoutMillis) || timeoutMillis < 0 || timeoutMillis > 0x7fffffff)) {
+        throw new ValueError(`timeoutMillis must be a whole number of milliseconds from 0 (no limit) to 2147483647 (got ${timeoutMillis})`)
+      }
+      try {
+        checkSignal(signal)
+      } catch (e) {
+        throw new ValueError(e.message)
+      }
+      limit = { timeoutMillis, signal }
+    }
   }
   if (typeof text !== 'string') {
     throw new ValueError(`the query text must be a string (got ${text === null ? 'null' : typeof text}): call query('SELECT …', values) or query({ text, values })`)
@@ -24,12 +41,12 @@ function queryArguments(textOrConfig, values) {
     throw new ValueError(`values must be an array (got ${typeof values}): call query(text, [value1, value2])`)
   }
   if (!ROW_MODES.has(rowMode)) throw new ValueError(`rowMode must be 'array' or omitted (got ${JSON.stringify(rowMode)})`)
-  return { text, values: values || [], rowMode }
+  return { text, values: values || [], rowMode, limit }
 }
 
 /**
- * Runs one query: `send(text, preparedValues, early)` starts the native call and resolves to
- * its outcome, `{ meta, texts }` or `{ error }`; a long result's rows may reach `early.add`
+ * Runs one query: `send(text, preparedValues, early, limit)` starts the native call and resolves
+ * to its outcome, `{ meta, texts }` or `{ error }`; a long result's rows may reach `early.add`
  * before it (lib/delivery.js), and are decoded then, while the server still sends the rest.
  * Bad arguments reject with INVALID_ARGUMENT before anything is sent; `send` is called
  * synchronously, so calls keep their order. Errors take V8's async stack trace (lib/errors.js).
@@ -44,9 +61,14 @@ async function runQuery(send, parsers, textOrConfig, values) {
     if (e instanceof ValueError) throw clientError('INVALID_ARGUMENT', e.message)
     throw e
   }
+  const signal = args.limit?.signal
+  if (signal?.aborted) throw abortedBefore(signal)
   const early = new EarlyRows(parsers)
-  const outcome = await send(args.text, prepared, early)
-  if (outcome.error) throw fromNative(outcome.error)
+  const outcome = await send(args.text, prepared, early, args.limit)
+  if (outcome.error) {
+    const error = fromNative(outcome.error)
+    throw error.code === 'ABORT_ERR' ? asAbortError(error, signal) : error
+  }
   const results = readResults(outcome.meta, outcome.texts, parsers)
   if (results.length !== 1) return results.map((result) => buildResult(result, args.rowMode))
   return buildResult(early.prepend(results[0]), args.rowMode)

@@ -91,6 +91,11 @@ pub struct Options {
     pub leak_detection_threshold: Option<f64>,
     /// How long the engine polls instead of sleeping around a lone call, in µs (0 = never).
     pub busy_poll_micros: Option<f64>,
+    /// Client-side limit of each query, in ms, the wait for a connection included (0 = none).
+    pub query_timeout_millis: Option<f64>,
+    /// How long a timed-out or aborted statement may take to end after its cancel request
+    /// before its connection is closed, in ms.
+    pub cancel_timeout_millis: Option<f64>,
     /// TLS: `ssl`, `sslmode`, `sslrootcert`, `sslcert`, `sslkey`, `sslpassword`,
     /// `channelBinding`, `sslnegotiation`.
     pub tls: tls::TlsOptions,
@@ -129,6 +134,12 @@ pub mod defaults {
     /// One minute, well under the idle timeouts of common NATs and load balancers (several
     /// minutes); the OS default of two hours would notice a dead peer far too late.
     pub const KEEP_ALIVE_INITIAL_DELAY_MILLIS: u64 = 60_000;
+    /// Off, as in node-postgres (`query_timeout`): a statement's time limit is the
+    /// application's to choose; `statementTimeout` is the server-side one.
+    pub const QUERY_TIMEOUT_MILLIS: u64 = 0;
+    /// libpq's cancel waits as long as the server takes; five seconds is long for a server to
+    /// act on a cancel request, short enough that a hung backend does not hold a caller.
+    pub const CANCEL_TIMEOUT_MILLIS: u64 = 5_000;
     /// `warn`: a server's stderr shows what needs attention (slow queries, failed connects),
     /// not every query.
     pub const LOG_LEVEL: tracing::Level = tracing::Level::WARN;
@@ -175,6 +186,10 @@ pub struct Config {
     pub leak_detection_threshold: Option<Duration>,
     /// How long the engine polls instead of sleeping around a lone call (zero: never).
     pub busy_poll: Duration,
+    /// Each query's limit, the wait for a connection included; `None` for none.
+    pub query_timeout: Option<Duration>,
+    /// How long a cancelled statement may take to end before its connection is closed.
+    pub cancel_timeout: Duration,
     /// TLS.
     pub tls: tls::Tls,
     /// What to add to a failed password authentication: the password came from a URL with a
@@ -240,6 +255,14 @@ const BUSY_POLL: Setting = Setting {
     option: "busyPollMicros",
     env: &[],
 };
+const QUERY_TIMEOUT: Setting = Setting {
+    option: "queryTimeoutMillis",
+    env: &["DB_QUERY_TIMEOUT"],
+};
+const CANCEL_TIMEOUT: Setting = Setting {
+    option: "cancelTimeoutMillis",
+    env: &[],
+};
 const IDLE_TIMEOUT: Setting = Setting {
     option: "idleTimeoutMillis",
     env: &["DB_IDLE_TIMEOUT"],
@@ -283,6 +306,7 @@ pub const ENVIRONMENT: &[&str] = &[
     "DB_POOL_MIN",
     "DB_TIMEOUT",
     "DB_STATEMENT_TIMEOUT",
+    "DB_QUERY_TIMEOUT",
     "DB_IDLE_TIMEOUT",
     "DB_LEAK_DETECTION_THRESHOLD",
     "PGHOST",
@@ -827,6 +851,12 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
     let busy_poll = sources
         .integer(&BUSY_POLL, options.busy_poll_micros, None, MICROS)?
         .map_or(defaults::BUSY_POLL_MICROS, |(us, _)| us);
+    let query_timeout = sources
+        .integer(&QUERY_TIMEOUT, options.query_timeout_millis, None, MILLIS)?
+        .map_or(defaults::QUERY_TIMEOUT_MILLIS, |(ms, _)| ms);
+    let cancel_timeout = sources
+        .integer(&CANCEL_TIMEOUT, options.cancel_timeout_millis, None, MILLIS)?
+        .map_or(defaults::CANCEL_TIMEOUT_MILLIS, |(ms, _)| ms);
     let (url_tls, url_name) = sources
         .url
         .as_ref()
@@ -855,6 +885,8 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         leak_detection_threshold: (leak_detection_threshold > 0)
             .then(|| Duration::from_millis(leak_detection_threshold)),
         busy_poll: Duration::from_micros(busy_poll),
+        query_timeout: (query_timeout > 0).then(|| Duration::from_millis(query_timeout)),
+        cancel_timeout: Duration::from_millis(cancel_timeout),
         tls,
         password_note,
     })

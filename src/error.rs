@@ -75,6 +75,8 @@ pub enum Error {
         /// What happened, where, and what to change.
         message: String,
     },
+    /// The call's `AbortSignal` fired (`ABORT_ERR`, as Node names an `AbortError`).
+    Aborted(String),
     /// The connection broke while it was in use (`CONNECTION_CLOSED`).
     ConnectionClosed(String),
     /// A call's arguments were wrong (`INVALID_ARGUMENT`).
@@ -106,6 +108,7 @@ impl Error {
             Error::PoolTimeout(_) => "POOL_TIMEOUT",
             Error::ConnectTimeout(_) => "CONNECT_TIMEOUT",
             Error::QueryTimeout(_) => "QUERY_TIMEOUT",
+            Error::Aborted(_) => "ABORT_ERR",
             Error::Connect { code, .. } | Error::Handshake { code, .. } => code,
             Error::ConnectionClosed(_) => "CONNECTION_CLOSED",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
@@ -161,6 +164,7 @@ impl fmt::Display for Error {
             | Error::PoolDeadlock(m)
             | Error::ConnectTimeout(m)
             | Error::QueryTimeout(m)
+            | Error::Aborted(m)
             | Error::ConnectionClosed(m)
             | Error::InvalidArgument(m)
             | Error::InvalidConfig(m)

@@ -14,6 +14,7 @@ pub mod config;
 pub mod connect;
 pub mod connection;
 pub mod convert;
+pub mod deadline;
 pub mod engine;
 pub mod error;
 pub mod events;

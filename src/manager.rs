@@ -2,6 +2,7 @@
 //! converts the result back.
 use crate::client_edge::Clients;
 use crate::config;
+use crate::deadline::{Aborts, Registered};
 use crate::delivery::Delivery;
 use crate::events::{Event, Sink};
 use crate::log::{self, Record};
@@ -59,6 +60,8 @@ pub struct NativePool {
     pub(crate) clients: Arc<Clients>,
     sink: Option<Arc<JsSink>>,
     delivery: Option<Arc<Delivery>>,
+    /// Aborts of limited calls in flight, by call id.
+    aborts: Arc<Aborts>,
 }
 
 #[napi]
@@ -81,6 +84,7 @@ impl NativePool {
             clients: Arc::default(),
             sink: None,
             delivery: None,
+            aborts: Arc::default(),
         })
     }
 
@@ -135,10 +139,41 @@ impl NativePool {
     pub fn query(&self, env: Env, id: u32, text: String, values: Vec<JsValue>) -> napi::Result<()> {
         let pool = self.pool.clone();
         let params = params(values);
+        let limit = pool.default_limit();
         self.delivery()?.send(&env, id, move |early| async move {
-            pool.query(&text, params, &early).await
+            pool.query(&text, params, &early, limit).await
         });
         Ok(())
+    }
+
+    /// `query` with a limit of its own: `timeout_millis` (else `queryTimeoutMillis`), and, when
+    /// `abortable`, an abort that `abortCall(id)` fires.
+    #[napi]
+    pub fn query_limited(
+        &self,
+        env: Env,
+        id: u32,
+        text: String,
+        values: Vec<JsValue>,
+        timeout_millis: Option<u32>,
+        abortable: bool,
+    ) -> napi::Result<()> {
+        let pool = self.pool.clone();
+        let params = params(values);
+        let registered = abortable.then(|| self.aborts.register(id));
+        let limit = pool.limit(timeout_millis, registered.as_ref().map(Registered::abort));
+        self.delivery()?.send(&env, id, move |early| async move {
+            let outcome = pool.query(&text, params, &early, limit).await;
+            drop(registered);
+            outcome
+        });
+        Ok(())
+    }
+
+    /// Fires the abort of call `id` (its `AbortSignal` fired), if it is still in flight.
+    #[napi]
+    pub fn abort_call(&self, id: u32) {
+        self.aborts.fire(id);
     }
 
     /// Opens `min` connections (at least one) and runs a check query.

@@ -66,6 +66,10 @@ pub struct PoolOptions {
     pub slow_query_millis: Option<f64>,
     /// See `index.d.ts`.
     pub log_parameters: Option<bool>,
+    /// See `index.d.ts`.
+    pub query_timeout_millis: Option<f64>,
+    /// See `index.d.ts`.
+    pub cancel_timeout_millis: Option<f64>,
     /// node-postgres's `ssl`, as the facade normalised it.
     pub ssl: Option<SslOptions>,
     /// See `index.d.ts`.
@@ -156,6 +160,8 @@ impl From<&PoolOptions> for config::Options {
             },
             leak_detection_threshold: o.leak_detection_threshold,
             busy_poll_micros: o.busy_poll_micros,
+            query_timeout_millis: o.query_timeout_millis,
+            cancel_timeout_millis: o.cancel_timeout_millis,
             tls: config::tls::TlsOptions {
                 ssl: o.ssl.as_ref().map(Into::into),
                 sslmode: o.sslmode.clone(),

@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::connect::Connector;
 pub use crate::connection::{Conn, Manager, Stopper};
+use crate::deadline::{Abort, Limit, Stage};
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Reason};
 use crate::log::Log;
@@ -50,6 +51,9 @@ const RETRY_CAP: Duration = Duration::from_millis(500);
 /// SQLSTATEs with which the server ends a backend before it runs anything more
 /// (`admin_shutdown`, `crash_shutdown`, `cannot_connect_now`): a query that met one never ran.
 pub(crate) const ENDED_BEFORE_RUNNING: [&str; 3] = ["57P01", "57P02", "57P03"];
+
+/// The SQLSTATE of a statement ended by a cancel request (query_canceled).
+const CANCELLED: &str = "57014";
 
 /// A pool of connections with its configuration and lifecycle.
 pub struct Pool {
@@ -476,8 +480,79 @@ impl Pool {
         sql: &str,
         params: Vec<Param>,
         early: &dyn EarlyRows,
+        limit: Limit,
     ) -> Result<Vec<ResultSet>> {
-        self.counted(self.query_once_retried(sql, params, early).await)
+        self.counted(self.query_once_retried(sql, params, early, limit).await)
+    }
+
+    /// The limit of a call that gives none of its own: `queryTimeoutMillis`, or none.
+    pub fn default_limit(&self) -> Limit {
+        Limit::new(self.config.query_timeout, None)
+    }
+
+    /// The limit of a call: its own `timeout_millis` (0: none), else `queryTimeoutMillis`; and
+    /// `abort`.
+    pub fn limit(&self, timeout_millis: Option<u32>, abort: Option<Arc<Abort>>) -> Limit {
+        let timeout = match timeout_millis {
+            Some(0) => None,
+            Some(ms) => Some(Duration::from_millis(ms.into())),
+            None => self.config.query_timeout,
+        };
+        Limit::new(timeout, abort)
+    }
+
+    /// A connection of its own for a limited query, or the limit's error. The placement runs as
+    /// a task of its own, so that a call that gives up leaves it to finish and give back what it
+    /// got (deadpool's `get()` dropped half way would discard a connection it was checking).
+    async fn place_within(self: &Arc<Self>, limit: &Limit) -> Result<Place> {
+        let lease = self.lease();
+        let mut placing = tokio::spawn(async move {
+            let place = lease.pool().place_for(false).await;
+            (place, lease)
+        });
+        tokio::select! {
+            biased;
+            placed = &mut placing => match placed {
+                Ok((place, _lease)) => place,
+                Err(e) => Err(Error::Internal(format!("placing a query failed: {e}"))),
+            },
+            e = limit.reached(Stage::Waiting) => Err(e),
+        }
+    }
+
+    /// Runs a limited query on its own connection. When the limit is reached first, the
+    /// statement is cancelled on the server; the connection goes back to the pool only if the
+    /// server answers that it cancelled it (57014) within `cancelTimeoutMillis`, and is closed
+    /// otherwise, so that it is never handed out busy, nor with a cancel request on its way
+    /// that could hit its next user's statement.
+    async fn execute_within(
+        &self,
+        place: &Place,
+        sql: &str,
+        params: &[Param],
+        early: &dyn EarlyRows,
+        limit: &Limit,
+    ) -> Result<Vec<ResultSet>> {
+        let mut run =
+            pin!(self.execute_on(place.conn(), sql, params, &self.query_options, Some(early)));
+        let stop = tokio::select! {
+            biased;
+            outcome = &mut run => return outcome,
+            e = limit.reached(Stage::Running) => e,
+        };
+        let cancel = place.conn().canceller();
+        let ended = tokio::time::timeout(self.config.cancel_timeout, async {
+            if let Err(e) = cancel.send().await {
+                self.log.warn("could not send a cancel request", &e);
+            }
+            (&mut run).await
+        })
+        .await;
+        let cancelled = matches!(&ended, Ok(Err(Error::Server(s))) if s.code == CANCELLED);
+        if !cancelled {
+            place.retire();
+        }
+        Err(stop)
     }
 
     /// Counts a call of `query` (the manager's or a client's) and its failure.
@@ -560,20 +635,30 @@ impl Pool {
         sql: &str,
         params: Vec<Param>,
         early: &dyn EarlyRows,
+        limit: Limit,
     ) -> Result<Vec<ResultSet>> {
         let _call = self.enter()?;
-        // With `statementCache: false` (PgBouncer's transaction mode) nothing is shared.
-        let shareable = self.query_options.statement_cache && share::shareable(sql);
+        // With `statementCache: false` (PgBouncer's transaction mode) nothing is shared; nor is
+        // a limited query, whose cancel request could otherwise hit another caller's statement.
+        let shareable =
+            self.query_options.statement_cache && limit.is_none() && share::shareable(sql);
         let mut retried = false;
         loop {
-            let mut place = self.place_for(shareable).await?;
+            let mut place = if limit.is_none() {
+                self.place_for(shareable).await?
+            } else {
+                self.place_within(&limit).await?
+            };
             let never_sent = place.conn().client().is_closed();
             let outcome = if never_sent {
                 Err(Error::ConnectionClosed(
                     "the connection was closed before the query".into(),
                 ))
-            } else {
+            } else if limit.is_none() {
                 self.execute_on(place.conn(), sql, &params, &self.query_options, Some(early))
+                    .await
+            } else {
+                self.execute_within(&place, sql, &params, early, &limit)
                     .await
             };
             let ended_before = place.settle(&outcome).await;

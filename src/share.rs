@@ -126,6 +126,12 @@ impl Place {
         self.lane.conn()
     }
 
+    /// Has the connection closed rather than given back when the lane ends: its statement may
+    /// still run, or a cancel request for it may still be on its way.
+    pub(crate) fn retire(&self) {
+        self.lane.broken.store(true, Ordering::SeqCst);
+    }
+
     /// Records how the query ended; returns whether a connection error means it never ran. When
     /// the server ends a backend before running more (57P01–57P03), the first query waiting gets
     /// that error and the ones queued behind it see the connection close: they never ran either,

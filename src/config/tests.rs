@@ -101,6 +101,8 @@ fn every_option_is_used() {
         slow_query_millis: Some(50.0),
         log_parameters: Some(true),
         busy_poll_micros: Some(0.0),
+        query_timeout_millis: Some(750.0),
+        cancel_timeout_millis: Some(1000.0),
         tls: tls::TlsOptions {
             sslmode: Some("verify-full".into()),
             sslrootcert: Some("/etc/ca.pem".into()),
@@ -133,6 +135,8 @@ fn every_option_is_used() {
     assert_eq!(c.max_prepared_statements, 32);
     assert_eq!(c.leak_detection_threshold, Some(Duration::from_secs(5)));
     assert_eq!(c.busy_poll, Duration::ZERO);
+    assert_eq!(c.query_timeout, Some(Duration::from_millis(750)));
+    assert_eq!(c.cancel_timeout, Duration::from_secs(1));
 }
 
 #[test]
@@ -782,6 +786,8 @@ fn the_environment_table_lists_every_variable_read() {
         &LOG_LEVEL,
         &SLOW_QUERY,
         &LEAK_DETECTION_THRESHOLD,
+        &QUERY_TIMEOUT,
+        &CANCEL_TIMEOUT,
     ];
     let mut read: Vec<&str> = settings
         .iter()

@@ -1,0 +1,38 @@
+'use strict'
+// AbortSignal support: a call given `signal` rejects as Node's own APIs do when it fires
+// (`name: 'AbortError'`, `code: 'ABORT_ERR'`, `cause`: the signal's reason), at once when it has
+// fired already; while the call runs, firing it reaches the engine, which gives up the wait or
+// cancels the statement on the server.
+
+const { clientError } = require('./errors')
+
+/** Throws INVALID_ARGUMENT unless `signal` is undefined or an AbortSignal. */
+function checkSignal(signal) {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`signal must be an AbortSignal (got ${signal === null ? 'null' : typeof signal})`)
+  }
+}
+
+/** `error` (a DatabaseError with code ABORT_ERR) dressed as Node's AbortError. */
+function asAbortError(error, signal) {
+  error.name = 'AbortError'
+  error.cause = signal.reason
+  return error
+}
+
+/** The AbortError of a call whose signal had fired before it started. */
+function abortedBefore(signal) {
+  return asAbortError(clientError('ABORT_ERR', 'the call was aborted (its AbortSignal had fired) before it started; nothing was sent'), signal)
+}
+
+/**
+ * Calls `onAbort` when `signal` fires, until the returned function is called. Without a signal,
+ * does nothing.
+ */
+function onAbort(signal, handler) {
+  if (signal === undefined) return () => {}
+  signal.addEventListener('abort', handler, { once: true })
+  return () => signal.removeEventListener('abort', handler)
+}
+
+module.exports = { checkSignal, asAbortError, abortedBefore, onAbort }
