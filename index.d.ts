@@ -87,6 +87,15 @@ export interface DatabaseManagerOptions {
    * @default 0
    */
   queryTimeoutMillis?: number
+  /**
+   * How long sent data may go unacknowledged (or keepalive probes unanswered) before the
+   * connection is given up (`TCP_USER_TIMEOUT`): a query whose server vanished without closing
+   * the connection fails after this long (after `keepAliveInitialDelayMillis` plus this when it
+   * was waiting for a long-running statement's answer). 0 uses the system's (15 minutes on Linux).
+   * Connection string: `tcp_user_timeout` (ms).
+   * @default 30000
+   */
+  tcpUserTimeoutMillis?: number
   /** node-postgres's name for `queryTimeoutMillis`. */
   query_timeout?: number
   /**

@@ -46,6 +46,7 @@ const options: DatabaseManagerOptions = {
   sslnegotiation: 'postgres',
   queryTimeoutMillis: 0,
   cancelTimeoutMillis: 5000,
+  tcpUserTimeoutMillis: 30000,
 }
 const pgNamed: DatabaseManagerOptions = { query_timeout: 1000 }
 const mode: SslMode = 'verify-ca'

@@ -10,7 +10,8 @@ const STRING = ['connectionString', 'host', 'database', 'user', 'password', 'app
 const SECRET = new Set(['password', 'sslpassword'])
 const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeout', 'maxPreparedStatements',
   'idleTimeoutMillis', 'maxLifetimeSeconds', 'maxUses', 'keepAliveInitialDelayMillis', 'slowQueryMillis',
-  'leakDetectionThreshold', 'busyPollMicros', 'queryTimeoutMillis', 'cancelTimeoutMillis']
+  'leakDetectionThreshold', 'busyPollMicros', 'queryTimeoutMillis', 'cancelTimeoutMillis',
+  'tcpUserTimeoutMillis']
 const BOOLEAN = ['statementCache', 'keepAlive', 'logParameters']
 const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger', 'ssl', 'query_timeout'])
 // node-postgres's `ssl` object: the tls.connect options it passes on that mean something here.

@@ -91,6 +91,8 @@ pub struct Options {
     pub leak_detection_threshold: Option<f64>,
     /// How long the engine polls instead of sleeping around a lone call, in µs (0 = never).
     pub busy_poll_micros: Option<f64>,
+    /// `TCP_USER_TIMEOUT` of the connections, in ms (0 = the system's).
+    pub tcp_user_timeout_millis: Option<f64>,
     /// Client-side limit of each query, in ms, the wait for a connection included (0 = none).
     pub query_timeout_millis: Option<f64>,
     /// How long a timed-out or aborted statement may take to end after its cancel request
@@ -134,6 +136,12 @@ pub mod defaults {
     /// One minute, well under the idle timeouts of common NATs and load balancers (several
     /// minutes); the OS default of two hours would notice a dead peer far too late.
     pub const KEEP_ALIVE_INITIAL_DELAY_MILLIS: u64 = 60_000;
+    /// How long sent data may stay unacknowledged (or keepalive probes unanswered) before the
+    /// kernel gives the connection up: a peer that vanished without a FIN or RST (a dropped
+    /// NAT mapping, a failed-over host) fails its in-flight query in seconds rather than after
+    /// Linux's 15 minutes of retransmissions, while a live peer acknowledges within
+    /// milliseconds even when its server is busy (the kernel acknowledges, not PostgreSQL).
+    pub const TCP_USER_TIMEOUT_MILLIS: u64 = 30_000;
     /// Off, as in node-postgres (`query_timeout`): a statement's time limit is the
     /// application's to choose; `statementTimeout` is the server-side one.
     pub const QUERY_TIMEOUT_MILLIS: u64 = 0;
@@ -253,6 +261,10 @@ const LEAK_DETECTION_THRESHOLD: Setting = Setting {
 };
 const BUSY_POLL: Setting = Setting {
     option: "busyPollMicros",
+    env: &[],
+};
+const TCP_USER_TIMEOUT: Setting = Setting {
+    option: "tcpUserTimeoutMillis",
     env: &[],
 };
 const QUERY_TIMEOUT: Setting = Setting {
@@ -631,9 +643,6 @@ fn carry_over(url: &tokio_postgres::Config, pg: &mut tokio_postgres::Config) {
         .keepalives_idle(url.get_keepalives_idle())
         .target_session_attrs(url.get_target_session_attrs())
         .load_balance_hosts(url.get_load_balance_hosts());
-    if let Some(timeout) = url.get_tcp_user_timeout() {
-        pg.tcp_user_timeout(*timeout);
-    }
     if let Some(interval) = url.get_keepalives_interval() {
         pg.keepalives_interval(interval);
     }
@@ -840,6 +849,19 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
     if connection_timeout > 0 {
         pg.connect_timeout(Duration::from_millis(connection_timeout));
     }
+    let url_user_timeout = sources.url("tcp_user_timeout", |u| {
+        let ms = u.get_tcp_user_timeout()?.as_millis();
+        Some(ms.min(u128::from(MILLIS.hi)) as u64)
+    });
+    let tcp_user_timeout = sources
+        .integer(
+            &TCP_USER_TIMEOUT,
+            options.tcp_user_timeout_millis,
+            url_user_timeout,
+            MILLIS,
+        )?
+        .map_or(defaults::TCP_USER_TIMEOUT_MILLIS, |(ms, _)| ms);
+    pg.tcp_user_timeout(Duration::from_millis(tcp_user_timeout));
     let leak_detection_threshold = sources
         .integer(
             &LEAK_DETECTION_THRESHOLD,

@@ -239,9 +239,29 @@ pub struct Manager {
     pub stats: Arc<Stats>,
     /// Where connections are logged.
     pub log: Arc<Log>,
+    /// How long the check of a connection that sat idle may take before the connection counts
+    /// as dead (see [`check_wait`]).
+    pub check_wait: Duration,
+    /// When a check last found an idle connection dead: connections idle since before then
+    /// are retired without a check of their own.
+    pub dead_before: std::sync::Mutex<Option<Instant>>,
+}
+
+/// How long the check of an idle connection may take: a round trip on any network a pool
+/// should be used across is far below a second; a peer that has not answered by then (or by
+/// a quarter of `connectionTimeoutMillis`, when that is less) is taken for gone, so that the
+/// caller still gets a new connection within its `connectionTimeoutMillis`.
+pub fn check_wait(connection_timeout: Option<Duration>) -> Duration {
+    const MOST: Duration = Duration::from_secs(1);
+    connection_timeout.map_or(MOST, |t| (t / 4).min(MOST))
 }
 
 impl Manager {
+    /// When a check last found an idle connection dead.
+    fn dead_before(&self) -> Option<Instant> {
+        *self.dead_before.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Counts a connection leaving the pool and emits its `remove` event.
     pub fn retired(&self, pid: i32, reason: Reason) {
         self.stats.removed.fetch_add(1, Ordering::Relaxed);
@@ -275,18 +295,39 @@ impl managed::Manager for Manager {
         let conn = Box::pin(self.open()).await;
         match &conn {
             Ok(conn) => self.log.connected(conn.pid, started.elapsed()),
-            Err(e) => self.log.connect_failed(e, started.elapsed()),
+            Err(e) => {
+                self.log.connect_failed(e, started.elapsed());
+                self.stats.remember(e);
+            }
         }
         conn
     }
 
     async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
         let mut reason = conn.expired();
-        if reason.is_none() && metrics.last_used() > CHECK_IDLE_AFTER {
-            // Boxed, as `open` in `create`: rare, and large inline.
-            if let Err(e) = Box::pin(conn.client().simple_query("")).await {
-                self.log.ended(conn.pid, &e.into());
+        let idle = metrics.last_used();
+        if reason.is_none() && idle > CHECK_IDLE_AFTER {
+            let idle_since = Instant::now() - idle;
+            if self.dead_before().is_some_and(|dead| idle_since < dead) {
+                // Idle since before a check that found its peer gone: most likely gone too
+                // (a firewall or NAT that dropped one idle connection dropped them all), and
+                // checking each would cost the caller a check's wait apiece.
                 reason = Some(Reason::Broken);
+            } else {
+                // Boxed, as `open` in `create`: rare, and large inline.
+                let check = Box::pin(conn.client().simple_query(""));
+                match tokio::time::timeout(self.check_wait, check).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        self.log.ended(conn.pid, &e.into());
+                        reason = Some(Reason::Broken);
+                    }
+                    Err(_) => {
+                        *self.dead_before.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(Instant::now());
+                        reason = Some(Reason::Broken);
+                    }
+                }
             }
         }
         if let Some(reason) = reason {

@@ -67,6 +67,8 @@ pub struct PoolOptions {
     /// See `index.d.ts`.
     pub log_parameters: Option<bool>,
     /// See `index.d.ts`.
+    pub tcp_user_timeout_millis: Option<f64>,
+    /// See `index.d.ts`.
     pub query_timeout_millis: Option<f64>,
     /// See `index.d.ts`.
     pub cancel_timeout_millis: Option<f64>,
@@ -160,6 +162,7 @@ impl From<&PoolOptions> for config::Options {
             },
             leak_detection_threshold: o.leak_detection_threshold,
             busy_poll_micros: o.busy_poll_micros,
+            tcp_user_timeout_millis: o.tcp_user_timeout_millis,
             query_timeout_millis: o.query_timeout_millis,
             cancel_timeout_millis: o.cancel_timeout_millis,
             tls: config::tls::TlsOptions {

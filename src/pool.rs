@@ -118,6 +118,8 @@ impl Pool {
             stats: stats.clone(),
             log: log.clone(),
             connector: Arc::new(Connector::new(&config)?),
+            check_wait: crate::connection::check_wait(config.connection_timeout),
+            dead_before: Default::default(),
             statement_cache_size: config.max_prepared_statements,
             max_lifetime: config.max_lifetime,
             events: events.clone(),
@@ -127,7 +129,9 @@ impl Pool {
             .runtime(Runtime::Tokio1)
             .timeouts(Timeouts {
                 wait: config.connection_timeout,
-                create: config.connection_timeout,
+                // The seam bounds the whole connect itself (`connect::Connector`), so the error
+                // says where it was connecting, and reaches the statistics' lastError.
+                create: None,
                 recycle: config.connection_timeout,
             })
             .build()

@@ -162,6 +162,12 @@ impl Stats {
     /// Counts a failed call and remembers it as the last error.
     pub fn failed(&self, error: &Error) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+        self.remember(error);
+    }
+
+    /// Keeps `error` as the last error without counting a failed call: a connection attempt
+    /// that failed (maintenance, or a connect that a call then retried or gave up on).
+    pub fn remember(&self, error: &Error) {
         let at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_millis() as f64);

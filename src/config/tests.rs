@@ -102,6 +102,7 @@ fn every_option_is_used() {
         log_parameters: Some(true),
         busy_poll_micros: Some(0.0),
         query_timeout_millis: Some(750.0),
+        tcp_user_timeout_millis: Some(4000.0),
         cancel_timeout_millis: Some(1000.0),
         tls: tls::TlsOptions {
             sslmode: Some("verify-full".into()),
@@ -137,6 +138,7 @@ fn every_option_is_used() {
     assert_eq!(c.busy_poll, Duration::ZERO);
     assert_eq!(c.query_timeout, Some(Duration::from_millis(750)));
     assert_eq!(c.cancel_timeout, Duration::from_secs(1));
+    assert_eq!(c.pg.get_tcp_user_timeout(), Some(&Duration::from_secs(4)));
 }
 
 #[test]
@@ -788,6 +790,7 @@ fn the_environment_table_lists_every_variable_read() {
         &LEAK_DETECTION_THRESHOLD,
         &QUERY_TIMEOUT,
         &CANCEL_TIMEOUT,
+        &TCP_USER_TIMEOUT,
     ];
     let mut read: Vec<&str> = settings
         .iter()
