@@ -96,6 +96,14 @@ export interface DatabaseManagerOptions {
    * @default 30000
    */
   tcpUserTimeoutMillis?: number
+  /**
+   * The circuit breaker in front of new connections: after `failureThreshold` failed connection
+   * attempts in a row, calls that need a new connection fail at once with `DATABASE_UNAVAILABLE`
+   * for `resetTimeoutMillis`, while idle connections keep serving; then one attempt is let
+   * through, and its success closes it. `false` turns it off.
+   * @default { failureThreshold: 5, resetTimeoutMillis: 10000 }
+   */
+  circuitBreaker?: false | { failureThreshold?: number; resetTimeoutMillis?: number }
   /** node-postgres's name for `queryTimeoutMillis`. */
   query_timeout?: number
   /**
@@ -352,6 +360,8 @@ export interface PoolStatistics {
   queryTime: LatencySummary
   /** The last failure; absent before the first. */
   lastError?: LastError
+  /** The circuit breaker: `'open'` while calls that need a new connection fail at once. */
+  circuit: 'closed' | 'open' | 'half-open'
 }
 
 /** Options of `getHealthStatus()`. */
@@ -382,6 +392,8 @@ export interface HealthStatus {
   database: string | null
   /** `pg_is_in_recovery()`: true on a standby. */
   isReplica: boolean | null
+  /** The circuit breaker's state (as in the statistics). */
+  circuit: 'closed' | 'open' | 'half-open'
   /** Whether the checked connection is encrypted (`pg_stat_ssl.ssl`). */
   encrypted: boolean | null
   /** Its TLS protocol version and cipher, e.g. `{ version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' }`. */
@@ -730,6 +742,10 @@ export declare class DatabaseManager extends EventEmitter {
   on(event: 'error', listener: (error: DatabaseError, info: ConnectionInfo) => void): this
   /** A client was held past `leakDetectionThreshold`, or collected without `release()`. */
   on(event: 'leak', listener: (warning: LeakWarning) => void): this
+  /** The circuit breaker opened after `failureThreshold` failed connection attempts in a row; the last one's error. */
+  on(event: 'circuitOpen', listener: (error: DatabaseError) => void): this
+  /** A connection attempt succeeded and the circuit breaker closed again. */
+  on(event: 'circuitClose', listener: () => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
   /** `DatabaseManager(user@host:port/database)`, never the password. */
   toString(): string

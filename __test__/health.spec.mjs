@@ -7,7 +7,7 @@ import { startCluster, startReplica } from './harness/cluster.mjs'
 import { withChildren } from './harness/processes.mjs'
 import { DatabaseManager, withManager, observer } from './helpers.mjs'
 
-const HEALTH_KEYS = ['status', 'responseTimeMs', 'serverVersion', 'databaseTime', 'database', 'isReplica', 'encrypted', 'tls', 'pool']
+const HEALTH_KEYS = ['status', 'responseTimeMs', 'serverVersion', 'databaseTime', 'database', 'isReplica', 'encrypted', 'tls', 'circuit', 'pool']
 
 /** Runs fn with a cluster of its own (this spec stops, freezes and replicates servers). */
 async function withCluster(fn, start = () => startCluster()) {

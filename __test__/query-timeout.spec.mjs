@@ -154,3 +154,45 @@ test('1,000 queries with random short deadlines under load: consistent statistic
     assert.equal((await db.query('SELECT 1 AS x')).rows[0].x, 1)
   })
 })
+
+test('a client query with timeoutMillis or a signal is cancelled on the server and the client carries on', async () => {
+  const applicationName = uniqueName('qt-client')
+  await withManager({ max: 2, applicationName }, async (db) => {
+    const client = await db.getClient()
+    try {
+      const started = Date.now()
+      const e = await client.query({ text: 'SELECT pg_sleep(10)', timeoutMillis: 200 }).catch((e) => e)
+      assert.equal(e.code, 'QUERY_TIMEOUT', e.message)
+      assert.ok(Date.now() - started < 700)
+      const controller = new AbortController()
+      setTimeout(() => controller.abort(), 100)
+      const aborted = await client.query({ text: 'SELECT pg_sleep(10)', signal: controller.signal }).catch((e) => e)
+      assert.equal(aborted.name, 'AbortError')
+      // The same connection, idle, serves the client's next query.
+      const { rows } = await client.query('SELECT 1 AS x')
+      assert.equal(rows[0].x, 1)
+      assert.ok((await states(applicationName)).every((r) => r.state === 'idle'))
+      // Queued behind the client's own slow query, a query whose time runs out is never sent.
+      const slow = client.query('SELECT pg_sleep(0.4)')
+      const queued = await client.query({ text: 'SELECT 2', timeoutMillis: 100 }).catch((e) => e)
+      assert.equal(queued.code, 'QUERY_TIMEOUT')
+      assert.match(queued.message, /did not get its turn on the client within its timeout \(100 ms\); nothing was sent/)
+      await slow
+    } finally {
+      await client.release()
+    }
+  })
+})
+
+test('inside executeTransaction a query past its timeout aborts the transaction, which rolls back', async () => {
+  await withManager({ max: 1 }, async (db) => {
+    await db.query('DROP TABLE IF EXISTS qt_rows; CREATE TABLE qt_rows (id int)')
+    const e = await db.executeTransaction(async (client) => {
+      await client.query('INSERT INTO qt_rows VALUES (1)')
+      await client.query({ text: 'SELECT pg_sleep(10)', timeoutMillis: 200 })
+    }).catch((e) => e)
+    assert.equal(e.code, 'QUERY_TIMEOUT', e.message)
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM qt_rows')).rows[0].n, 0)
+    await db.query('DROP TABLE qt_rows')
+  })
+})

@@ -47,7 +47,9 @@ const options: DatabaseManagerOptions = {
   queryTimeoutMillis: 0,
   cancelTimeoutMillis: 5000,
   tcpUserTimeoutMillis: 30000,
+  circuitBreaker: { failureThreshold: 5, resetTimeoutMillis: 10000 },
 }
+const noBreaker: DatabaseManagerOptions = { circuitBreaker: false }
 const pgNamed: DatabaseManagerOptions = { query_timeout: 1000 }
 const mode: SslMode = 'verify-ca'
 const sslObject: SslOptions = {
@@ -71,6 +73,8 @@ async function main(): Promise<void> {
     void [info.pid, reason]
   })
   db.on('error', (err: DatabaseError, info: ConnectionInfo) => void [err.code, info.pid])
+  db.on('circuitOpen', (err: DatabaseError) => void err.code)
+  db.on('circuitClose', () => undefined)
   const r: QueryResult<{ n: number }> = await db.query<{ n: number }>('SELECT $1::int AS n', [1])
   const n: number = r.rows[0].n
   const command: string | null = r.command
@@ -132,7 +136,7 @@ async function main(): Promise<void> {
   const health: HealthStatus = await db.getHealthStatus(healthOptions)
   const healthParts: unknown[] = [
     health.status, health.responseTimeMs, health.serverVersion, health.databaseTime?.getTime(), health.database,
-    health.isReplica, health.encrypted, health.tls?.version, health.tls?.cipher, health.pool.totalCount, health.error?.code, health.error?.message,
+    health.isReplica, health.encrypted, health.tls?.version, health.tls?.cipher, health.circuit, health.pool.circuit, health.pool.totalCount, health.error?.code, health.error?.message,
   ]
   const scrape: string = db.metrics()
   const handlerOptions: HealthHandlersOptions = { timeoutMillis: 2000 }
@@ -146,7 +150,7 @@ async function main(): Promise<void> {
   const description: string = db.toString()
   const closing: CloseOptions = { timeoutMillis: 1000 }
   await db.close(closing)
-  void [n, command, count, oid, asArray, meta, description, total, results, level, logger, counts, times, lastParts, healthParts, scrape, each, withSsl, pgNamed]
+  void [n, command, count, oid, asArray, meta, description, total, results, level, logger, counts, times, lastParts, healthParts, scrape, each, withSsl, pgNamed, noBreaker]
 }
 
 void main

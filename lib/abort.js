@@ -25,14 +25,24 @@ function abortedBefore(signal) {
   return asAbortError(clientError('ABORT_ERR', 'the call was aborted (its AbortSignal had fired) before it started; nothing was sent'), signal)
 }
 
-/**
- * Calls `onAbort` when `signal` fires, until the returned function is called. Without a signal,
- * does nothing.
- */
+/** Calls `handler` when `signal` fires, until the returned function is called. */
 function onAbort(signal, handler) {
   if (signal === undefined) return () => {}
   signal.addEventListener('abort', handler, { once: true })
   return () => signal.removeEventListener('abort', handler)
 }
 
-module.exports = { checkSignal, asAbortError, abortedBefore, onAbort }
+/**
+ * Starts a limited native call through `delivery`: `start(id)` makes the call, and the signal,
+ * while the call runs, fires its abort in the engine (`native.abortCall(id)`).
+ */
+function limitedCall(delivery, native, signal, early, start) {
+  let stopWatching = () => {}
+  const outcome = delivery.call((id) => {
+    start(id)
+    stopWatching = onAbort(signal, () => native.abortCall(id))
+  }, early)
+  return signal === undefined ? outcome : outcome.finally(stopWatching)
+}
+
+module.exports = { checkSignal, asAbortError, abortedBefore, limitedCall }

@@ -7,6 +7,7 @@
 const { captureTrace, clientError, fromNative } = require('./errors')
 const { runQuery } = require('./query')
 const { holds, newHold, enterHold } = require('./hold')
+const { limitedCall } = require('./abort')
 
 /** Members executeTransaction uses; not part of the public client. */
 const kCommit = Symbol('commit')
@@ -87,7 +88,28 @@ class Client {
     return this.#release(Boolean(err)).then(ignore)
   }
 
-  #send = (text, values, early) => this.#turn(() => this.#delivery.call((id) => this.#native.clientQuery(this.#handle, id, text, values), early))
+  #send = (text, values, early, limit) => limit === undefined
+    ? this.#turn(() => this.#delivery.call((id) => this.#native.clientQuery(this.#handle, id, text, values), early))
+    : this.#sendLimited(text, values, early, limit)
+
+  /**
+   * A query with `timeoutMillis` or `signal`. Its timeout counts from this call: the time it
+   * waits for the client's earlier queries is taken off what the engine is given, and one whose
+   * time (or signal) ran out before its turn came is not sent at all.
+   */
+  #sendLimited(text, values, early, { timeoutMillis, signal }) {
+    const called = Date.now()
+    return this.#turn(() => {
+      let left = timeoutMillis
+      if (timeoutMillis > 0) {
+        left = timeoutMillis - (Date.now() - called)
+        if (left <= 0) return Promise.resolve({ error: { code: 'QUERY_TIMEOUT', message: `the query did not get its turn on the client within its timeout (${timeoutMillis} ms); nothing was sent` } })
+      }
+      if (signal?.aborted) return Promise.resolve({ error: { code: 'ABORT_ERR', message: 'the call was aborted (its AbortSignal fired) while it waited for its turn on the client; nothing was sent' } })
+      return limitedCall(this.#delivery, this.#native, signal, early,
+        (id) => this.#native.clientQueryLimited(this.#handle, id, text, values, { timeoutMillis: left, abortable: signal !== undefined }))
+    })
+  }
 
   /**
    * Runs `call` once the native calls before it have settled: at once when none is pending (the

@@ -7,7 +7,7 @@
 const { fromNative } = require('./errors')
 
 // Must match `events::kind` in src/events.rs.
-const BITS = { connect: 1, acquire: 2, release: 4, remove: 8, error: 16 }
+const BITS = { connect: 1, acquire: 2, release: 4, remove: 8, error: 16, circuitOpen: 32, circuitClose: 64 }
 
 function warn(message) {
   process.emitWarning(message, { type: 'PgRustPoolWarning' })
@@ -63,6 +63,12 @@ class EventBridge {
       }
       case 'remove':
         emitSafely(manager, 'remove', { pid: event.pid, reason: event.reason })
+        return
+      case 'circuitOpen':
+        emitSafely(manager, 'circuitOpen', fromNative(event.error))
+        return
+      case 'circuitClose':
+        emitSafely(manager, 'circuitClose')
         return
       default:
         emitSafely(manager, event.kind, { pid: event.pid })

@@ -22,6 +22,7 @@ async function healthStatus(native, { timeoutMillis = 5000 } = {}, trace) {
     isReplica: h.isReplica ?? null,
     encrypted: h.encrypted ?? null,
     tls: h.encrypted ? { version: h.tlsVersion, cipher: h.tlsCipher } : null,
+    circuit: h.pool.circuit,
     pool: h.pool,
   }
   if (h.error) status.error = { code: h.error.code, message: h.error.message }

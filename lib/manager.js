@@ -17,7 +17,7 @@ const { getClient } = require('./client')
 const { executeTransaction, TransactionCount } = require('./transaction')
 const { Leaks } = require('./leak')
 const { Delivery } = require('./delivery')
-const { onAbort } = require('./abort')
+const { limitedCall } = require('./abort')
 
 class DatabaseManager extends EventEmitter {
   #native
@@ -74,12 +74,8 @@ class DatabaseManager extends EventEmitter {
 
   /** A query with `timeoutMillis` or `signal`: the engine limits it, and the signal reaches it. */
   #sendLimited(text, values, early, { timeoutMillis, signal }) {
-    let stopWatching = () => {}
-    const outcome = this.#shared.delivery.call((id) => {
-      this.#native.queryLimited(id, text, values, timeoutMillis ?? null, signal !== undefined)
-      stopWatching = onAbort(signal, () => this.#native.abortCall(id))
-    }, early)
-    return signal === undefined ? outcome : outcome.finally(stopWatching)
+    return limitedCall(this.#shared.delivery, this.#native, signal, early,
+      (id) => this.#native.queryLimited(id, text, values, { timeoutMillis, abortable: signal !== undefined }))
   }
   #queryHolding = (text, values, early) => this.#shared.delivery.call((id) => this.#native.queryHolding(id, text, values), early)
 

@@ -13,7 +13,7 @@ const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeo
   'leakDetectionThreshold', 'busyPollMicros', 'queryTimeoutMillis', 'cancelTimeoutMillis',
   'tcpUserTimeoutMillis']
 const BOOLEAN = ['statementCache', 'keepAlive', 'logParameters']
-const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger', 'ssl', 'query_timeout'])
+const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger', 'ssl', 'query_timeout', 'circuitBreaker'])
 // node-postgres's `ssl` object: the tls.connect options it passes on that mean something here.
 // `require` is not a tls option, but guides for hosted databases write it; it asks for TLS, as
 // the object itself does.
@@ -81,6 +81,10 @@ function nativeOptions(options, parsers) {
       out.queryTimeoutMillis = value
       continue
     }
+    if (key === 'circuitBreaker') {
+      out.circuitBreaker = circuitBreaker(value)
+      continue
+    }
     if (key === 'ssl') {
       out.ssl = sslOption(value)
       continue
@@ -92,6 +96,24 @@ function nativeOptions(options, parsers) {
     out[key] = value
   }
   out.textOids = parsers.textOids()
+  return out
+}
+
+/** The `circuitBreaker` option in the shape native code takes: false, true or { failureThreshold, resetTimeoutMillis }. */
+function circuitBreaker(value) {
+  if (typeof value === 'boolean') return { enabled: value }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new OptionError(`\`circuitBreaker\` must be false or { failureThreshold, resetTimeoutMillis } (got ${describe(value)})`)
+  }
+  const out = { enabled: true }
+  for (const [name, item] of Object.entries(value)) {
+    if (item === undefined) continue
+    if (name !== 'failureThreshold' && name !== 'resetTimeoutMillis') {
+      throw new OptionError(`\`circuitBreaker.${name}\` is not an option: it takes failureThreshold and resetTimeoutMillis`)
+    }
+    if (typeof item !== 'number' || Number.isNaN(item)) throw new OptionError(`\`circuitBreaker.${name}\` must be a number (got ${describe(item)})`)
+    out[name] = item
+  }
   return out
 }
 

@@ -7,10 +7,11 @@
 //! closed if that fails. Dropped without release (a JS client collected unreleased) it never leaks:
 //! a clean connection goes back, any other is closed, which ends its transaction on the server.
 use crate::connection::Cancel;
+use crate::deadline::{Limit, Stage};
 use crate::error::{Error, Result};
 use crate::events::Reason;
 use crate::params::Param;
-use crate::pool::{Lease, Manager, Pool};
+use crate::pool::{Lease, Manager, Pool, CANCELLED};
 use crate::query::{EarlyRows, QueryOptions};
 use crate::result::ResultSet;
 use crate::split::{self, controls_transaction, Statement};
@@ -476,16 +477,93 @@ impl Client {
     }
 
     /// Runs a query once the calls before it are done; a long result's rows may go to `early`
-    /// before it ends.
+    /// before it ends. With a `limit`, see [`Client::query_within`].
     pub async fn query(
         &self,
         sql: &str,
         params: Vec<Param>,
         early: &dyn EarlyRows,
+        limit: &Limit,
     ) -> Result<Vec<ResultSet>> {
+        if !limit.is_none() {
+            return self.query_within(sql, params, early, limit).await;
+        }
         let mut slot = self.slot.lock().await;
         let checkout = self.checked_out(&mut slot).await?;
         checkout.query(sql, &params, Some(early)).await
+    }
+
+    /// A query with a limit: reached while it waits (for the client's earlier calls, or for the
+    /// connection of a transaction's first query), nothing is sent; reached while it runs, the
+    /// statement is cancelled on the server (never while a pipelined BEGIN still waits for its
+    /// answer: the cancel could hit BEGIN). The client keeps its connection only if the server
+    /// answers 57014 within `cancelTimeoutMillis` (inside a transaction, which is then aborted);
+    /// otherwise the connection is closed and every later call fails with CONNECTION_CLOSED.
+    async fn query_within(
+        &self,
+        sql: &str,
+        params: Vec<Param>,
+        early: &dyn EarlyRows,
+        limit: &Limit,
+    ) -> Result<Vec<ResultSet>> {
+        let mut slot = tokio::select! {
+            biased;
+            slot = self.slot.lock() => slot,
+            e = limit.reached(Stage::Waiting) => return Err(e),
+        };
+        let checkout = tokio::select! {
+            biased;
+            checkout = self.checked_out(&mut slot) => checkout,
+            e = limit.reached(Stage::Waiting) => Err(e),
+        };
+        let checkout = match checkout {
+            Ok(checkout) => checkout,
+            Err(e) => {
+                // A transaction's checkout given up half way took the slot with it.
+                if matches!(*slot, Slot::Released) && e.code() != Error::ClientReleased.code() {
+                    *slot = Slot::Failed(e.clone());
+                }
+                return Err(e);
+            }
+        };
+        let cancel_timeout = checkout.lease.pool().config().cancel_timeout;
+        let (stop, clean) = {
+            let mut run = pin!(checkout.query(sql, &params, Some(early)));
+            let stop = tokio::select! {
+                biased;
+                outcome = &mut run => return outcome,
+                e = limit.reached(Stage::Running) => e,
+            };
+            let ended = tokio::time::timeout(cancel_timeout, async {
+                while self.beginning.pending.load(Ordering::SeqCst) {
+                    let answered = self.beginning.answered.notified();
+                    tokio::select! {
+                        biased;
+                        outcome = &mut run => return outcome,
+                        () = answered => {}
+                        () = tokio::time::sleep(CANCEL_RETRY) => {}
+                    }
+                }
+                if let Some(cancel) = self.cancel.get() {
+                    if let Err(e) = cancel.send().await {
+                        tracing::warn!("could not send a cancel request: {e}");
+                    }
+                }
+                (&mut run).await
+            })
+            .await;
+            let clean = matches!(&ended, Ok(Err(Error::Server(s))) if s.code == CANCELLED);
+            (stop, clean)
+        };
+        if !clean {
+            // Dropped with its outcome unknown, the checkout closes its connection.
+            *slot = Slot::Failed(Error::ConnectionClosed(
+                "the client's connection was closed: a statement on it passed its timeout (or was \
+                 aborted) and did not end within cancelTimeoutMillis of its cancel request"
+                    .into(),
+            ));
+        }
+        Err(stop)
     }
 
     /// Commits the client's transaction (see [`Checkout::commit`]) and releases the connection,

@@ -5,9 +5,10 @@
 //! Each method converts its arguments, calls one core function in `client`, and converts the
 //! result back.
 use crate::client::{self, Client};
+use crate::deadline::Registered;
 use crate::error::{Error, Result};
 use crate::manager::NativePool;
-use crate::options::{params, JsError, JsValue};
+use crate::options::{params, JsError, JsLimit, JsValue};
 use napi::bindgen_prelude::Either;
 use napi::Env;
 use napi_derive::napi;
@@ -110,8 +111,35 @@ impl NativePool {
     ) -> napi::Result<()> {
         let client = self.clients.get(handle);
         let params = params(values);
+        let limit = self.pool.default_limit();
         self.delivery()?.send(&env, id, move |early| async move {
-            client?.query(&text, params, &early).await
+            client?.query(&text, params, &early, &limit).await
+        });
+        Ok(())
+    }
+
+    /// `clientQuery` with a limit of its own (see `JsLimit`).
+    #[napi]
+    pub fn client_query_limited(
+        &self,
+        env: Env,
+        handle: u32,
+        id: u32,
+        text: String,
+        values: Vec<JsValue>,
+        limit: JsLimit,
+    ) -> napi::Result<()> {
+        let client = self.clients.get(handle);
+        let params = params(values);
+        let registered = limit.abortable.then(|| self.aborts.register(id));
+        let limit = self.pool.limit(
+            limit.timeout_millis,
+            registered.as_ref().map(Registered::abort),
+        );
+        self.delivery()?.send(&env, id, move |early| async move {
+            let outcome = client?.query(&text, params, &early, &limit).await;
+            drop(registered);
+            outcome
         });
         Ok(())
     }

@@ -91,6 +91,9 @@ pub struct Options {
     pub leak_detection_threshold: Option<f64>,
     /// How long the engine polls instead of sleeping around a lone call, in µs (0 = never).
     pub busy_poll_micros: Option<f64>,
+    /// `circuitBreaker`: `Some(None)` for `false`, `Some(Some((threshold, reset ms)))` for an
+    /// object (either may be unset).
+    pub circuit_breaker: Option<Option<(Option<f64>, Option<f64>)>>,
     /// `TCP_USER_TIMEOUT` of the connections, in ms (0 = the system's).
     pub tcp_user_timeout_millis: Option<f64>,
     /// Client-side limit of each query, in ms, the wait for a connection included (0 = none).
@@ -136,6 +139,13 @@ pub mod defaults {
     /// One minute, well under the idle timeouts of common NATs and load balancers (several
     /// minutes); the OS default of two hours would notice a dead peer far too late.
     pub const KEEP_ALIVE_INITIAL_DELAY_MILLIS: u64 = 60_000;
+    /// Five failed connection attempts in a row: enough that a single refused connect (a server
+    /// restarting) does not trip it, few enough that a dead database stops costing every caller
+    /// a full connect timeout within seconds.
+    pub const CIRCUIT_FAILURE_THRESHOLD: u64 = 5;
+    /// Ten seconds between probes of a database that is down: a restart or failover takes about
+    /// that long, and one probe per ten seconds costs the server nothing.
+    pub const CIRCUIT_RESET_TIMEOUT_MILLIS: u64 = 10_000;
     /// How long sent data may stay unacknowledged (or keepalive probes unanswered) before the
     /// kernel gives the connection up: a peer that vanished without a FIN or RST (a dropped
     /// NAT mapping, a failed-over host) fails its in-flight query in seconds rather than after
@@ -194,6 +204,8 @@ pub struct Config {
     pub leak_detection_threshold: Option<Duration>,
     /// How long the engine polls instead of sleeping around a lone call (zero: never).
     pub busy_poll: Duration,
+    /// The circuit breaker; `None` when turned off.
+    pub circuit: Option<crate::circuit::Settings>,
     /// Each query's limit, the wait for a connection included; `None` for none.
     pub query_timeout: Option<Duration>,
     /// How long a cancelled statement may take to end before its connection is closed.
@@ -261,6 +273,14 @@ const LEAK_DETECTION_THRESHOLD: Setting = Setting {
 };
 const BUSY_POLL: Setting = Setting {
     option: "busyPollMicros",
+    env: &[],
+};
+const CIRCUIT_THRESHOLD: Setting = Setting {
+    option: "circuitBreaker.failureThreshold",
+    env: &[],
+};
+const CIRCUIT_RESET: Setting = Setting {
+    option: "circuitBreaker.resetTimeoutMillis",
     env: &[],
 };
 const TCP_USER_TIMEOUT: Setting = Setting {
@@ -879,6 +899,22 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
     let cancel_timeout = sources
         .integer(&CANCEL_TIMEOUT, options.cancel_timeout_millis, None, MILLIS)?
         .map_or(defaults::CANCEL_TIMEOUT_MILLIS, |(ms, _)| ms);
+    let circuit = match options.circuit_breaker {
+        Some(None) => None,
+        settings => {
+            let (threshold, reset) = settings.flatten().unwrap_or((None, None));
+            let threshold = sources
+                .integer(&CIRCUIT_THRESHOLD, threshold, None, COUNT)?
+                .map_or(defaults::CIRCUIT_FAILURE_THRESHOLD, |(n, _)| n);
+            let reset = sources
+                .integer(&CIRCUIT_RESET, reset, None, MILLIS)?
+                .map_or(defaults::CIRCUIT_RESET_TIMEOUT_MILLIS, |(ms, _)| ms);
+            Some(crate::circuit::Settings {
+                failure_threshold: threshold as u32,
+                reset_timeout: Duration::from_millis(reset),
+            })
+        }
+    };
     let (url_tls, url_name) = sources
         .url
         .as_ref()
@@ -907,6 +943,7 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         leak_detection_threshold: (leak_detection_threshold > 0)
             .then(|| Duration::from_millis(leak_detection_threshold)),
         busy_poll: Duration::from_micros(busy_poll),
+        circuit,
         query_timeout: (query_timeout > 0).then(|| Duration::from_millis(query_timeout)),
         cancel_timeout: Duration::from_millis(cancel_timeout),
         tls,

@@ -4,6 +4,7 @@
 //! manager does not let us do: the task's error is what an idle connection's `error` event
 //! carries, and dropping the client (rather than aborting the task) lets the task say Terminate to
 //! the server before the socket closes.
+use crate::circuit::{Change, Circuit};
 use crate::connect::Connector;
 use crate::engine::WritesTogether;
 use crate::error::{Error, Result};
@@ -245,6 +246,8 @@ pub struct Manager {
     /// When a check last found an idle connection dead: connections idle since before then
     /// are retired without a check of their own.
     pub dead_before: std::sync::Mutex<Option<Instant>>,
+    /// The circuit breaker in front of new connections.
+    pub circuit: Circuit,
 }
 
 /// How long the check of an idle connection may take: a round trip on any network a pool
@@ -289,16 +292,30 @@ impl managed::Manager for Manager {
     type Error = Error;
 
     async fn create(&self) -> Result<Conn> {
+        self.circuit.admit()?;
         let started = Instant::now();
         // Boxed: opening a connection is a large future, and deadpool's `get` (part of every
         // query's future) would otherwise hold it inline, to be moved around with each query.
         let conn = Box::pin(self.open()).await;
-        match &conn {
-            Ok(conn) => self.log.connected(conn.pid, started.elapsed()),
+        let change = match &conn {
+            Ok(conn) => {
+                self.log.connected(conn.pid, started.elapsed());
+                self.circuit.succeeded()
+            }
             Err(e) => {
                 self.log.connect_failed(e, started.elapsed());
                 self.stats.remember(e);
+                self.circuit.failed(e)
             }
+        };
+        match change {
+            Change::None => {}
+            Change::Opened(error) => self
+                .events
+                .emit(kind::CIRCUIT_OPEN, || Event::CircuitOpen { error }),
+            Change::Closed => self
+                .events
+                .emit(kind::CIRCUIT_CLOSE, || Event::CircuitClose),
         }
         conn
     }

@@ -75,6 +75,9 @@ pub enum Error {
         /// What happened, where, and what to change.
         message: String,
     },
+    /// The circuit breaker is open: calls that need a new connection fail at once
+    /// (`DATABASE_UNAVAILABLE`).
+    DatabaseUnavailable(String),
     /// The call's `AbortSignal` fired (`ABORT_ERR`, as Node names an `AbortError`).
     Aborted(String),
     /// The connection broke while it was in use (`CONNECTION_CLOSED`).
@@ -109,6 +112,7 @@ impl Error {
             Error::ConnectTimeout(_) => "CONNECT_TIMEOUT",
             Error::QueryTimeout(_) => "QUERY_TIMEOUT",
             Error::Aborted(_) => "ABORT_ERR",
+            Error::DatabaseUnavailable(_) => "DATABASE_UNAVAILABLE",
             Error::Connect { code, .. } | Error::Handshake { code, .. } => code,
             Error::ConnectionClosed(_) => "CONNECTION_CLOSED",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
@@ -165,6 +169,7 @@ impl fmt::Display for Error {
             | Error::ConnectTimeout(m)
             | Error::QueryTimeout(m)
             | Error::Aborted(m)
+            | Error::DatabaseUnavailable(m)
             | Error::ConnectionClosed(m)
             | Error::InvalidArgument(m)
             | Error::InvalidConfig(m)

@@ -68,6 +68,13 @@ pub enum Event {
         /// What happened.
         error: Error,
     },
+    /// The circuit breaker opened after this connection failure.
+    CircuitOpen {
+        /// The last failure.
+        error: Error,
+    },
+    /// A connection attempt succeeded, and the circuit breaker closed again.
+    CircuitClose,
 }
 
 /// Bit of each event kind in the listener mask (the facade sends the same bits).
@@ -82,6 +89,10 @@ pub mod kind {
     pub const REMOVE: u32 = 8;
     /// `error`: always delivered, so the facade can log an error nobody listens to.
     pub const ERROR: u32 = 16;
+    /// `circuitOpen`
+    pub const CIRCUIT_OPEN: u32 = 32;
+    /// `circuitClose`
+    pub const CIRCUIT_CLOSE: u32 = 64;
 }
 
 /// Where events go (the napi edge implements it with a threadsafe function).

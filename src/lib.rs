@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod busy_poll;
+pub mod circuit;
 pub mod client;
 pub mod config;
 pub mod connect;

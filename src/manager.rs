@@ -7,7 +7,7 @@ use crate::delivery::Delivery;
 use crate::events::{Event, Sink};
 use crate::log::{self, Record};
 use crate::options::{
-    params, JsEvent, JsHealth, JsLogRecord, JsOutcome, JsStatistics, JsValue, PoolOptions,
+    params, JsEvent, JsHealth, JsLimit, JsLogRecord, JsOutcome, JsStatistics, JsValue, PoolOptions,
 };
 use crate::pool::{self, Pool};
 use crate::{health, metrics};
@@ -61,7 +61,7 @@ pub struct NativePool {
     sink: Option<Arc<JsSink>>,
     delivery: Option<Arc<Delivery>>,
     /// Aborts of limited calls in flight, by call id.
-    aborts: Arc<Aborts>,
+    pub(crate) aborts: Arc<Aborts>,
 }
 
 #[napi]
@@ -146,8 +146,7 @@ impl NativePool {
         Ok(())
     }
 
-    /// `query` with a limit of its own: `timeout_millis` (else `queryTimeoutMillis`), and, when
-    /// `abortable`, an abort that `abortCall(id)` fires.
+    /// `query` with a limit of its own (see `JsLimit`).
     #[napi]
     pub fn query_limited(
         &self,
@@ -155,13 +154,15 @@ impl NativePool {
         id: u32,
         text: String,
         values: Vec<JsValue>,
-        timeout_millis: Option<u32>,
-        abortable: bool,
+        limit: JsLimit,
     ) -> napi::Result<()> {
         let pool = self.pool.clone();
         let params = params(values);
-        let registered = abortable.then(|| self.aborts.register(id));
-        let limit = pool.limit(timeout_millis, registered.as_ref().map(Registered::abort));
+        let registered = limit.abortable.then(|| self.aborts.register(id));
+        let limit = pool.limit(
+            limit.timeout_millis,
+            registered.as_ref().map(Registered::abort),
+        );
         self.delivery()?.send(&env, id, move |early| async move {
             let outcome = pool.query(&text, params, &early, limit).await;
             drop(registered);

@@ -49,6 +49,12 @@ pub fn render(s: &Snapshot, acquire: &Histogram, query: &Histogram, pool: Option
             "Calls waiting for a connection.",
             s.waiting,
         ),
+        (
+            "circuit_open",
+            "1 while the circuit breaker keeps calls that need a new connection from trying \
+             (open or half-open), else 0.",
+            u64::from(s.circuit != crate::circuit::State::Closed),
+        ),
     ];
     for (name, help, value) in gauges {
         out.family(name, "gauge", help);
@@ -76,6 +82,11 @@ pub fn render(s: &Snapshot, acquire: &Histogram, query: &Histogram, pool: Option
             "connections_removed_total",
             "Connections closed.",
             s.removed,
+        ),
+        (
+            "circuit_openings_total",
+            "Times the circuit breaker opened.",
+            s.circuit_openings,
         ),
     ];
     for (name, help, value) in counters {
@@ -180,6 +191,8 @@ mod tests {
             acquire: Summary::default(),
             query: Summary::default(),
             last_error: None,
+            circuit: crate::circuit::State::Closed,
+            circuit_openings: 0,
         }
     }
 

@@ -66,6 +66,8 @@ pub struct PoolOptions {
     pub slow_query_millis: Option<f64>,
     /// See `index.d.ts`.
     pub log_parameters: Option<bool>,
+    /// `circuitBreaker`, as the facade normalised it.
+    pub circuit_breaker: Option<CircuitBreakerOptions>,
     /// See `index.d.ts`.
     pub tcp_user_timeout_millis: Option<f64>,
     /// See `index.d.ts`.
@@ -88,6 +90,27 @@ pub struct PoolOptions {
     pub channel_binding: Option<String>,
     /// See `index.d.ts`.
     pub sslnegotiation: Option<String>,
+}
+
+/// A call's own limit, as the facade passes it.
+#[napi(object)]
+pub struct JsLimit {
+    /// The call's `timeoutMillis` (0: none); unset, the manager's `queryTimeoutMillis`.
+    pub timeout_millis: Option<u32>,
+    /// Whether the call has a signal, whose abort `abortCall(id)` fires.
+    pub abortable: bool,
+}
+
+/// The `circuitBreaker` option: `enabled` is false for `circuitBreaker: false`.
+#[napi(object)]
+#[derive(Default)]
+pub struct CircuitBreakerOptions {
+    /// `false` turns the breaker off.
+    pub enabled: bool,
+    /// See `index.d.ts`.
+    pub failure_threshold: Option<f64>,
+    /// See `index.d.ts`.
+    pub reset_timeout_millis: Option<f64>,
 }
 
 /// node-postgres's `ssl` option: `enabled` is false for `ssl: false`; PEM texts as Buffers.
@@ -162,6 +185,10 @@ impl From<&PoolOptions> for config::Options {
             },
             leak_detection_threshold: o.leak_detection_threshold,
             busy_poll_micros: o.busy_poll_micros,
+            circuit_breaker: o.circuit_breaker.as_ref().map(|c| {
+                c.enabled
+                    .then_some((c.failure_threshold, c.reset_timeout_millis))
+            }),
             tcp_user_timeout_millis: o.tcp_user_timeout_millis,
             query_timeout_millis: o.query_timeout_millis,
             cancel_timeout_millis: o.cancel_timeout_millis,
@@ -294,6 +321,8 @@ impl From<Event> for JsEvent {
                 ("remove", pid, Some(reason.as_str().to_owned()), None)
             }
             Event::Error { pid, error } => ("error", pid, None, Some(error.into())),
+            Event::CircuitOpen { error } => ("circuitOpen", 0, None, Some(error.into())),
+            Event::CircuitClose => ("circuitClose", 0, None, None),
         };
         JsEvent {
             kind: kind.to_owned(),
@@ -377,6 +406,8 @@ pub struct JsStatistics {
     pub query_time: JsSummary,
     /// The last error, if any.
     pub last_error: Option<JsLastError>,
+    /// The circuit breaker: `closed`, `open` or `half-open`.
+    pub circuit: String,
 }
 
 impl From<Snapshot> for JsStatistics {
@@ -410,6 +441,7 @@ impl From<Snapshot> for JsStatistics {
                 message: e.message,
                 at: e.at,
             }),
+            circuit: s.circuit.as_str().to_owned(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! what happens when a connection is handed out and comes back (events, retirement), where a
 //! manager query runs (a connection of its own or a place on a shared one, see `share`), the
 //! maintenance that keeps `min` connections and closes idle ones, and a graceful close.
+use crate::circuit::Circuit;
 use crate::config::Config;
 use crate::connect::Connector;
 pub use crate::connection::{Conn, Manager, Stopper};
@@ -53,7 +54,7 @@ const RETRY_CAP: Duration = Duration::from_millis(500);
 pub(crate) const ENDED_BEFORE_RUNNING: [&str; 3] = ["57P01", "57P02", "57P03"];
 
 /// The SQLSTATE of a statement ended by a cancel request (query_canceled).
-const CANCELLED: &str = "57014";
+pub(crate) const CANCELLED: &str = "57014";
 
 /// A pool of connections with its configuration and lifecycle.
 pub struct Pool {
@@ -120,6 +121,7 @@ impl Pool {
             connector: Arc::new(Connector::new(&config)?),
             check_wait: crate::connection::check_wait(config.connection_timeout),
             dead_before: Default::default(),
+            circuit: Circuit::new(config.circuit),
             statement_cache_size: config.max_prepared_statements,
             max_lifetime: config.max_lifetime,
             events: events.clone(),
@@ -200,6 +202,8 @@ impl Pool {
             acquire: s.acquire.summary(),
             query: s.query.summary(),
             last_error: s.last_error(),
+            circuit: self.pool.manager().circuit.state(),
+            circuit_openings: self.pool.manager().circuit.openings(),
         }
     }
 

@@ -220,6 +220,10 @@ pub struct Snapshot {
     pub query: Summary,
     /// The last error.
     pub last_error: Option<LastError>,
+    /// The circuit breaker's state.
+    pub circuit: crate::circuit::State,
+    /// Times the circuit breaker opened.
+    pub circuit_openings: u64,
 }
 
 #[cfg(test)]

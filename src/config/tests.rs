@@ -103,6 +103,7 @@ fn every_option_is_used() {
         busy_poll_micros: Some(0.0),
         query_timeout_millis: Some(750.0),
         tcp_user_timeout_millis: Some(4000.0),
+        circuit_breaker: Some(Some((Some(2.0), None))),
         cancel_timeout_millis: Some(1000.0),
         tls: tls::TlsOptions {
             sslmode: Some("verify-full".into()),
@@ -139,6 +140,9 @@ fn every_option_is_used() {
     assert_eq!(c.query_timeout, Some(Duration::from_millis(750)));
     assert_eq!(c.cancel_timeout, Duration::from_secs(1));
     assert_eq!(c.pg.get_tcp_user_timeout(), Some(&Duration::from_secs(4)));
+    let circuit = c.circuit.expect("on");
+    assert_eq!(circuit.failure_threshold, 2);
+    assert_eq!(circuit.reset_timeout, Duration::from_secs(10));
 }
 
 #[test]
@@ -791,6 +795,8 @@ fn the_environment_table_lists_every_variable_read() {
         &QUERY_TIMEOUT,
         &CANCEL_TIMEOUT,
         &TCP_USER_TIMEOUT,
+        &CIRCUIT_THRESHOLD,
+        &CIRCUIT_RESET,
     ];
     let mut read: Vec<&str> = settings
         .iter()
