@@ -372,6 +372,8 @@ export interface HealthOptions {
    * @default 5000
    */
   timeoutMillis?: number
+  /** Aborting it stops the wait: the call rejects with an `AbortError`. */
+  signal?: AbortSignal
 }
 
 /**
@@ -475,10 +477,13 @@ export interface CloseOptions {
 /** Options of `waitForDatabase()`. */
 export interface WaitForDatabaseOptions {
   /**
-   * How long to keep trying before rejecting with `CONNECT_TIMEOUT`.
+   * How long to keep trying before rejecting with `CONNECT_TIMEOUT`. Each attempt goes through
+   * an open circuit breaker, and closes it when it succeeds.
    * @default 30000
    */
   timeoutMillis?: number
+  /** Aborting it stops the wait: the call rejects with an `AbortError`. */
+  signal?: AbortSignal
 }
 
 /** One column of a result, as node-postgres describes it. */
@@ -608,6 +613,12 @@ export interface PoolClient {
 /** Options of `executeTransaction`. */
 export interface TransactionOptions {
   /**
+   * Aborting it ends the transaction as `timeoutMillis` does: the running statement is cancelled
+   * on the server, the transaction rolled back, and the call rejects with an `AbortError`
+   * (`code: 'ABORT_ERR'`, `cause`: the signal's reason).
+   */
+  signal?: AbortSignal
+  /**
    * The transaction's isolation level (`BEGIN ISOLATION LEVEL …`).
    * @default the server's `default_transaction_isolation`, normally 'read committed'
    */
@@ -688,9 +699,10 @@ export declare class DatabaseManager extends EventEmitter {
    * Checks out a connection for several queries in a row. Release it with `client.release()`
    * in a `finally` block. Code that holds the client (the async context that called
    * `getClient()`) and asks this manager for another connection while none is free gets
-   * `POOL_DEADLOCK` at once instead of waiting.
+   * `POOL_DEADLOCK` at once instead of waiting. Aborting `signal` gives up the wait for a
+   * connection (one that comes later goes straight back) with an `AbortError`.
    */
-  getClient(): Promise<PoolClient>
+  getClient(options?: { signal?: AbortSignal }): Promise<PoolClient>
   /**
    * Runs `fn` in a transaction: `BEGIN` (with `options`), `await fn(client)`, `COMMIT`, and
    * resolves to what `fn` returned. The first query `fn` runs checks out the connection and

@@ -62,7 +62,7 @@ const logger: Logger = (l: 'error' | 'warn' | 'info' | 'debug' | 'trace', m: str
 
 async function main(): Promise<void> {
   const db = new DatabaseManager(options)
-  const wait: WaitForDatabaseOptions = { timeoutMillis: 10000 }
+  const wait: WaitForDatabaseOptions = { timeoutMillis: 10000, signal: AbortSignal.timeout(20000) }
   await db.waitForDatabase(wait)
   await db.initialize()
   db.on('connect', (info: ConnectionInfo) => void info.pid)
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
       void parts
     }
   }
-  const client: PoolClient = await db.getClient()
+  const client: PoolClient = await db.getClient({ signal: new AbortController().signal })
   try {
     const one: QueryResult<{ one: number }> = await client.query<{ one: number }>('SELECT 1 AS one')
     await client.query({ text: 'SELECT $1::int', values: [one.rows[0].one] })
@@ -110,6 +110,7 @@ async function main(): Promise<void> {
   await (await db.getClient()).release(new Error('broken'))
   const txOptions: TransactionOptions = {
     isolationLevel: 'serializable', readOnly: false, deferrable: false, retries: 3, timeoutMillis: 5000,
+    signal: new AbortController().signal,
   }
   const total: number = await db.executeTransaction(async (tx: PoolClient) => {
     const r = await tx.query<{ n: number }>('SELECT 1 AS n')
@@ -132,7 +133,7 @@ async function main(): Promise<void> {
   const times: number[] = [latency.mean, latency.p50, latency.p99, stats.acquireTime.p99]
   const last: LastError | undefined = stats.lastError
   const lastParts = last ? [last.code, last.message, last.at] : []
-  const healthOptions: HealthOptions = { timeoutMillis: 2000 }
+  const healthOptions: HealthOptions = { timeoutMillis: 2000, signal: new AbortController().signal }
   const health: HealthStatus = await db.getHealthStatus(healthOptions)
   const healthParts: unknown[] = [
     health.status, health.responseTimeMs, health.serverVersion, health.databaseTime?.getTime(), health.database,

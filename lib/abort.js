@@ -21,8 +21,27 @@ function asAbortError(error, signal) {
 }
 
 /** The AbortError of a call whose signal had fired before it started. */
-function abortedBefore(signal) {
-  return asAbortError(clientError('ABORT_ERR', 'the call was aborted (its AbortSignal had fired) before it started; nothing was sent'), signal)
+function abortedBefore(signal, trace) {
+  return asAbortError(clientError('ABORT_ERR', 'the call was aborted (its AbortSignal had fired) before it started; nothing was sent', trace), signal)
+}
+
+/**
+ * `promise`, or an AbortError (message `what`) as soon as `signal` fires: the caller stops
+ * waiting; `abandon(value)` then gets what `promise` resolves to later (to give it back).
+ */
+async function untilAborted(promise, signal, what, trace, abandon) {
+  if (signal === undefined) return promise
+  let stopWatching
+  const aborted = new Promise((resolve) => { stopWatching = onAbort(signal, resolve) })
+  const ABORTED = {}
+  try {
+    const first = await Promise.race([promise, aborted.then(() => ABORTED)])
+    if (first !== ABORTED) return first
+    promise.then(abandon, () => {})
+    throw asAbortError(clientError('ABORT_ERR', what, trace), signal)
+  } finally {
+    stopWatching()
+  }
 }
 
 /** Calls `handler` when `signal` fires, until the returned function is called. */
@@ -45,4 +64,4 @@ function limitedCall(delivery, native, signal, early, start) {
   return signal === undefined ? outcome : outcome.finally(stopWatching)
 }
 
-module.exports = { checkSignal, asAbortError, abortedBefore, limitedCall }
+module.exports = { checkSignal, asAbortError, abortedBefore, limitedCall, untilAborted, onAbort }

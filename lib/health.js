@@ -3,16 +3,25 @@
 // for /health, /health/database, /ready, /live, /status and /metrics that work as Express routes
 // and with node:http alike (they only use statusCode, setHeader and end).
 
-const { checkTimeout } = require('./errors')
+const { checkTimeout, clientError } = require('./errors')
+const { checkSignal, abortedBefore, untilAborted } = require('./abort')
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 // The Prometheus text exposition format, version 0.0.4.
 const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
 /** The health status from the native check; rejects only for a bad argument. */
-async function healthStatus(native, { timeoutMillis = 5000 } = {}, trace) {
+async function healthStatus(native, { timeoutMillis = 5000, signal } = {}, trace) {
   checkTimeout(timeoutMillis, 1, trace)
-  const h = await native.health(timeoutMillis)
+  try {
+    checkSignal(signal)
+  } catch (e) {
+    throw clientError('INVALID_ARGUMENT', e.message, trace)
+  }
+  if (signal?.aborted) throw abortedBefore(signal, trace)
+  // Aborted, the caller stops waiting; the check itself ends within its timeoutMillis.
+  const h = await untilAborted(native.health(timeoutMillis), signal,
+    'getHealthStatus() was aborted (its AbortSignal fired) before the check ended', trace, () => {})
   const status = {
     status: h.status,
     responseTimeMs: h.responseTimeMs,

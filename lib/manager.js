@@ -17,7 +17,16 @@ const { getClient } = require('./client')
 const { executeTransaction, TransactionCount } = require('./transaction')
 const { Leaks } = require('./leak')
 const { Delivery } = require('./delivery')
-const { limitedCall } = require('./abort')
+const { limitedCall, untilAborted, abortedBefore, checkSignal } = require('./abort')
+
+/** Throws INVALID_ARGUMENT unless `signal` is undefined or an AbortSignal. */
+function checkSignalArgument(signal, trace) {
+  try {
+    checkSignal(signal)
+  } catch (e) {
+    throw clientError('INVALID_ARGUMENT', e.message, trace)
+  }
+}
 
 class DatabaseManager extends EventEmitter {
   #native
@@ -54,10 +63,14 @@ class DatabaseManager extends EventEmitter {
   }
 
   /** Retries connecting with backoff until the server accepts or `timeoutMillis` pass. */
-  async waitForDatabase({ timeoutMillis = 30000 } = {}) {
+  async waitForDatabase({ timeoutMillis = 30000, signal } = {}) {
     const trace = captureTrace(this.waitForDatabase)
     checkTimeout(timeoutMillis, 0, trace)
-    const outcome = await this.#native.waitForDatabase(timeoutMillis)
+    checkSignalArgument(signal, trace)
+    if (signal?.aborted) throw abortedBefore(signal, trace)
+    // Aborted, the caller stops waiting; the engine's attempts end at their own timeout.
+    const outcome = await untilAborted(this.#native.waitForDatabase(timeoutMillis), signal,
+      'waitForDatabase() was aborted (its AbortSignal fired) before the database answered', trace, () => {})
     if (outcome.error) throw fromNative(outcome.error, trace)
   }
 
@@ -80,9 +93,16 @@ class DatabaseManager extends EventEmitter {
   #queryHolding = (text, values, early) => this.#shared.delivery.call((id) => this.#native.queryHolding(id, text, values), early)
 
   /** Checks out a client; `release()` it when done. */
-  getClient() {
+  getClient(options) {
     const trace = captureTrace(this.getClient)
-    return getClient(this.#shared, trace)
+    const signal = options?.signal
+    checkSignalArgument(signal, trace)
+    if (signal?.aborted) return Promise.reject(abortedBefore(signal, trace))
+    // Aborted while it waits for a connection, the call gives up; a connection that comes after
+    // goes straight back.
+    return untilAborted(getClient(this.#shared, trace), signal,
+      'getClient() was aborted (its AbortSignal fired) while it waited for a connection', trace,
+      (client) => client.release())
   }
 
   /** Runs `work` (a callback, or a list of queries) in a transaction on one client. */

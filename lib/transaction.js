@@ -6,6 +6,7 @@
 
 const { clientError } = require('./errors')
 const { newHold, runHolding } = require('./hold')
+const { checkSignal, asAbortError, abortedBefore, onAbort } = require('./abort')
 const { transactionClient, kCommit, kAbort, kFinish } = require('./client')
 
 const ISOLATION_LEVELS = {
@@ -13,7 +14,7 @@ const ISOLATION_LEVELS = {
   'repeatable read': 'REPEATABLE READ',
   serializable: 'SERIALIZABLE',
 }
-const OPTIONS = new Set(['isolationLevel', 'readOnly', 'deferrable', 'retries', 'timeoutMillis'])
+const OPTIONS = new Set(['isolationLevel', 'readOnly', 'deferrable', 'retries', 'timeoutMillis', 'signal'])
 /** serialization_failure and deadlock_detected: the server asks the client to try again. */
 const RETRYABLE = new Set(['40001', '40P01'])
 /** Backoff before retry n: a random wait up to min(CAP, BASE · 2^n) ms ("full jitter"). */
@@ -39,7 +40,7 @@ function transactionOptions(options) {
       throw new ArgumentError(`unknown executeTransaction option \`${key}\`: use ${[...OPTIONS].join(', ')}`)
     }
   }
-  const { isolationLevel, readOnly, deferrable, retries = 0, timeoutMillis = 0 } = options
+  const { isolationLevel, readOnly, deferrable, retries = 0, timeoutMillis = 0, signal } = options
   let begin = 'BEGIN'
   if (isolationLevel !== undefined) {
     const level = typeof isolationLevel === 'string' && ISOLATION_LEVELS[isolationLevel.toLowerCase()]
@@ -59,7 +60,12 @@ function transactionOptions(options) {
   if (!Number.isInteger(timeoutMillis) || timeoutMillis < 0 || timeoutMillis > MAX_TIMEOUT_MS) {
     throw new ArgumentError(`\`timeoutMillis\` must be a whole number of milliseconds from 0 to ${MAX_TIMEOUT_MS} (got ${describe(timeoutMillis)})`)
   }
-  return { begin, retries, timeoutMillis }
+  try {
+    checkSignal(signal)
+  } catch (e) {
+    throw new ArgumentError(e.message)
+  }
+  return { begin, retries, timeoutMillis, signal }
 }
 
 /** The callback for the list form: each query in order, resolving to their results. */
@@ -78,6 +84,7 @@ function listCallback(list) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const TIMED_OUT = Symbol('timed out')
+const ABORTED = Symbol('aborted')
 
 /**
  * One attempt: the callback, COMMIT; the client is always released. The callback's first query
@@ -85,30 +92,36 @@ const TIMED_OUT = Symbol('timed out')
  * W4 transaction's calls into the engine), and sends BEGIN before itself, in the same round trip;
  * a callback that runs none takes no connection and sends neither BEGIN nor COMMIT.
  */
-async function attempt(shared, trace, fn, begin, timeoutMillis) {
+async function attempt(shared, trace, fn, begin, timeoutMillis, signal) {
   const hold = newHold(shared.manager)
   const client = transactionClient(shared, hold, trace, begin)
   let timer
+  let stopWatching = () => {}
   try {
     let work = (async () => runHolding(hold, () => fn(client)))()
-    if (timeoutMillis > 0) {
-      const expiry = new Promise((resolve, reject) => { timer = setTimeout(reject, timeoutMillis, TIMED_OUT) })
-      work = Promise.race([work, expiry])
-    }
+    const limits = []
+    if (timeoutMillis > 0) limits.push(new Promise((resolve, reject) => { timer = setTimeout(reject, timeoutMillis, TIMED_OUT) }))
+    if (signal !== undefined) limits.push(new Promise((resolve, reject) => { stopWatching = onAbort(signal, () => reject(ABORTED)) }))
+    if (limits.length > 0) work = Promise.race([work, ...limits])
     let value
     try {
       value = await work
     } catch (e) {
-      if (e !== TIMED_OUT) throw e
-      const timeout = clientError('TRANSACTION_TIMEOUT', `the transaction ran longer than timeoutMillis (${timeoutMillis} ms), waiting for a connection included: its running statement was cancelled and it was rolled back; make it faster or raise timeoutMillis`, trace)
-      await client[kAbort](timeout)
-      throw timeout
+      if (e !== TIMED_OUT && e !== ABORTED) throw e
+      // The same end either way: the running statement cancelled, the transaction rolled back.
+      const stopped = e === TIMED_OUT
+        ? clientError('TRANSACTION_TIMEOUT', `the transaction ran longer than timeoutMillis (${timeoutMillis} ms), waiting for a connection included: its running statement was cancelled and it was rolled back; make it faster or raise timeoutMillis`, trace)
+        : asAbortError(clientError('ABORT_ERR', 'the transaction was aborted (its AbortSignal fired): its running statement was cancelled and it was rolled back', trace), signal)
+      await client[kAbort](stopped)
+      throw stopped
     }
     clearTimeout(timer)
+    stopWatching()
     await client[kCommit](trace)
     return value
   } finally {
     clearTimeout(timer)
+    stopWatching()
     await client[kFinish]()
   }
 }
@@ -152,11 +165,12 @@ async function executeTransaction(shared, trace, work, options) {
     if (e instanceof ArgumentError) throw clientError('INVALID_ARGUMENT', e.message, trace)
     throw e
   }
-  const { begin, retries, timeoutMillis } = settings
+  const { begin, retries, timeoutMillis, signal } = settings
+  if (signal?.aborted) throw abortedBefore(signal, trace)
   try {
     for (let retry = 0; ; retry++) {
       try {
-        return await attempt(shared, trace, fn, begin, timeoutMillis)
+        return await attempt(shared, trace, fn, begin, timeoutMillis, signal)
       } catch (e) {
         if (retry >= retries || !RETRYABLE.has(e?.code)) throw e
         await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry))

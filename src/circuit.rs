@@ -99,6 +99,15 @@ impl Circuit {
         }
     }
 
+    /// Lets the next attempt through as a probe even if the reset timeout has not passed:
+    /// `waitForDatabase`, whose attempts are probes by design.
+    pub fn probe_now(&self) {
+        let mut inner = self.lock();
+        if let Inner::Open { until, .. } = &mut *inner {
+            *until = Instant::now();
+        }
+    }
+
     /// After an attempt that connected.
     pub fn succeeded(&self) -> Change {
         if self.settings.is_none() {
@@ -233,6 +242,18 @@ mod tests {
         assert_eq!(c.succeeded(), Change::Closed);
         assert_eq!(c.state(), State::Closed);
         assert_eq!(c.openings(), 1);
+    }
+
+    #[test]
+    fn probe_now_lets_the_next_attempt_through() {
+        let c = circuit(Duration::from_secs(60));
+        for _ in 0..3 {
+            c.failed(&refused());
+        }
+        assert!(c.admit().is_err());
+        c.probe_now();
+        assert!(c.admit().is_ok());
+        assert_eq!(c.succeeded(), Change::Closed);
     }
 
     #[test]

@@ -779,6 +779,8 @@ impl Pool {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
+            // Each attempt is a probe: it goes through an open circuit breaker, and closes it.
+            self.pool.manager().circuit.probe_now();
             let left = deadline.saturating_duration_since(Instant::now());
             let attempt = tokio::time::timeout(left, self.pool.get()).await;
             let error = match attempt {
