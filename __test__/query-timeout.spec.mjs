@@ -118,8 +118,11 @@ test('a statement that ignores its cancel (server stopped with SIGSTOP) has its 
       const started = Date.now()
       const e = await running.catch((e) => e)
       assert.equal(e.code, 'QUERY_TIMEOUT')
+      // The caller has its answer at the deadline, frozen server or not.
       const waited = Date.now() - started
-      assert.ok(waited < 2000, `settled ${waited} ms after the stop`)
+      assert.ok(waited < 500, `settled ${waited} ms after the stop`)
+      // Still frozen past cancelTimeoutMillis: the connection is given up.
+      await sleep(700)
       process.kill(cluster.pid, 'SIGCONT')
       process.kill(pid, 'SIGCONT')
       // That connection was closed, not reused: the next query runs on a new backend.
@@ -195,4 +198,31 @@ test('inside executeTransaction a query past its timeout aborts the transaction,
     assert.equal((await db.query('SELECT count(*)::int AS n FROM qt_rows')).rows[0].n, 0)
     await db.query('DROP TABLE qt_rows')
   })
+})
+
+test('a client query on a frozen server answers at its deadline; past cancelTimeoutMillis the client\'s connection is closed', { timeout: 60000 }, async () => {
+  const cluster = await startCluster()
+  try {
+    await withManager({ connectionString: cluster.url, max: 1, cancelTimeoutMillis: 300, logLevel: 'off' }, async (db) => {
+      const client = await db.getClient()
+      const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
+      const running = client.query({ text: 'SELECT pg_sleep(2)', timeoutMillis: 200 })
+      await sleep(50)
+      process.kill(pid, 'SIGSTOP')
+      process.kill(cluster.pid, 'SIGSTOP')
+      const started = Date.now()
+      assert.equal((await running.catch((e) => e)).code, 'QUERY_TIMEOUT')
+      assert.ok(Date.now() - started < 500)
+      await sleep(700)
+      process.kill(cluster.pid, 'SIGCONT')
+      process.kill(pid, 'SIGCONT')
+      const later = await client.query('SELECT 1').catch((e) => e)
+      assert.equal(later.code, 'CONNECTION_CLOSED', later.message)
+      assert.match(later.message, /did not end within cancelTimeoutMillis/)
+      await client.release()
+      assert.notEqual((await db.query('SELECT pg_backend_pid() AS pid')).rows[0].pid, pid)
+    })
+  } finally {
+    await cluster.stop()
+  }
 })

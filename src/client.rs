@@ -395,7 +395,8 @@ enum Slot {
 /// A checkout shared between the calls of one JS client: they take turns on the connection, and
 /// after release every call fails with `CLIENT_RELEASED`.
 pub struct Client {
-    slot: Mutex<Slot>,
+    /// Shared with a task that finishes a cancelled statement after its caller had its answer.
+    slot: Arc<Mutex<Slot>>,
     /// Set once the connection is checked out.
     cancel: OnceLock<Cancel>,
     beginning: Arc<Beginning>,
@@ -407,7 +408,7 @@ pub struct Client {
 impl Client {
     fn with(slot: Slot, cancel: OnceLock<Cancel>, beginning: Arc<Beginning>) -> Client {
         Client {
-            slot: Mutex::new(slot),
+            slot: Arc::new(Mutex::new(slot)),
             cancel,
             beginning,
             aborting: AtomicBool::new(false),
@@ -486,7 +487,7 @@ impl Client {
         limit: &Limit,
     ) -> Result<Vec<ResultSet>> {
         if !limit.is_none() {
-            return self.query_within(sql, params, early, limit).await;
+            return self.query_within(sql, params, limit).await;
         }
         let mut slot = self.slot.lock().await;
         let checkout = self.checked_out(&mut slot).await?;
@@ -495,29 +496,30 @@ impl Client {
 
     /// A query with a limit: reached while it waits (for the client's earlier calls, or for the
     /// connection of a transaction's first query), nothing is sent; reached while it runs, the
-    /// statement is cancelled on the server (never while a pipelined BEGIN still waits for its
-    /// answer: the cancel could hit BEGIN). The client keeps its connection only if the server
-    /// answers 57014 within `cancelTimeoutMillis` (inside a transaction, which is then aborted);
+    /// caller has its answer at once, and a task that keeps the client's turn cancels the
+    /// statement on the server (never while a pipelined BEGIN still waits for its answer: the
+    /// cancel could hit BEGIN). The client keeps its connection only if the server answers
+    /// 57014 within `cancelTimeoutMillis` (inside a transaction, which is then aborted);
     /// otherwise the connection is closed and every later call fails with CONNECTION_CLOSED.
+    /// A limited query's rows reach JS at its end, not early.
     async fn query_within(
         &self,
         sql: &str,
         params: Vec<Param>,
-        early: &dyn EarlyRows,
         limit: &Limit,
     ) -> Result<Vec<ResultSet>> {
         let mut slot = tokio::select! {
             biased;
-            slot = self.slot.lock() => slot,
+            slot = Arc::clone(&self.slot).lock_owned() => slot,
             e = limit.reached(Stage::Waiting) => return Err(e),
         };
-        let checkout = tokio::select! {
+        let checked = tokio::select! {
             biased;
-            checkout = self.checked_out(&mut slot) => checkout,
+            checkout = self.checked_out(&mut slot) => checkout.map(|c| c.lease.pool().config().cancel_timeout),
             e = limit.reached(Stage::Waiting) => Err(e),
         };
-        let checkout = match checkout {
-            Ok(checkout) => checkout,
+        let wait = match checked {
+            Ok(wait) => wait,
             Err(e) => {
                 // A transaction's checkout given up half way took the slot with it.
                 if matches!(*slot, Slot::Released) && e.code() != Error::ClientReleased.code() {
@@ -526,44 +528,61 @@ impl Client {
                 return Err(e);
             }
         };
-        let cancel_timeout = checkout.lease.pool().config().cancel_timeout;
-        let (stop, clean) = {
-            let mut run = pin!(checkout.query(sql, &params, Some(early)));
-            let stop = tokio::select! {
-                biased;
-                outcome = &mut run => return outcome,
-                e = limit.reached(Stage::Running) => e,
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let (cancel, beginning) = (self.cancel.get().cloned(), self.beginning.clone());
+        let (sql, limit) = (sql.to_owned(), limit.clone());
+        tokio::spawn(async move {
+            let clean = {
+                let Slot::Held(checkout) = &mut *slot else {
+                    let _ = answer.send(Err(Error::ClientReleased));
+                    return;
+                };
+                let mut run = pin!(checkout.query(&sql, &params, None));
+                let stop = tokio::select! {
+                    biased;
+                    outcome = &mut run => {
+                        let _ = answer.send(outcome);
+                        return;
+                    }
+                    e = limit.reached(Stage::Running) => e,
+                };
+                let _ = answer.send(Err(stop));
+                let ended = tokio::time::timeout(wait, async {
+                    while beginning.pending.load(Ordering::SeqCst) {
+                        let answered = beginning.answered.notified();
+                        tokio::select! {
+                            biased;
+                            outcome = &mut run => return outcome,
+                            () = answered => {}
+                            () = tokio::time::sleep(CANCEL_RETRY) => {}
+                        }
+                    }
+                    if let Some(cancel) = &cancel {
+                        if let Err(e) = cancel.send().await {
+                            tracing::warn!("could not send a cancel request: {e}");
+                        }
+                    }
+                    (&mut run).await
+                })
+                .await;
+                matches!(&ended, Ok(Err(Error::Server(s))) if s.code == CANCELLED)
             };
-            let ended = tokio::time::timeout(cancel_timeout, async {
-                while self.beginning.pending.load(Ordering::SeqCst) {
-                    let answered = self.beginning.answered.notified();
-                    tokio::select! {
-                        biased;
-                        outcome = &mut run => return outcome,
-                        () = answered => {}
-                        () = tokio::time::sleep(CANCEL_RETRY) => {}
-                    }
+            if !clean {
+                if let Slot::Held(checkout) = &mut *slot {
+                    // Whatever the statement did, the connection may still be busy or have a
+                    // cancel request on its way: dropped as unknown, the checkout closes it.
+                    checkout.state = TxState::Unknown;
                 }
-                if let Some(cancel) = self.cancel.get() {
-                    if let Err(e) = cancel.send().await {
-                        tracing::warn!("could not send a cancel request: {e}");
-                    }
-                }
-                (&mut run).await
-            })
-            .await;
-            let clean = matches!(&ended, Ok(Err(Error::Server(s))) if s.code == CANCELLED);
-            (stop, clean)
-        };
-        if !clean {
-            // Dropped with its outcome unknown, the checkout closes its connection.
-            *slot = Slot::Failed(Error::ConnectionClosed(
-                "the client's connection was closed: a statement on it passed its timeout (or was \
-                 aborted) and did not end within cancelTimeoutMillis of its cancel request"
-                    .into(),
-            ));
-        }
-        Err(stop)
+                *slot = Slot::Failed(Error::ConnectionClosed(
+                    "the client's connection was closed: a statement on it passed its timeout (or \
+                     was aborted) and did not end within cancelTimeoutMillis of its cancel request"
+                        .into(),
+                ));
+            }
+        });
+        answered
+            .await
+            .unwrap_or_else(|_| Err(Error::Internal("a limited query's task ended".into())))
     }
 
     /// Commits the client's transaction (see [`Checkout::commit`]) and releases the connection,

@@ -528,38 +528,56 @@ impl Pool {
         }
     }
 
-    /// Runs a limited query on its own connection. When the limit is reached first, the
-    /// statement is cancelled on the server; the connection goes back to the pool only if the
-    /// server answers that it cancelled it (57014) within `cancelTimeoutMillis`, and is closed
-    /// otherwise, so that it is never handed out busy, nor with a cancel request on its way
-    /// that could hit its next user's statement.
+    /// Runs a limited query on its own connection, in a task of its own, so that the caller
+    /// has its answer the moment the limit is reached, whatever the server or the network does
+    /// then. The statement is then cancelled on the server in the background; the connection goes
+    /// back to the pool only if the server answers that it cancelled it (57014) within
+    /// `cancelTimeoutMillis`, and is closed otherwise, so that it is never handed out busy, nor
+    /// with a cancel request on its way that could hit its next user's statement. A limited
+    /// query's rows reach JS at its end, not early.
     async fn execute_within(
-        &self,
+        self: &Arc<Self>,
         place: &Place,
         sql: &str,
         params: &[Param],
-        early: &dyn EarlyRows,
         limit: &Limit,
     ) -> Result<Vec<ResultSet>> {
-        let mut run =
-            pin!(self.execute_on(place.conn(), sql, params, &self.query_options, Some(early)));
+        let hold = place.hold();
+        let (pool, sql, params) = (Arc::clone(self), sql.to_owned(), params.to_vec());
+        let mut run = tokio::spawn(async move {
+            let options = &pool.query_options;
+            let outcome = pool
+                .execute_on(hold.conn(), &sql, &params, options, None)
+                .await;
+            (outcome, hold)
+        });
         let stop = tokio::select! {
             biased;
-            outcome = &mut run => return outcome,
+            ran = &mut run => return match ran {
+                Ok((outcome, _hold)) => outcome,
+                Err(e) => Err(Error::Internal(format!("a query's task failed: {e}"))),
+            },
             e = limit.reached(Stage::Running) => e,
         };
-        let cancel = place.conn().canceller();
-        let ended = tokio::time::timeout(self.config.cancel_timeout, async {
-            if let Err(e) = cancel.send().await {
-                self.log.warn("could not send a cancel request", &e);
+        let (cancel, hold) = (place.conn().canceller(), place.hold());
+        let (wait, log) = (self.config.cancel_timeout, Arc::clone(&self.log));
+        tokio::spawn(async move {
+            let ended = tokio::time::timeout(wait, async {
+                if let Err(e) = cancel.send().await {
+                    log.warn("could not send a cancel request", &e);
+                }
+                (&mut run).await
+            })
+            .await;
+            let cancelled =
+                matches!(&ended, Ok(Ok((Err(Error::Server(s)), _))) if s.code == CANCELLED);
+            if !cancelled {
+                hold.retire();
+                // The statement may never answer (a frozen server): its task lets go of the
+                // connection, which then closes.
+                run.abort();
             }
-            (&mut run).await
-        })
-        .await;
-        let cancelled = matches!(&ended, Ok(Err(Error::Server(s))) if s.code == CANCELLED);
-        if !cancelled {
-            place.retire();
-        }
+        });
         Err(stop)
     }
 
@@ -666,8 +684,7 @@ impl Pool {
                 self.execute_on(place.conn(), sql, &params, &self.query_options, Some(early))
                     .await
             } else {
-                self.execute_within(&place, sql, &params, early, &limit)
-                    .await
+                self.execute_within(&place, sql, &params, &limit).await
             };
             let ended_before = place.settle(&outcome).await;
             let unsent = place.conn().ended_between_requests();

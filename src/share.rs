@@ -126,10 +126,11 @@ impl Place {
         self.lane.conn()
     }
 
-    /// Has the connection closed rather than given back when the lane ends: its statement may
-    /// still run, or a cancel request for it may still be on its way.
-    pub(crate) fn retire(&self) {
-        self.lane.broken.store(true, Ordering::SeqCst);
+    /// A hold on the connection apart from this place: the connection goes back (or is retired)
+    /// only once the place and every hold have gone, so a task may go on using it after its
+    /// query's caller has had its answer.
+    pub(crate) fn hold(&self) -> Hold {
+        Hold(self.lane.clone())
     }
 
     /// Records how the query ended; returns whether a connection error means it never ran. When
@@ -172,6 +173,22 @@ impl Drop for Place {
         if !self.settled {
             self.lane.leave();
         }
+    }
+}
+
+/// See [`Place::hold`].
+pub struct Hold(Arc<Lane>);
+
+impl Hold {
+    /// The connection.
+    pub fn conn(&self) -> &Conn {
+        self.0.conn()
+    }
+
+    /// Has the connection closed rather than given back when the lane ends: its statement may
+    /// still run, or a cancel request for it may still be on its way.
+    pub(crate) fn retire(&self) {
+        self.0.broken.store(true, Ordering::SeqCst);
     }
 }
 
