@@ -237,6 +237,24 @@ impl Checkout {
         params: &[Param],
         early: Option<&dyn EarlyRows>,
     ) -> Result<Vec<ResultSet>> {
+        let outcome = self.run(sql, params, early).await;
+        match (&outcome, &self.conn) {
+            // `close({ timeoutMillis })` cut the connection under the client: say so.
+            (Err(e), Some(conn))
+                if e.is_connection_fatal() && self.lease.pool().cut_off(conn.pid()) =>
+            {
+                Err(Error::ClosedDuringCall)
+            }
+            _ => outcome,
+        }
+    }
+
+    async fn run(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        early: Option<&dyn EarlyRows>,
+    ) -> Result<Vec<ResultSet>> {
         let conn = self.conn.as_ref().ok_or(Error::ClientReleased)?;
         let begin = match std::mem::replace(&mut self.begin, Begin::None) {
             Begin::Pending(begin) => Some(begin),

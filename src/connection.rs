@@ -202,15 +202,6 @@ pub struct Stopper {
 }
 
 impl Stopper {
-    /// Cancels and cuts. The holder's next use of the connection fails.
-    pub async fn stop(self) {
-        // A failed cancel (server gone) changes nothing: cutting the connection still ends it.
-        let _ = self.cancel.send().await;
-        if let Some(task) = self.task {
-            task.abort();
-        }
-    }
-
     /// Cuts the connection now and asks the server to cancel its statement in the background
     /// (for at most [`CANCEL_WAIT`]): for a caller that cannot wait, such as a drop.
     pub fn cut(self) {

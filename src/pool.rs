@@ -39,8 +39,14 @@ const CLOSED: u8 = 2;
 /// closely, rarely enough to cost nothing measurable (it only scans idle connections).
 const MAINTENANCE_INTERVAL: Duration = Duration::from_millis(100);
 
-/// How long a close past its timeout waits for the calls it cut to hand their connections back.
-const CUT_CALLS_WAIT: Duration = Duration::from_secs(2);
+/// How long a close past its timeout waits for the calls it cut to hand their connections back:
+/// a cut call fails at once; a client held past the timeout is not waited for (its calls fail
+/// with POOL_CLOSED).
+const CUT_CALLS_WAIT: Duration = Duration::from_millis(200);
+
+/// How long `close({ timeoutMillis })` waits, past its timeout, for the connections to say
+/// goodbye and for the server to let their backends go (a dead link answers neither).
+const CLOSE_GRACE: Duration = Duration::from_millis(200);
 
 /// `waitForDatabase`' backoff: from 100 ms, ×1.5 per attempt, at most 500 ms between attempts,
 /// so a database that comes up is noticed within a second, connecting included. (A 30 s cap, as
@@ -451,7 +457,7 @@ impl Pool {
     }
 
     /// Whether a closing pool cut the connection of backend `pid` while it was out.
-    fn cut_off(&self, pid: i32) -> bool {
+    pub(crate) fn cut_off(&self, pid: i32) -> bool {
         self.state.load(Ordering::SeqCst) != OPEN && !self.in_use().contains_key(&pid)
     }
 
@@ -837,10 +843,12 @@ impl Pool {
                 };
                 let mut pids = Vec::new();
                 if !finished {
-                    let stoppers: Vec<(i32, Stopper)> = self.in_use().drain().collect();
-                    pids.extend(stoppers.iter().map(|(pid, _)| *pid));
-                    let stops = stoppers.into_iter().map(|(_, stopper)| stopper.stop());
-                    futures_util::future::join_all(stops).await;
+                    // Cut at once, the cancel requests sent in the background: over a dead link
+                    // a cancel request could take as long as a connect.
+                    for (pid, stopper) in self.in_use().drain() {
+                        pids.push(pid);
+                        stopper.cut();
+                    }
                     // The calls on those connections now fail fast and hand them back.
                     let _ = tokio::time::timeout(CUT_CALLS_WAIT, self.drained()).await;
                 }
@@ -853,14 +861,24 @@ impl Pool {
                     self.pool.manager().retired(conn.pid(), Reason::Closed);
                     closing.push(conn.close());
                 }
-                futures_util::future::join_all(closing).await;
                 let name = self
                     .config
                     .pg
                     .get_application_name()
                     .unwrap_or(crate::config::defaults::APPLICATION_NAME);
-                crate::connection::wait_until_gone(&self.pool.manager().connector, name, &pids)
-                    .await;
+                let goodbye = async {
+                    futures_util::future::join_all(closing).await;
+                    crate::connection::wait_until_gone(&self.pool.manager().connector, name, &pids)
+                        .await;
+                };
+                // With a timeout, saying goodbye gets a short grace of its own; connections not
+                // done by then finish closing in the background.
+                match timeout {
+                    Some(_) => {
+                        let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
+                    }
+                    None => goodbye.await,
+                }
             })
             .await;
     }

@@ -128,7 +128,7 @@ export async function startProxy({ port, host = '127.0.0.1' }) {
     socket.on('data', (chunk) => send(conn, dir, chunk))
     socket.on('end', () => send(conn, dir, END))
     socket.on('error', () => {
-      if (!forwarding()) { conn.gone = true; return } // a black hole does not carry resets either
+      if (!forwarding() || conn.lost) { conn.gone = true; return } // a black hole does not carry resets either
       // A reset (or any error) on one side: the other side gets a reset, as through a router.
       const other = dir === 'up' ? conn.server : conn.client
       if (other && !other.destroyed) other.resetAndDestroy()
@@ -144,7 +144,7 @@ export async function startProxy({ port, host = '127.0.0.1' }) {
   }
 
   function send(conn, dir, item) {
-    if (mode === 'blackhole') {
+    if (mode === 'blackhole' || conn.lost) {
       if (item === END) conn.gone = true // the FIN is lost too; the other side learns at pass()
       return
     }
@@ -176,6 +176,7 @@ export async function startProxy({ port, host = '127.0.0.1' }) {
   // Brings every connection in line with the current mode.
   function apply() {
     for (const conn of open) {
+      if (conn.lost) continue // black-holed for good (blackholeOpen)
       const sockets = [conn.client, conn.server].filter(Boolean)
       if (mode === 'freeze') {
         for (const s of sockets) s.pause()
@@ -234,6 +235,18 @@ export async function startProxy({ port, host = '127.0.0.1' }) {
     },
     /** Reads and discards everything, both ways; new connections are accepted and go nowhere. */
     blackhole() { setMode('blackhole') },
+    /**
+     * Black-holes the connections open now, for good (until reset()): their data goes nowhere,
+     * both ways, as through a NAT or firewall that dropped their mappings; new connections go on
+     * as the mode says. Like blackhole(), a black hole for the application, not for TCP.
+     */
+    blackholeOpen() {
+      for (const conn of open) {
+        conn.lost = true
+        for (const d of [conn.up, conn.down]) { clearTimeout(d.timer); d.timer = null; d.queue.length = 0 }
+        for (const s of [conn.client, conn.server]) s?.resume() // read, so that it can be discarded
+      }
+    },
     /** Stops reading from every socket, so that the kernels' buffers fill; pass() delivers them. */
     freeze() { setMode('freeze') },
     /** Ends every current connection with an RST to both ends; the mode stays as it was. */

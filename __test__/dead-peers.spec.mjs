@@ -1,0 +1,110 @@
+// No call waits forever on a dead link (issue 24, acceptance 1 and 5), through the harness's
+// TCP fault proxy between the pool and a real server: a query on a black-holed link settles at
+// its deadline; after its idle links are black-holed the pool serves the next query within
+// connectionTimeoutMillis; resetting every link under 32 queries in flight fails only those, and
+// the pool recovers consistent; refused connections fail fast and the pool recovers when they are
+// accepted again; close({ timeoutMillis: 500 }) resolves within a second over a dead link.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { withManager, sleep } from './helpers.mjs'
+import { startProxy } from './harness/proxy.mjs'
+import { PASSWORD } from './harness/cluster.mjs'
+
+const PORT = Number(process.env.PGPORT)
+
+async function throughProxy(options, fn) {
+  const proxy = await startProxy({ port: PORT })
+  try {
+    const connectionString = `postgres://postgres:${PASSWORD}@127.0.0.1:${proxy.port}/postgres`
+    return await withManager({ connectionString, logLevel: 'off', ...options }, (db) => fn(db, proxy))
+  } finally {
+    await proxy.close()
+  }
+}
+
+function consistent(db) {
+  const s = db.getPoolStatistics()
+  assert.equal(s.activeConnections + s.idleConnections, s.totalConnections, JSON.stringify(s))
+  assert.equal(s.waitingCount, 0)
+}
+
+test('a query on a link black-holed while it runs settles at its deadline, and the pool goes on', async () => {
+  await throughProxy({ max: 2, cancelTimeoutMillis: 500, connectionTimeoutMillis: 2000 }, async (db, proxy) => {
+    await db.query('SELECT 1')
+    const running = db.query({ text: 'SELECT pg_sleep(1)', timeoutMillis: 400 })
+    await sleep(50)
+    proxy.blackholeOpen()
+    const started = Date.now()
+    const e = await running.catch((e) => e)
+    assert.equal(e.code, 'QUERY_TIMEOUT', e.message)
+    assert.ok(Date.now() - started < 700, `settled ${Date.now() - started} ms after the black hole`)
+    // New links pass: the next query gets a connection of its own at once.
+    assert.equal((await db.query({ text: 'SELECT 2 AS x', timeoutMillis: 2000 })).rows[0].x, 2)
+    await sleep(700) // past cancelTimeoutMillis: the dead connection is let go of
+    consistent(db)
+  })
+})
+
+test('after its idle links are black-holed, the next query is served within connectionTimeoutMillis', { timeout: 30000 }, async () => {
+  await throughProxy({ min: 3, max: 3, connectionTimeoutMillis: 2000, idleTimeoutMillis: 0 }, async (db, proxy) => {
+    await db.initialize()
+    await Promise.all([1, 2, 3].map(() => db.query('SELECT pg_sleep(0.05)')))
+    assert.equal(db.getPoolStatistics().idleCount, 3)
+    await sleep(5200) // idle long enough to be checked before reuse
+    proxy.blackholeOpen()
+    const started = Date.now()
+    assert.equal((await db.query('SELECT 3 AS x')).rows[0].x, 3)
+    const took = Date.now() - started
+    assert.ok(took < 2000, `served after ${took} ms`)
+    consistent(db)
+  })
+})
+
+test('resetting every link under 32 queries in flight fails only those; the pool recovers consistent', { timeout: 30000 }, async () => {
+  await throughProxy({ max: 8, connectionTimeoutMillis: 3000 }, async (db, proxy) => {
+    await Promise.all(Array.from({ length: 8 }, () => db.query('SELECT 1')))
+    const inFlight = Array.from({ length: 32 }, (_, i) => db.query(`SELECT pg_sleep(0.3), ${i} AS i`).then(() => 'ok', (e) => e.code))
+    await sleep(100)
+    proxy.reset()
+    const outcomes = await Promise.all(inFlight)
+    for (const o of outcomes) assert.ok(['ok', 'CONNECTION_CLOSED', 'ECONNRESET', 'CONNECTION_ERROR'].includes(o), o)
+    assert.ok(outcomes.some((o) => o !== 'ok'), 'the reset failed queries in flight')
+    // Once the pool has seen the reset (a moment later), no call fails. Calls issued in the very
+    // instant of the reset can still fail with CONNECTION_CLOSED: proving that their request
+    // never left needs a count of the bytes each connection wrote, not done yet (issue 24).
+    await sleep(50)
+    const after = await Promise.all(Array.from({ length: 32 }, (_, i) => db.query(`SELECT ${i} AS i`).then((r) => r.rows[0].i === i ? 'ok' : 'wrong', (e) => e.code)))
+    assert.deepEqual([...new Set(after)], ['ok'])
+    consistent(db)
+  })
+})
+
+test('refused connections fail fast with a code; the pool recovers once they are accepted', async () => {
+  await throughProxy({ max: 2, connectionTimeoutMillis: 2000, circuitBreaker: false }, async (db, proxy) => {
+    await proxy.refuse()
+    const started = Date.now()
+    const e = await db.query('SELECT 1').catch((e) => e)
+    assert.equal(e.code, 'ECONNREFUSED', e.message)
+    assert.ok(Date.now() - started < 200)
+    await proxy.pass()
+    assert.equal((await db.query('SELECT 4 AS x')).rows[0].x, 4)
+    consistent(db)
+  })
+})
+
+test('close({ timeoutMillis: 500 }) over a dead link resolves within a second; a held client\'s query then rejects with POOL_CLOSED', async () => {
+  await throughProxy({ max: 2 }, async (db, proxy) => {
+    const client = await new Promise((resolve) => setImmediate(async () => resolve(await db.getClient())))
+    const running = db.query('SELECT pg_sleep(5)').catch((e) => e)
+    const held = client.query('SELECT pg_sleep(5)').catch((e) => e)
+    await sleep(100)
+    proxy.blackholeOpen()
+    const started = Date.now()
+    await db.close({ timeoutMillis: 500 })
+    assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`)
+    assert.equal((await running).code, 'POOL_CLOSED')
+    assert.equal((await held).code, 'POOL_CLOSED')
+    assert.equal((await client.query('SELECT 1').catch((e) => e)).code, 'POOL_CLOSED')
+    await client.release()
+  })
+})
