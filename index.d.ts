@@ -49,13 +49,14 @@ export interface DatabaseManagerOptions {
   /**
    * Largest number of connections the pool opens.
    * Environment: `DB_POOL_MAX`.
-   * @default 10
+   * @default 10; 20 with `NODE_ENV=production`
    */
   max?: number
   /**
-   * Connections kept open even when idle.
+   * Connections kept open even when idle (opened in the background; a profile's `min` above
+   * an explicit `max` is lowered to it).
    * Environment: `DB_POOL_MIN`.
-   * @default 0
+   * @default 2; 5 with `NODE_ENV=production`
    */
   min?: number
   /**
@@ -68,7 +69,7 @@ export interface DatabaseManagerOptions {
    * How long a query waits for a free connection (and a new connection may take to open) before
    * rejecting with `POOL_TIMEOUT` or `CONNECT_TIMEOUT`, in milliseconds; 0 waits forever.
    * Environment: `DB_TIMEOUT`.
-   * @default 30000
+   * @default 30000; 60000 with `NODE_ENV=production`
    */
   connectionTimeoutMillis?: number
   /**
@@ -146,7 +147,7 @@ export interface DatabaseManagerOptions {
   /**
    * Idle connections above `min` close after this many milliseconds; 0 keeps them.
    * Environment: `DB_IDLE_TIMEOUT`.
-   * @default 10000
+   * @default 10000; 300000 with `NODE_ENV=production`
    */
   idleTimeoutMillis?: number
   /**
@@ -362,6 +363,8 @@ export interface PoolStatistics {
   lastError?: LastError
   /** The circuit breaker: `'open'` while calls that need a new connection fail at once. */
   circuit: 'closed' | 'open' | 'half-open'
+  /** Whose defaults apply: `'production'` with `NODE_ENV=production`, else `'development'`. */
+  profile: 'development' | 'production'
 }
 
 /** Options of `getHealthStatus()`. */
@@ -759,6 +762,12 @@ export declare class DatabaseManager extends EventEmitter {
   /** A connection attempt succeeded and the circuit breaker closed again. */
   on(event: 'circuitClose', listener: () => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
-  /** `DatabaseManager(user@host:port/database)`, never the password. */
+  /**
+   * Whether the last attempt to reach the server (a connect, a query) succeeded: false before
+   * the first and while the database is down. With `waitForDatabase()`, lets a service start
+   * without its database and say so.
+   */
+  readonly isConnected: boolean
+  /** `DatabaseManager(user@host:port/database sslmode=… profile=…)`, never the password. */
   toString(): string
 }

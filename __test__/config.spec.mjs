@@ -170,7 +170,7 @@ test('a unix-socket directory connects as host, ?host=, a %2F-encoded URL host a
     await using(env, options, async (db) => {
       // A socket connection has no server address or TCP port (the port picked the socket file).
       assert.deepEqual(await whoami(db), { database: DATABASE, user: 'postgres', port: null, addr: null, app: 'pg-rust-pool' })
-      assert.equal(String(db), `DatabaseManager(postgres@${SOCKET_DIR}:${PORT}/${DATABASE} sslmode=prefer)`)
+      assert.equal(String(db), `DatabaseManager(postgres@${SOCKET_DIR}:${PORT}/${DATABASE} sslmode=prefer profile=development)`)
     })
   }
 })
@@ -223,7 +223,7 @@ test('a wrong password is the server\'s 28P01, without the password', async () =
 })
 
 test('String(db) and util.inspect(db) show where it connects, never the password', async () => {
-  const described = `DatabaseManager(${ROLE}@127.0.0.1:${PORT}/${DATABASE} sslmode=prefer)`
+  const described = `DatabaseManager(${ROLE}@127.0.0.1:${PORT}/${DATABASE} sslmode=prefer profile=development)`
   for (const [env, options] of [
     [{}, { host: '127.0.0.1', port: PORT, user: ROLE, password: PASSWORD, database: DATABASE }],
     [{}, { connectionString: GOOD_URL }],

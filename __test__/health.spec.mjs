@@ -71,8 +71,9 @@ test('server stopped: unhealthy with an error code; healthy again after a restar
 
 test('server frozen: unhealthy within timeoutMillis + 200 ms, and the hung connection is discarded', async () => {
   await withCluster(async (cluster) => {
-    const warm = new DatabaseManager({ connectionString: cluster.url, max: 2 })
-    const cold = new DatabaseManager({ connectionString: cluster.url, max: 2 })
+    // min: 0: a background attempt to keep `min` connections would wait on the frozen server.
+    const warm = new DatabaseManager({ connectionString: cluster.url, min: 0, max: 2 })
+    const cold = new DatabaseManager({ connectionString: cluster.url, min: 0, max: 2 })
     let frozen = []
     try {
       await warm.query('SELECT 1') // an idle connection: the check's query is what hangs

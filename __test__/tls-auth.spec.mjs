@@ -157,7 +157,7 @@ test('sslrootcert=system checks against the operating system\'s trust store (SSL
   process.env.SSL_CERT_FILE = certs.ca.cert
   try {
     await using({ connectionString: `${url(server)}?sslrootcert=system` }, async (db) => {
-      assert.match(String(db), /sslmode=verify-full\)$/)
+      assert.match(String(db), /sslmode=verify-full profile=development\)$/)
       assert.equal((await sslOf(db)).ssl, true)
     })
     // node-postgres's `ssl: true` checks against the same roots.
@@ -183,7 +183,7 @@ test('PGSSLMODE=require in the environment is honoured: TLS, never plain text', 
   process.env.PGSSLMODE = 'require'
   try {
     await using({ host: 'localhost', port: server.port, password: server.password }, async (db) => {
-      assert.match(String(db), /sslmode=require\)$/)
+      assert.match(String(db), /sslmode=require profile=development\)$/)
       assert.equal((await sslOf(db)).ssl, true)
     })
     // DB_SSLMODE, this application's own variable, comes first.

@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   const health: HealthStatus = await db.getHealthStatus(healthOptions)
   const healthParts: unknown[] = [
     health.status, health.responseTimeMs, health.serverVersion, health.databaseTime?.getTime(), health.database,
-    health.isReplica, health.encrypted, health.tls?.version, health.tls?.cipher, health.circuit, health.pool.circuit, health.pool.totalCount, health.error?.code, health.error?.message,
+    health.isReplica, health.encrypted, health.tls?.version, health.tls?.cipher, health.circuit, health.pool.circuit, health.pool.profile, db.isConnected, health.pool.totalCount, health.error?.code, health.error?.message,
   ]
   const scrape: string = db.metrics()
   const handlerOptions: HealthHandlersOptions = { timeoutMillis: 2000 }

@@ -142,6 +142,14 @@ class DatabaseManager extends EventEmitter {
     return this.#native.metrics()
   }
 
+  /**
+   * Whether the last attempt to reach the server succeeded (a connect, a query, a health check):
+   * false before the first, and while the database is down.
+   */
+  get isConnected() {
+    return this.#native.isConnected()
+  }
+
   toString() {
     return `DatabaseManager(${this.#native.describe()})`
   }

@@ -121,11 +121,13 @@ mod tests {
     async fn polling_stops_a_window_after_the_last_call_and_starts_again() {
         let poller = Arc::new(Poller::default());
         let started = Instant::now();
-        let task = tokio::spawn(poller.start(Duration::from_millis(20)).unwrap());
+        // Windows long enough that a loaded machine's late wake-up (a 10 ms sleep that takes
+        // 25) still extends the first window before it ends.
+        let task = tokio::spawn(poller.start(Duration::from_millis(200)).unwrap());
         tokio::time::sleep(Duration::from_millis(10)).await;
-        poller.extend(Duration::from_millis(30));
+        poller.extend(Duration::from_millis(300));
         task.await.unwrap();
-        assert!(started.elapsed() >= Duration::from_millis(40));
+        assert!(started.elapsed() >= Duration::from_millis(310));
         assert!(!poller.polling());
         // The next lone call starts a new task.
         let again = poller.start(Duration::from_millis(1));

@@ -123,13 +123,16 @@ impl Circuit {
         }
     }
 
-    /// After an attempt that failed with `error`.
-    pub fn failed(&self, error: &Error) -> Change {
+    /// After an attempt that failed with `error`. A `background` attempt (the pool keeping
+    /// `min` connections) counts only as a probe: no caller waited for it, and it retries on its
+    /// own schedule, so it must not open the circuit for the callers.
+    pub fn failed(&self, error: &Error, background: bool) -> Change {
         let Some(settings) = self.settings else {
             return Change::None;
         };
         let mut inner = self.lock();
         let open = match &mut *inner {
+            Inner::Closed { .. } if background => false,
             Inner::Closed { failures } => {
                 *failures += 1;
                 *failures >= settings.failure_threshold
@@ -204,10 +207,10 @@ mod tests {
     #[test]
     fn it_opens_after_the_threshold_and_fails_fast_with_the_last_error() {
         let c = circuit(Duration::from_secs(60));
-        assert_eq!(c.failed(&refused()), Change::None);
-        assert_eq!(c.failed(&refused()), Change::None);
+        assert_eq!(c.failed(&refused(), false), Change::None);
+        assert_eq!(c.failed(&refused(), false), Change::None);
         assert!(c.admit().is_ok());
-        assert_eq!(c.failed(&refused()), Change::Opened(refused()));
+        assert_eq!(c.failed(&refused(), false), Change::Opened(refused()));
         assert_eq!(c.state(), State::Open);
         let e = c.admit().unwrap_err();
         assert_eq!(e.code(), "DATABASE_UNAVAILABLE");
@@ -219,11 +222,11 @@ mod tests {
     #[test]
     fn a_success_in_between_starts_the_count_again() {
         let c = circuit(Duration::from_secs(60));
-        c.failed(&refused());
-        c.failed(&refused());
+        c.failed(&refused(), false);
+        c.failed(&refused(), false);
         assert_eq!(c.succeeded(), Change::None);
-        c.failed(&refused());
-        c.failed(&refused());
+        c.failed(&refused(), false);
+        c.failed(&refused(), false);
         assert_eq!(c.state(), State::Closed);
     }
 
@@ -231,13 +234,13 @@ mod tests {
     fn half_open_lets_one_probe_through_which_decides() {
         let c = circuit(Duration::ZERO);
         for _ in 0..3 {
-            c.failed(&refused());
+            c.failed(&refused(), false);
         }
         assert_eq!(c.state(), State::HalfOpen);
         assert!(c.admit().is_ok(), "the probe");
         assert_eq!(c.admit().unwrap_err().code(), "DATABASE_UNAVAILABLE");
         // A failed probe opens it again, without a second circuitOpen.
-        assert_eq!(c.failed(&refused()), Change::None);
+        assert_eq!(c.failed(&refused(), false), Change::None);
         assert!(c.admit().is_ok(), "the next probe");
         assert_eq!(c.succeeded(), Change::Closed);
         assert_eq!(c.state(), State::Closed);
@@ -248,7 +251,7 @@ mod tests {
     fn probe_now_lets_the_next_attempt_through() {
         let c = circuit(Duration::from_secs(60));
         for _ in 0..3 {
-            c.failed(&refused());
+            c.failed(&refused(), false);
         }
         assert!(c.admit().is_err());
         c.probe_now();
@@ -257,10 +260,29 @@ mod tests {
     }
 
     #[test]
+    fn background_attempts_do_not_open_it_but_a_failed_background_probe_reopens_it() {
+        let c = circuit(Duration::ZERO);
+        for _ in 0..10 {
+            assert_eq!(c.failed(&refused(), true), Change::None);
+        }
+        assert_eq!(c.state(), State::Closed);
+        for _ in 0..3 {
+            c.failed(&refused(), false);
+        }
+        assert!(c.admit().is_ok(), "a background attempt may probe");
+        assert_eq!(c.failed(&refused(), true), Change::None);
+        assert_eq!(
+            c.state(),
+            State::HalfOpen,
+            "open again, past its zero reset timeout"
+        );
+    }
+
+    #[test]
     fn off_never_opens() {
         let c = Circuit::new(None);
         for _ in 0..100 {
-            assert_eq!(c.failed(&refused()), Change::None);
+            assert_eq!(c.failed(&refused(), false), Change::None);
         }
         assert!(c.admit().is_ok());
         assert_eq!(c.state(), State::Closed);

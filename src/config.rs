@@ -34,6 +34,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use tokio_postgres::config::Host;
 
+pub mod profile;
 pub mod tls;
 
 /// Options as the user gave them (the JS `options` object, already converted at the edge).
@@ -108,18 +109,12 @@ pub struct Options {
 
 /// The defaults, each with its reason.
 pub mod defaults {
-    /// node-postgres's and HikariCP's default pool size.
-    pub const MAX: usize = 10;
-    /// Lazy like node-postgres: no connection until the first query.
-    pub const MIN: usize = 0;
     /// node-postgres's default; libpq's own default socket directory differs between systems.
     pub const HOST: &str = "localhost";
     /// libpq's default port.
     pub const PORT: u16 = 5432;
     /// When `USER` is unset too (as in many containers): the superuser every cluster starts with.
     pub const USER: &str = "postgres";
-    /// HikariCP's `connectionTimeout`: long enough for a busy pool, short enough to notice.
-    pub const CONNECTION_TIMEOUT_MILLIS: u64 = 30_000;
     /// Shown in `pg_stat_activity` so operators can tell this pool's backends apart.
     pub const APPLICATION_NAME: &str = "pg-rust-pool";
     /// On: a repeated query then costs one round trip instead of two.
@@ -132,8 +127,6 @@ pub mod defaults {
     /// next one (about 40 µs each in the benchmark's W1); short enough that an application making
     /// a query now and then spends next to nothing on it.
     pub const BUSY_POLL_MICROS: u64 = 100;
-    /// node-postgres' `idleTimeoutMillis`: idle connections above `min` go after 10 s.
-    pub const IDLE_TIMEOUT_MILLIS: u64 = 10_000;
     /// On: a connection through a NAT or firewall that dropped it is noticed, not kept forever.
     pub const KEEP_ALIVE: bool = true;
     /// One minute, well under the idle timeouts of common NATs and load balancers (several
@@ -210,6 +203,8 @@ pub struct Config {
     pub query_timeout: Option<Duration>,
     /// How long a cancelled statement may take to end before its connection is closed.
     pub cancel_timeout: Duration,
+    /// The defaults' profile: `development` or `production` (`NODE_ENV`).
+    pub profile: &'static str,
     /// TLS.
     pub tls: tls::Tls,
     /// What to add to a failed password authentication: the password came from a URL with a
@@ -322,6 +317,8 @@ const SLOW_QUERY: Setting = Setting {
 
 /// The connection string's environment variable.
 const DATABASE_URL: &str = "DATABASE_URL";
+/// Chooses the defaults' profile (see `profile`).
+const NODE_ENV: &str = "NODE_ENV";
 /// The default user name's environment variable (node-postgres reads it too).
 const OS_USER: &str = "USER";
 
@@ -349,6 +346,7 @@ pub const ENVIRONMENT: &[&str] = &[
     "PGAPPNAME",
     "LOG_LEVEL",
     OS_USER,
+    NODE_ENV,
     // TLS (see `tls`); HOME for libpq's default root certificate file.
     "DB_SSLMODE",
     "DB_SSL",
@@ -805,12 +803,15 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         pg.options(startup.join(" "));
     }
 
+    let profile = profile::of(env.get(NODE_ENV).map(String::as_str));
     let (max, max_source) = sources
         .integer(&MAX, options.max, None, COUNT)?
-        .unwrap_or((defaults::MAX as u64, Source::Default(MAX.option)));
-    let (min, min_source) = sources
-        .integer(&MIN, options.min, None, COUNT_OR_ZERO)?
-        .unwrap_or((defaults::MIN as u64, Source::Default(MIN.option)));
+        .unwrap_or((profile.max, Source::Default(MAX.option)));
+    let (min, min_source) = match sources.integer(&MIN, options.min, None, COUNT_OR_ZERO)? {
+        Some(min) => min,
+        // The profile's `min` gives way to an explicit `max` below it (`{ max: 1 }`).
+        None => (profile.min.min(max), Source::Default(MIN.option)),
+    };
     if min > max {
         return Err(Error::config(format!(
             "{min_source} ({min}) must not be greater than {max_source} ({max}): lower `min` or \
@@ -829,7 +830,7 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
             url_timeout,
             MILLIS,
         )?
-        .map_or(defaults::CONNECTION_TIMEOUT_MILLIS, |(ms, _)| ms);
+        .map_or(profile.connection_timeout_millis, |(ms, _)| ms);
     let max_prepared_statements = sources
         .integer(
             &MAX_PREPARED_STATEMENTS,
@@ -840,7 +841,7 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         .map_or(defaults::MAX_PREPARED_STATEMENTS, |(n, _)| n as usize);
     let idle_timeout = sources
         .integer(&IDLE_TIMEOUT, options.idle_timeout_millis, None, MILLIS)?
-        .map_or(defaults::IDLE_TIMEOUT_MILLIS, |(ms, _)| ms);
+        .map_or(profile.idle_timeout_millis, |(ms, _)| ms);
     let max_lifetime = sources
         .integer(
             &MAX_LIFETIME,
@@ -944,6 +945,7 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
             .then(|| Duration::from_millis(leak_detection_threshold)),
         busy_poll: Duration::from_micros(busy_poll),
         circuit,
+        profile: profile.name,
         query_timeout: (query_timeout > 0).then(|| Duration::from_millis(query_timeout)),
         cancel_timeout: Duration::from_millis(cancel_timeout),
         tls,

@@ -23,6 +23,11 @@ use tokio::task::JoinHandle;
 /// server restart dropped while they sat in the pool.
 const CHECK_IDLE_AFTER: Duration = Duration::from_secs(5);
 
+tokio::task_local! {
+    /// Set while the pool opens connections for itself (`min`), not for a caller.
+    pub static BACKGROUND: bool;
+}
+
 /// How long closing a connection waits for its task to say goodbye to the server.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
@@ -291,12 +296,15 @@ impl managed::Manager for Manager {
         let change = match &conn {
             Ok(conn) => {
                 self.log.connected(conn.pid, started.elapsed());
+                self.stats.reached(true);
                 self.circuit.succeeded()
             }
             Err(e) => {
                 self.log.connect_failed(e, started.elapsed());
                 self.stats.remember(e);
-                self.circuit.failed(e)
+                self.stats.reached(false);
+                self.circuit
+                    .failed(e, BACKGROUND.try_with(|b| *b).unwrap_or(false))
             }
         };
         match change {

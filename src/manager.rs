@@ -229,10 +229,21 @@ impl NativePool {
         self.pool.stats().transactions(n.into())
     }
 
+    /// Whether the last attempt to reach the server succeeded.
+    #[napi]
+    pub fn is_connected(&self) -> bool {
+        self.pool.is_connected()
+    }
+
     /// Where the pool connects, without secrets: `user@host:port/database`.
     #[napi]
     pub fn describe(&self) -> String {
         let config = self.pool.config();
-        format!("{} sslmode={}", config::describe(config), config.tls.mode)
+        format!(
+            "{} sslmode={} profile={}",
+            config::describe(config),
+            config.tls.mode,
+            config.profile
+        )
     }
 }

@@ -193,6 +193,7 @@ mod tests {
             last_error: None,
             circuit: crate::circuit::State::Closed,
             circuit_openings: 0,
+            profile: "development",
         }
     }
 

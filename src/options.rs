@@ -408,6 +408,8 @@ pub struct JsStatistics {
     pub last_error: Option<JsLastError>,
     /// The circuit breaker: `closed`, `open` or `half-open`.
     pub circuit: String,
+    /// The defaults' profile: `development` or `production` (`NODE_ENV`).
+    pub profile: String,
 }
 
 impl From<Snapshot> for JsStatistics {
@@ -442,6 +444,7 @@ impl From<Snapshot> for JsStatistics {
                 at: e.at,
             }),
             circuit: s.circuit.as_str().to_owned(),
+            profile: s.profile.to_owned(),
         }
     }
 }

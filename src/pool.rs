@@ -5,6 +5,7 @@
 use crate::circuit::Circuit;
 use crate::config::Config;
 use crate::connect::Connector;
+use crate::connection::BACKGROUND;
 pub use crate::connection::{Conn, Manager, Stopper};
 use crate::deadline::{Abort, Limit, Stage};
 use crate::error::{Error, Result};
@@ -46,6 +47,11 @@ const CUT_CALLS_WAIT: Duration = Duration::from_millis(200);
 
 /// How long `close({ timeoutMillis })` waits, past its timeout, for the connections to say
 /// goodbye and for the server to let their backends go (a dead link answers neither).
+/// How long maintenance waits after a failed try to open the `min` connections, doubling up to
+/// [`FILL_RETRY_CAP`]: a database that is down is not asked ten times a second.
+const FILL_RETRY_FIRST: Duration = Duration::from_secs(1);
+/// The longest wait between tries to open the `min` connections.
+const FILL_RETRY_CAP: Duration = Duration::from_secs(30);
 const CLOSE_GRACE: Duration = Duration::from_millis(200);
 
 /// `waitForDatabase`' backoff: from 100 ms, ×1.5 per attempt, at most 500 ms between attempts,
@@ -85,6 +91,9 @@ pub struct Pool {
     /// Waits for a connection that their query gave up for a place on a lane: deadpool counts
     /// them as waiting, but no call waits for them.
     forsaken: AtomicUsize,
+    /// When maintenance may next try to open the `min` connections, and the wait after the
+    /// next failure.
+    fill_retry: Mutex<(Option<Instant>, Duration)>,
 }
 
 /// Counts a call in flight; `close()` waits for the count to reach zero.
@@ -164,6 +173,7 @@ impl Pool {
             filling: tokio::sync::Mutex::new(()),
             lanes: Lanes::default(),
             forsaken: AtomicUsize::new(0),
+            fill_retry: Mutex::new((None, FILL_RETRY_FIRST)),
         })
     }
 
@@ -210,6 +220,7 @@ impl Pool {
             last_error: s.last_error(),
             circuit: self.pool.manager().circuit.state(),
             circuit_openings: self.pool.manager().circuit.openings(),
+            profile: self.config.profile,
         }
     }
 
@@ -590,10 +601,21 @@ impl Pool {
     /// Counts a call of `query` (the manager's or a client's) and its failure.
     pub(crate) fn counted<T>(&self, outcome: Result<T>) -> Result<T> {
         self.stats.queries.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = &outcome {
-            self.stats.failed(e);
+        match &outcome {
+            Ok(_) => self.stats.reached(true),
+            Err(e) => {
+                self.stats.failed(e);
+                if e.is_connection_fatal() || matches!(e, Error::DatabaseUnavailable(_)) {
+                    self.stats.reached(false);
+                }
+            }
         }
         outcome
+    }
+
+    /// Whether the last attempt to reach the server succeeded (`isConnected`).
+    pub fn is_connected(&self) -> bool {
+        self.stats.connected()
     }
 
     /// Runs a query string on a checked-out connection, timed and logged.
@@ -786,11 +808,38 @@ impl Pool {
             self.pool.manager().retired(conn.pid(), reason);
             close_soon(conn);
         }
-        if self.config.min > 0 {
-            if let Err(e) = self.fill_to(self.config.min).await {
+        if self.config.min > 0 && self.may_fill() {
+            let filled = BACKGROUND.scope(true, self.fill_to(self.config.min)).await;
+            self.filled(filled);
+        }
+    }
+
+    /// Whether maintenance may try to open the `min` connections now: not while the circuit
+    /// breaker is open, nor before the back-off after a failed try.
+    fn may_fill(&self) -> bool {
+        let open = self.pool.manager().circuit.state() == crate::circuit::State::Open;
+        !open && self.fill_retry().0.is_none_or(|at| Instant::now() >= at)
+    }
+
+    /// After a try to open the `min` connections: a failure waits before the next try, from a
+    /// second doubling to half a minute, and is logged once per try rather than every round.
+    fn filled(&self, outcome: Result<()>) {
+        let mut retry = self.fill_retry();
+        match outcome {
+            Ok(()) => *retry = (None, FILL_RETRY_FIRST),
+            Err(e) => {
                 self.log.warn("could not open the `min` connections", &e);
+                let delay = retry.1;
+                *retry = (
+                    Some(Instant::now() + delay),
+                    (delay * 2).min(FILL_RETRY_CAP),
+                );
             }
         }
+    }
+
+    fn fill_retry(&self) -> std::sync::MutexGuard<'_, (Option<Instant>, Duration)> {
+        self.fill_retry.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Retries connecting with exponential backoff until the server accepts a connection or

@@ -137,6 +137,8 @@ pub struct Stats {
     /// Time to run a query, acquire excluded.
     pub query: Latency,
     last_error: Mutex<Option<LastError>>,
+    /// Whether the last attempt to reach the server succeeded.
+    connected: std::sync::atomic::AtomicBool,
     redactor: Redactor,
 }
 
@@ -163,6 +165,16 @@ impl Stats {
     pub fn failed(&self, error: &Error) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         self.remember(error);
+    }
+
+    /// Records whether the last attempt to reach the server succeeded (`isConnected`).
+    pub fn reached(&self, reached: bool) {
+        self.connected.store(reached, Ordering::Relaxed);
+    }
+
+    /// Whether the last attempt to reach the server succeeded.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
     }
 
     /// Keeps `error` as the last error without counting a failed call: a connection attempt
@@ -224,6 +236,8 @@ pub struct Snapshot {
     pub circuit: crate::circuit::State,
     /// Times the circuit breaker opened.
     pub circuit_openings: u64,
+    /// The defaults' profile (`NODE_ENV`).
+    pub profile: &'static str,
 }
 
 #[cfg(test)]

@@ -55,7 +55,8 @@ fn defaults_apply_when_nothing_is_set() {
     assert_eq!(c.pg.get_application_name(), Some("pg-rust-pool"));
     assert_eq!(c.pg.get_options(), None);
     assert_eq!(c.pg.get_ssl_mode(), SslMode::Prefer);
-    assert_eq!((c.max, c.min), (10, 0));
+    assert_eq!((c.max, c.min), (10, 2));
+    assert_eq!(c.profile, "development");
     assert_eq!(c.connection_timeout, Some(Duration::from_secs(30)));
     assert!(c.statement_cache);
     assert_eq!(c.max_prepared_statements, 256);
@@ -802,7 +803,7 @@ fn the_environment_table_lists_every_variable_read() {
         .iter()
         .flat_map(|s| s.env.iter().copied())
         .collect();
-    read.extend([DATABASE_URL, OS_USER]);
+    read.extend([DATABASE_URL, OS_USER, NODE_ENV]);
     read.extend(tls::ENVIRONMENT);
     read.sort_unstable();
     let mut listed = ENVIRONMENT.to_vec();
@@ -864,4 +865,31 @@ fn log_settings_come_from_the_option_then_log_level() {
         ..Default::default()
     };
     assert!(error(&o, &[]).starts_with("`slowQueryMillis` must be"));
+}
+
+#[test]
+fn node_env_chooses_the_profile_and_explicit_settings_win() {
+    let c = ok(&Options::default(), &[("NODE_ENV", "production")]);
+    assert_eq!((c.profile, c.min, c.max), ("production", 5, 20));
+    assert_eq!(c.connection_timeout, Some(Duration::from_secs(60)));
+    assert_eq!(c.idle_timeout, Some(Duration::from_secs(300)));
+    let c = ok(
+        &Options {
+            max: Some(8.0),
+            ..Default::default()
+        },
+        &[("NODE_ENV", "production"), ("DB_POOL_MIN", "1")],
+    );
+    assert_eq!((c.min, c.max), (1, 8));
+    // A profile's `min` gives way to an explicit `max` below it.
+    let c = ok(
+        &Options {
+            max: Some(1.0),
+            ..Default::default()
+        },
+        &[],
+    );
+    assert_eq!((c.min, c.max), (1, 1));
+    let c = ok(&Options::default(), &[("NODE_ENV", "test")]);
+    assert_eq!(c.profile, "development");
 }
