@@ -701,8 +701,9 @@ export declare class DatabaseManager extends EventEmitter {
   /**
    * Checks out a connection for several queries in a row. Release it with `client.release()`
    * in a `finally` block. Code that holds the client (the async context that called
-   * `getClient()`) and asks this manager for another connection while none is free gets
-   * `POOL_DEADLOCK` at once instead of waiting. Aborting `signal` gives up the wait for a
+   * `getClient()`) and asks this manager for another connection waits like any caller, but
+   * gets `POOL_DEADLOCK` at once when every connection is held by code waiting so (a deadlock).
+   * Aborting `signal` gives up the wait for a
    * connection (one that comes later goes straight back) with an `AbortError`.
    */
   getClient(options?: { signal?: AbortSignal }): Promise<PoolClient>
@@ -714,8 +715,8 @@ export declare class DatabaseManager extends EventEmitter {
    * connection. After `close()` it rejects with `POOL_CLOSED` without calling `fn`. If `fn` throws or
    * rejects, or `COMMIT` fails, it rolls back and rejects with that same error; if the rollback
    * fails the connection is closed.
-   * Inside `fn`, use `client`: asking the manager for another connection while none is free
-   * rejects with `POOL_DEADLOCK`.
+   * Inside `fn`, use `client`: asking the manager for another connection waits like any caller,
+   * and rejects with `POOL_DEADLOCK` when every connection is held by code waiting so.
    */
   executeTransaction<T>(fn: (client: PoolClient) => T | Promise<T>, options?: TransactionOptions): Promise<T>
   /**

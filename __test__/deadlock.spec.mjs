@@ -98,3 +98,43 @@ test('holding a client of one manager does not limit another', async () => {
     await other.close()
   }
 })
+
+test('POOL_DEADLOCK only for a real deadlock: code holding a client waits for one another caller gives back', async () => {
+  await withManager({ max: 2, connectionTimeoutMillis: ACQUIRE_TIMEOUT }, async (db) => {
+    const holdFor = (ms) => db.executeTransaction(async (c) => {
+      await c.query('SELECT 1')
+      await new Promise((resolve) => setTimeout(resolve, ms))
+    })
+    const first = holdFor(150)
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    const started = Date.now()
+    const value = await db.executeTransaction(async (c) => {
+      await c.query('SELECT 1')
+      return (await db.query('SELECT 2 AS n')).rows[0].n
+    })
+    assert.equal(value, 2)
+    assert.ok(Date.now() - started >= 80, 'it waited for the other transaction')
+    await first
+  })
+})
+
+test('a cycle of two: a holder waiting for the pool fails fast with POOL_DEADLOCK, which frees the other', async () => {
+  await withManager({ max: 2, connectionTimeoutMillis: ACQUIRE_TIMEOUT }, async (db) => {
+    let ready = 0
+    const both = () => db.executeTransaction(async (c) => {
+      await c.query('SELECT 1')
+      ready += 1
+      while (ready < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+      return db.query('SELECT 2')
+    })
+    const started = Date.now()
+    const outcomes = await Promise.allSettled([both(), both()])
+    assert.ok(Date.now() - started < 1000, 'no wait for the acquire timeout')
+    // The victim rolls back and gives its connection back, which the other one then gets (unless
+    // both saw the cycle at the same instant).
+    const failed = outcomes.filter((o) => o.status === 'rejected')
+    assert.ok(failed.length >= 1)
+    for (const o of failed) assert.equal(o.reason.code, 'POOL_DEADLOCK', o.reason.message)
+    assert.equal((await db.query('SELECT 3 AS n')).rows[0].n, 3)
+  })
+})

@@ -94,6 +94,28 @@ pub struct Pool {
     /// When maintenance may next try to open the `min` connections, and the wait after the
     /// next failure.
     fill_retry: Mutex<(Option<Instant>, Duration)>,
+    /// Callers that hold a connection of this pool and wait for another (see
+    /// [`Pool::wait_holding`]), and the signal of each change of their number.
+    holding_waiters: AtomicUsize,
+    holding_changed: Notify,
+}
+
+/// A caller counted among [`Pool::holding_waiters`] while it waits.
+struct HoldingWaiter<'p>(&'p Pool);
+
+impl<'p> HoldingWaiter<'p> {
+    fn enter(pool: &'p Pool) -> Self {
+        pool.holding_waiters.fetch_add(1, Ordering::SeqCst);
+        pool.holding_changed.notify_waiters();
+        HoldingWaiter(pool)
+    }
+}
+
+impl Drop for HoldingWaiter<'_> {
+    fn drop(&mut self) {
+        self.0.holding_waiters.fetch_sub(1, Ordering::SeqCst);
+        self.0.holding_changed.notify_waiters();
+    }
 }
 
 /// Counts a call in flight; `close()` waits for the count to reach zero.
@@ -174,6 +196,8 @@ impl Pool {
             lanes: Lanes::default(),
             forsaken: AtomicUsize::new(0),
             fill_retry: Mutex::new((None, FILL_RETRY_FIRST)),
+            holding_waiters: AtomicUsize::new(0),
+            holding_changed: Notify::new(),
         })
     }
 
@@ -275,20 +299,66 @@ impl Pool {
 
     /// Checks out a connection only if one is free or can be opened now: the caller already holds
     /// one, so waiting for another could wait for itself.
-    async fn acquire_now(&self) -> Result<Object> {
+    async fn acquire_now(self: &Arc<Self>) -> Result<Object> {
         let started = Instant::now();
-        let now = self.no_wait();
-        let conn = self.pool.timeout_get(&now).await.map_err(|e| match e {
-            PoolError::Timeout(TimeoutType::Wait) => Error::PoolDeadlock(format!(
-                "all {} connections (`max`) are in use and this code already holds one of them \
-                 (inside executeTransaction, or with a client from getClient()): waiting for \
-                 another could wait forever; run the query on the client you hold \
-                 (`client.query(…)`) instead of the manager",
-                self.config.max
-            )),
-            e => self.acquire_error(e),
-        })?;
+        let conn = match self.pool.timeout_get(&self.no_wait()).await {
+            Ok(conn) => conn,
+            Err(PoolError::Timeout(TimeoutType::Wait)) => self.wait_holding().await?,
+            Err(e) => return Err(self.acquire_error(e)),
+        };
         Ok(self.handed_out(conn, started))
+    }
+
+    /// Waits for a connection for code that already holds one of this pool, like any caller,
+    /// unless that would be a deadlock: every connection is held by code that is itself waiting
+    /// for one of this pool (each such waiter holds at least one), so none can come back; then
+    /// it fails at once with POOL_DEADLOCK, as does every other waiter of the cycle.
+    async fn wait_holding(self: &Arc<Self>) -> Result<Object> {
+        self.stats.exhausted.fetch_add(1, Ordering::Relaxed);
+        let _waiting = HoldingWaiter::enter(self);
+        // Owned, so that it can finish on its own if the caller leaves as a deadlock: dropped
+        // half way, deadpool's get() would discard a connection it was checking, uncounted.
+        let pool = self.pool.clone();
+        let mut get = Box::pin(async move { pool.get().await });
+        loop {
+            let changed = self.holding_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.deadlocked() {
+                let lease = self.lease();
+                tokio::spawn(async move {
+                    if let Ok(conn) = get.await {
+                        conn.set_idle(true);
+                    }
+                    drop(lease);
+                });
+                return Err(Error::PoolDeadlock(format!(
+                    "all {} connections (`max`) are in use and this code already holds one of \
+                     them (inside executeTransaction, or with a client from getClient()), as does \
+                     every other holder, each waiting for another: none can come back; run the \
+                     query on the client you hold (`client.query(…)`) instead of the manager",
+                    self.config.max
+                )));
+            }
+            tokio::select! {
+                biased;
+                got = &mut get => return got.map_err(|e| match self.acquire_error(e) {
+                    Error::PoolTimeout(m) => Error::PoolTimeout(format!(
+                        "{m}; this code holds a client of this manager (inside \
+                         executeTransaction, or from getClient()): run the query on it \
+                         (`client.query(…)`) or release it first"
+                    )),
+                    e => e,
+                }),
+                () = &mut changed => {}
+            }
+        }
+    }
+
+    /// Whether every connection is held by code waiting for another one of this pool.
+    fn deadlocked(&self) -> bool {
+        let waiting = self.holding_waiters.load(Ordering::SeqCst);
+        self.pool.status().size >= self.config.max && waiting >= self.config.max
     }
 
     /// Records a connection handed out: statistics, log, the in-use registry, the event.
@@ -344,9 +414,10 @@ impl Pool {
         Ok(self.lease())
     }
 
-    /// Checks out a connection for the holder of a [`Lease`]. Without `wait` it fails at once
-    /// with `POOL_DEADLOCK` when none is free.
-    pub async fn connect(&self, wait: bool) -> Result<Object> {
+    /// Checks out a connection for the holder of a [`Lease`]. Without `wait` (the caller holds a
+    /// connection of this pool already) it fails with `POOL_DEADLOCK` when waiting would be a
+    /// deadlock (see [`Pool::wait_holding`]).
+    pub async fn connect(self: &Arc<Self>, wait: bool) -> Result<Object> {
         if wait {
             self.acquire().await
         } else {
