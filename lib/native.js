@@ -11,9 +11,12 @@ const { join } = require('node:path')
 /** glibc or musl, as npm decides for the `libc` field of a platform package. */
 function linuxLibc() {
   try {
-    // musl's ldd is a script that names musl; glibc's names GNU libc.
-    if (readFileSync('/usr/bin/ldd', 'utf8').includes('musl')) return 'musl'
+    // Cheapest first: musl's ldd names musl, glibc's is a script of the GNU C Library.
+    const ldd = readFileSync('/usr/bin/ldd', 'utf8')
+    if (ldd.includes('musl')) return 'musl'
+    if (ldd.includes('GNU C Library')) return 'gnu'
   } catch {}
+  // No ldd (a slim container): ask Node which glibc it runs on, if any.
   const header = process.report && typeof process.report.getReport === 'function' ? process.report.getReport().header : {}
   return header.glibcVersionRuntime ? 'gnu' : 'musl'
 }
