@@ -1,11 +1,12 @@
-// `npm test`: starts a throwaway PostgreSQL cluster, runs the Rust unit tests, type-checks the
-// public typings, runs every JS spec against the cluster, and stops the cluster, even when a
-// step fails or the run is interrupted.
+// `npm test`: builds the addon if it is missing or a Rust source changed, starts a throwaway
+// PostgreSQL cluster, runs the Rust unit tests, type-checks the public typings, runs every JS spec
+// against the cluster, and stops the cluster, even when a step fails or the run is interrupted.
 import { spawn } from 'node:child_process'
 import { readdirSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startCluster } from './harness/cluster.mjs'
+import { buildIfStale } from '../scripts/build-if-stale.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -17,10 +18,8 @@ function run(command, args, env = {}) {
   })
 }
 
-if (!readdirSync(root).some((f) => f.endsWith('.node'))) {
-  console.error('The native addon is not built: run `npm install` (or `npm run build`) first.')
-  process.exit(1)
-}
+// Builds from source when the addon is missing or older than a Rust source.
+buildIfStale()
 
 const only = process.argv.slice(2)
 const specs = readdirSync(here)

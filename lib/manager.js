@@ -4,7 +4,7 @@
 
 const { EventEmitter } = require('node:events')
 const { inspect } = require('node:util')
-const { NativePool } = require('../native.js')
+const { NativePool } = require('./native')
 const { captureTrace, fromNative, clientError, checkTimeout } = require('./errors')
 const { runQuery } = require('./query')
 const { Parsers } = require('./types')

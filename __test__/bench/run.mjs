@@ -25,7 +25,7 @@ const NAMES = process.env.BENCH_WORKLOADS ? process.env.BENCH_WORKLOADS.split(',
 const MARK = 'pg-rust-pool bench' // the comment LOAD puts on `users`
 
 if (!readdirSync(root).some((f) => f.endsWith('.node'))) {
-  console.error('The native addon is not built: run `npm install` (or `npm run build`) first.')
+  console.error('The native addon is not built: run `npm run build` (or `npm test`) first.')
   process.exit(1)
 }
 for (const name of NAMES) if (!WORKLOADS[name]) throw new Error(`unknown workload ${name}: one of ${Object.keys(WORKLOADS).join(', ')}`)
