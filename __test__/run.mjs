@@ -46,12 +46,31 @@ if (only.length === 0) {
     steps.push(['tsc', () => run(join(root, 'node_modules/.bin/tsc'), ['--noEmit', '--strict', '--types', 'node', join('__test__', 'typecheck.ts')])])
   }
 }
-steps.push(['specs', () => run(process.execPath, ['--expose-gc', '--test', '--test-concurrency=1', ...specs], env)])
+// One `node --test` per file, one after another, so that each file's wall time can be reported.
+const times = []
+steps.push(['specs', async () => {
+  let worst = 0
+  for (const spec of specs) {
+    const started = Date.now()
+    const code = await run(process.execPath, ['--expose-gc', '--test', spec], env)
+    times.push([spec, (Date.now() - started) / 1000, code])
+    worst = worst || code
+  }
+  return worst
+}])
 
 let failed = []
 for (const [name, step] of steps) {
   const code = await step()
   if (code !== 0) failed.push(name)
 }
+if (times.length) {
+  console.log('\nper-file wall time (s):')
+  for (const [spec, seconds, code] of times.sort((a, b) => b[1] - a[1])) {
+    console.log(`${seconds.toFixed(1).padStart(7)}  ${spec}${code ? '  FAILED' : ''}`)
+  }
+}
+const failedSpecs = times.filter(([, , code]) => code).map(([spec]) => spec)
+if (failedSpecs.length) console.error(`failed specs: ${failedSpecs.join(', ')}`)
 if (failed.length) console.error(`failed: ${failed.join(', ')}`)
 await stop(failed.length ? 1 : 0)
