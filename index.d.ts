@@ -551,7 +551,8 @@ export interface QueryConfig {
  * Every error this package reports. `code` is the SQLSTATE for server errors (as in
  * node-postgres) or one of the client codes: `POOL_CLOSED`, `POOL_TIMEOUT`, `POOL_DEADLOCK`,
  * `CONNECT_TIMEOUT`, `QUERY_TIMEOUT`, `ABORT_ERR` (with `name` `'AbortError'`), `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as
- * `ECONNREFUSED`), `CLIENT_RELEASED`, `TRANSACTION_TIMEOUT`, `INVALID_ARGUMENT`,
+ * `ECONNREFUSED`), `CLIENT_RELEASED`, `TRANSACTION_TIMEOUT`, `TRANSACTION_ON_POOL` (a manager query that would
+ * leave a transaction open), `INVALID_ARGUMENT`,
  * `INVALID_CONFIG`, `DECODE_ERROR`, `RESULT_TOO_LARGE` (a value longer than a JS string can
  * be), `INTERNAL_ERROR`. The stack starts at the line that called
  * the package (for a query or a transaction, at the code that awaits it).

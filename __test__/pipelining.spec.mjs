@@ -104,7 +104,7 @@ test('strings of statements, transaction control and procedures never share a co
   await withManager({ max: 1, connectionTimeoutMillis: 300 }, async (db) => {
     await db.query('CREATE OR REPLACE PROCEDURE pipelining_noop() LANGUAGE sql AS $$ SELECT 1 $$')
     const slow = await busy(db, 'SELECT pg_sleep(2)')
-    const kept = ['SELECT 1; SELECT 2', 'BEGIN', 'COMMIT', 'SAVEPOINT s', 'CALL pipelining_noop()', 'DO $$ BEGIN END $$']
+    const kept = ['SELECT 1; SELECT 2', 'BEGIN; COMMIT', 'COMMIT', 'SAVEPOINT s', 'CALL pipelining_noop()', 'DO $$ BEGIN END $$']
     await Promise.all(kept.map((sql) => rejectsWith(db.query(sql), 'POOL_TIMEOUT')))
     // A single statement shares the connection that a slow query keeps busy.
     assert.deepEqual((await db.query('SELECT 1 AS one')).rows, [{ one: 1 }])

@@ -37,11 +37,29 @@ function queryArguments(textOrConfig, values) {
   if (typeof text !== 'string') {
     throw new ValueError(`the query text must be a string (got ${text === null ? 'null' : typeof text}): call query('SELECT …', values) or query({ text, values })`)
   }
+  checkText(text)
   if (values !== undefined && values !== null && !Array.isArray(values)) {
     throw new ValueError(`values must be an array (got ${typeof values}): call query(text, [value1, value2])`)
   }
   if (!ROW_MODES.has(rowMode)) throw new ValueError(`rowMode must be 'array' or omitted (got ${JSON.stringify(rowMode)})`)
   return { text, values: values || [], rowMode, limit }
+}
+
+/** The most bytes one protocol message may hold (PostgreSQL's MaxAllocSize), and so a query. */
+const MAX_QUERY_BYTES = 0x3fffffff
+
+/** Throws ValueError for query text the server could never receive. */
+function checkText(text) {
+  const nul = text.indexOf('\0')
+  if (nul !== -1) {
+    throw new ValueError(`the query text holds a NUL character (\\0) at index ${nul}, which PostgreSQL cannot receive: remove it, or pass the data as a value ($1)`)
+  }
+  if (!text.isWellFormed()) {
+    throw new ValueError('the query text holds a lone UTF-16 surrogate (half of a character), which is not valid Unicode: check how the text was built')
+  }
+  if (text.length > MAX_QUERY_BYTES / 3 && Buffer.byteLength(text) > MAX_QUERY_BYTES) {
+    throw new ValueError(`the query text is ${Buffer.byteLength(text)} bytes long, more than the 1 GiB PostgreSQL accepts in one message: pass large data as values, or in pieces`)
+  }
 }
 
 /**

@@ -91,8 +91,13 @@ function prepareValues(values) {
       // itself, is made when the first of them is met: plain objects and scalars need none.
       out[i] = prepare(value)
     } catch (e) {
-      if (e instanceof ValueError) e.message = `value $${i + 1} ${e.message}: pass a string, number, boolean, bigint, Date, Buffer, array or plain object`
-      throw e
+      if (e instanceof ValueError) {
+        e.message = `value $${i + 1} ${e.message}: pass a string, number, boolean, bigint, Date, Buffer, array or plain object`
+        throw e
+      }
+      // Reading the value threw: a getter or Proxy trap, a toPostgres() that threw, a revoked
+      // Proxy, or nesting deeper than the stack (RangeError).
+      throw new ValueError(`value $${i + 1} could not be read (${e?.name ?? 'Error'}: ${String(e?.message ?? e).split('\n')[0]}): pass plain data`, { cause: e })
     }
   }
   return out

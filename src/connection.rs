@@ -61,9 +61,24 @@ pub struct Conn {
     uses: u64,
     /// Where cancel requests go.
     connector: Arc<Connector>,
+    /// A statement set a session setting that changes how the server writes values as text
+    /// (`split::changes_rendering`).
+    session_rendering: AtomicBool,
 }
 
 impl Conn {
+    /// Whether a statement on this connection set a session setting that changes how the server
+    /// writes values as text: from then on, columns whose text depends on it come from the
+    /// server (`convert::text::session_renders`).
+    pub fn session_rendering(&self) -> bool {
+        self.session_rendering.load(Ordering::Relaxed)
+    }
+
+    /// Records that a statement set such a setting.
+    pub fn note_session_rendering(&self) {
+        self.session_rendering.store(true, Ordering::Relaxed);
+    }
+
     /// The tokio-postgres client.
     pub fn client(&self) -> &tokio_postgres::Client {
         self.shared_client()
@@ -244,6 +259,9 @@ pub struct Manager {
     pub dead_before: std::sync::Mutex<Option<Instant>>,
     /// The circuit breaker in front of new connections.
     pub circuit: Circuit,
+    /// The startup options set a setting that changes how the server writes values as text
+    /// (`Conn::session_rendering`).
+    pub session_rendering: bool,
 }
 
 /// How long the check of an idle connection may take: a round trip on any network a pool
@@ -411,6 +429,7 @@ impl Manager {
             retire_at: self.max_lifetime.map(|l| retire_at(l, pid)),
             uses: 0,
             connector: self.connector.clone(),
+            session_rendering: AtomicBool::new(self.session_rendering),
         })
     }
 }

@@ -97,6 +97,9 @@ pub enum Error {
     /// Code that already holds a connection asked for another while none was free
     /// (`POOL_DEADLOCK`).
     PoolDeadlock(String),
+    /// A manager query would open a transaction block on a pooled connection
+    /// (`TRANSACTION_ON_POOL`).
+    TransactionOnPool(String),
     /// COMMIT was asked of a transaction that an earlier error aborted (`25P02`, the SQLSTATE
     /// PostgreSQL gives every statement in such a transaction).
     TransactionAborted,
@@ -122,6 +125,7 @@ impl Error {
             Error::Internal(_) => "INTERNAL_ERROR",
             Error::ClientReleased => "CLIENT_RELEASED",
             Error::PoolDeadlock(_) => "POOL_DEADLOCK",
+            Error::TransactionOnPool(_) => "TRANSACTION_ON_POOL",
             Error::TransactionAborted => "25P02",
         }
     }
@@ -166,6 +170,7 @@ impl fmt::Display for Error {
             ),
             Error::PoolTimeout(m)
             | Error::PoolDeadlock(m)
+            | Error::TransactionOnPool(m)
             | Error::ConnectTimeout(m)
             | Error::QueryTimeout(m)
             | Error::Aborted(m)

@@ -1,7 +1,7 @@
 //! pg-rust-pool: a PostgreSQL connection pool for Node.js whose engine is Rust.
 //!
 //! The core modules (`busy_poll`, `engine`, `config`, `error`, `pool`, `share`, `client`, `query`,
-//! `split`, `convert`, `result`, `stats`, `health`, `metrics`, `log`, `redact`, `wire`) hold no
+//! `simple`, `split`, `txstate`, `convert`, `result`, `stats`, `health`, `metrics`, `log`, `redact`, `wire`) hold no
 //! napi types, so `cargo test` exercises them without Node. The napi edge is `options` (the
 //! JS-facing shapes and their conversions), `manager` (the exported pool class), `client_edge`
 //! (checked-out clients, by handle) and `delivery` (query outcomes on their way to JS).
@@ -28,9 +28,11 @@ pub mod query;
 pub mod redact;
 pub mod result;
 pub mod share;
+pub mod simple;
 pub mod split;
 pub mod statements;
 pub mod stats;
+pub mod txstate;
 pub mod wire;
 
 mod client_edge;

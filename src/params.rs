@@ -59,6 +59,20 @@ pub fn check_count(params: &[Param]) -> crate::error::Result<()> {
     Ok(())
 }
 
+/// Checks that `params` holds one value for each of a statement's `expected` parameters.
+pub fn check_given(expected: usize, params: &[Param]) -> crate::error::Result<()> {
+    if params.len() != expected {
+        return Err(crate::error::Error::argument(format!(
+            "the query has {expected} parameter{} but {} value{} given: pass one value for each \
+             $n placeholder",
+            if expected == 1 { "" } else { "s" },
+            params.len(),
+            if params.len() == 1 { " was" } else { "s were" },
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,9 @@ use crate::query::{self, EarlyRows, QueryOptions};
 use crate::redact::Redactor;
 use crate::result::ResultSet;
 use crate::share::{self, Lane, Lanes, Place};
+use crate::split::split;
 use crate::stats::{Snapshot, Stats};
+use crate::txstate;
 use deadpool::managed::{self, PoolError, TimeoutType, Timeouts};
 use deadpool::Runtime;
 use futures_util::poll;
@@ -162,6 +164,10 @@ impl Pool {
             statement_cache_size: config.max_prepared_statements,
             max_lifetime: config.max_lifetime,
             events: events.clone(),
+            session_rendering: config
+                .pg
+                .get_options()
+                .is_some_and(crate::split::startup_changes_rendering),
         };
         let pool = managed::Pool::builder(manager)
             .max_size(config.max)
@@ -763,6 +769,7 @@ impl Pool {
         limit: Limit,
     ) -> Result<Vec<ResultSet>> {
         let _call = self.enter()?;
+        refuse_open_blocks(sql, &params)?;
         // With `statementCache: false` (PgBouncer's transaction mode) nothing is shared; nor is
         // a limited query, whose cancel request could otherwise hit another caller's statement.
         let shareable =
@@ -785,6 +792,11 @@ impl Pool {
             } else {
                 self.execute_within(&place, sql, &params, &limit).await
             };
+            if let Err(e) = &outcome {
+                if txstate::may_leave_open(sql, !params.is_empty(), &outcome) {
+                    self.roll_back_left_open(&place, sql, e).await;
+                }
+            }
             let ended_before = place.settle(&outcome).await;
             let unsent = place.conn().ended_between_requests();
             let cut = self.cut_off(place.conn().pid());
@@ -808,6 +820,35 @@ impl Pool {
                 continue;
             }
             return outcome;
+        }
+    }
+
+    /// Rolls back the transaction block a manager query that failed with `error` may have left
+    /// open on its connection, and warns, before anyone else uses the connection. The connection
+    /// is closed instead when the server did not answer the query (a timeout, a broken link), or
+    /// does not answer ROLLBACK within `cancelTimeoutMillis`.
+    async fn roll_back_left_open(&self, place: &Place, sql: &str, error: &Error) {
+        let commands: Vec<String> = split(sql).into_iter().map(|s| s.command).collect();
+        let warning = Error::argument(format!(
+            "manager.query() of `{}` failed inside the transaction block it opened; the block was \
+             rolled back: run transactions with executeTransaction() or getClient()",
+            commands.join("; ")
+        ));
+        self.log.warn(
+            "a query left its connection in a transaction block",
+            &warning,
+        );
+        let rolled_back = matches!(error, Error::Server(_))
+            && matches!(
+                tokio::time::timeout(
+                    self.config.cancel_timeout,
+                    place.conn().client().batch_execute("ROLLBACK")
+                )
+                .await,
+                Ok(Ok(()))
+            );
+        if !rolled_back {
+            place.hold().retire();
         }
     }
 
@@ -1012,6 +1053,21 @@ impl Pool {
 /// Closes a connection in the background. Without a runtime (a client collected by the garbage
 /// collector drops its connection on the JS thread) dropping it is enough: the connection task
 /// still says Terminate.
+/// Refuses a manager query that would leave its connection inside a transaction block: the
+/// pool's next query may take another connection, so it cannot do what its caller means.
+pub(crate) fn refuse_open_blocks(sql: &str, params: &[Param]) -> Result<()> {
+    if txstate::opens_block(sql, !params.is_empty()) {
+        return Err(Error::TransactionOnPool(
+            "manager.query() cannot open a transaction: each query may run on another \
+             connection, and the pool rolls back any block a query leaves open. Use \
+             executeTransaction(async (client) => …), or getClient() and run BEGIN … COMMIT on \
+             that client"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 fn close_soon(conn: Conn) {
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => drop(runtime.spawn(conn.close())),

@@ -2,10 +2,11 @@
 //! the multi-statement form, and the collection of rows into columns.
 use crate::convert::ColumnBuilder;
 use crate::error::{Error, Result};
-use crate::params::{check_count, Param};
+use crate::params::{check_count, check_given, Param};
 use crate::pool::Conn;
 use crate::result::{Field, ResultSet};
-use crate::split::{controls_transaction, has_row_count, split, Statement as Parsed};
+use crate::simple;
+use crate::split::{changes_rendering, has_row_count, split};
 use crate::statements::Prepared;
 use futures_util::{pin_mut, StreamExt};
 use std::sync::Arc;
@@ -77,16 +78,25 @@ pub async fn execute(
 ) -> Result<Vec<ResultSet>> {
     check_count(params)?;
     // A query this connection ran before: one statement, command known, nothing to lex.
-    if options.statement_cache {
-        if let Some(prepared) = conn.statements.get(sql) {
-            return Ok(vec![
-                execute_cached(conn, sql, prepared, params, options, early).await?,
-            ]);
+    let outcome = match options
+        .statement_cache
+        .then(|| conn.statements.get(sql))
+        .flatten()
+    {
+        Some(prepared) => execute_cached(conn, sql, prepared, params, options, early)
+            .await
+            .map(|result| vec![result]),
+        // The paths below run once per statement and connection (or for the rarer forms):
+        // boxed, so that the cached path's future, part of every query's, stays small.
+        None => Box::pin(execute_uncached(conn, sql, params, options, early)).await,
+    };
+    if let Ok(results) = &outcome {
+        let set = |r: &ResultSet| matches!(r.command.as_deref(), Some("SET" | "RESET"));
+        if results.iter().any(set) && changes_rendering(sql) {
+            conn.note_session_rendering();
         }
     }
-    // The paths below run once per statement and connection (or for the rarer forms): boxed,
-    // so that the cached path's future, part of every query's, stays small.
-    Box::pin(execute_uncached(conn, sql, params, options, early)).await
+    outcome
 }
 
 /// Runs a query string whose statement is not in the connection's cache.
@@ -99,7 +109,8 @@ async fn execute_uncached(
 ) -> Result<Vec<ResultSet>> {
     let statements = split(sql);
     if params.is_empty() && statements.len() > 1 {
-        return execute_many(conn, &statements, options).await;
+        let (in_transaction, text_oids) = (options.in_transaction, &options.text_oids);
+        return simple::run_many(conn, sql, &statements, in_transaction, text_oids).await;
     }
     let Some(first) = statements.first() else {
         // An empty query: the server answers EmptyQueryResponse, node-postgres an empty result.
@@ -113,9 +124,12 @@ async fn execute_uncached(
     };
     if !options.statement_cache {
         // Prepared, run, and closed again when `statement` drops: no named statement stays.
-        let statement = conn.client().prepare(sql).await?;
+        let prepared = Prepared::new(
+            conn.client().prepare(sql).await?,
+            first.command.as_str().into(),
+        );
         return Ok(vec![
-            collect(conn, &statement, &first.command, params, options, early).await?,
+            run(conn, sql, &prepared, params, options, early).await?,
         ]);
     }
     let prepared = prepare(conn, sql, first.command.as_str().into()).await?;
@@ -126,48 +140,9 @@ async fn execute_uncached(
 
 /// Prepares `sql` and keeps it in the connection's cache.
 async fn prepare(conn: &Conn, sql: &str, command: Arc<str>) -> Result<Prepared> {
-    let statement = conn.client().prepare(sql).await?;
-    let prepared = Prepared { statement, command };
+    let prepared = Prepared::new(conn.client().prepare(sql).await?, command);
     conn.statements.insert(sql, prepared.clone());
     Ok(prepared)
-}
-
-/// Runs several statements as one unit: all of them or none, like a simple-protocol query.
-async fn execute_many(
-    conn: &Conn,
-    statements: &[Parsed<'_>],
-    options: &QueryOptions,
-) -> Result<Vec<ResultSet>> {
-    // A string that manages its own transaction keeps that control.
-    let own_transaction =
-        !options.in_transaction && !statements.iter().any(|s| controls_transaction(&s.command));
-    if own_transaction {
-        conn.client().batch_execute("BEGIN").await?;
-    }
-    let mut results = Vec::with_capacity(statements.len());
-    for statement in statements {
-        let prepared = conn.client().prepare(statement.text).await;
-        let outcome = match prepared {
-            // One result of several: its rows go with the others, at the end.
-            Ok(prepared) => collect(conn, &prepared, &statement.command, &[], options, None).await,
-            Err(e) => Err(e.into()),
-        };
-        match outcome {
-            Ok(result) => results.push(result),
-            Err(e) => {
-                if own_transaction {
-                    // The statement's error is what the caller needs; a failed ROLLBACK means the
-                    // connection is broken, which the pool sees when it next checks it.
-                    let _ = conn.client().batch_execute("ROLLBACK").await;
-                }
-                return Err(e);
-            }
-        }
-    }
-    if own_transaction {
-        conn.client().batch_execute("COMMIT").await?;
-    }
-    Ok(results)
 }
 
 /// Whether the server rejected a cached statement because its tables changed under it.
@@ -176,7 +151,10 @@ fn is_stale(e: &Error) -> bool {
         || s.code == "26000")
 }
 
-/// Runs a cached statement; one the server invalidated (its tables changed) is prepared again.
+/// Runs a cached statement. One the server invalidated (its tables changed) is prepared again;
+/// so is one whose values failed to decode, a sign that a type it returns changed on the server
+/// (`ALTER TYPE`), once the connection has forgotten what it knew of types: then only a SELECT
+/// runs again, whose rows had not reached JS, since running it twice changes nothing else.
 async fn execute_cached(
     conn: &Conn,
     sql: &str,
@@ -185,31 +163,47 @@ async fn execute_cached(
     options: &QueryOptions,
     early: Option<&dyn EarlyRows>,
 ) -> Result<ResultSet> {
-    let outcome = collect(
-        conn,
-        &prepared.statement,
-        &prepared.command,
-        params,
-        options,
-        early,
-    )
-    .await;
-    match outcome {
+    match run(conn, sql, &prepared, params, options, early).await {
         Err(e) if is_stale(&e) => {
             conn.statements.remove(sql);
             let again = prepare(conn, sql, prepared.command).await?;
-            collect(
-                conn,
-                &again.statement,
-                &again.command,
-                params,
-                options,
-                early,
-            )
-            .await
+            run(conn, sql, &again, params, options, early).await
+        }
+        Err(Error::Decode(e)) => {
+            conn.client().clear_type_cache();
+            conn.statements.clear();
+            let rows_went = early.is_some_and(|early| early.sent());
+            if &*prepared.command != "SELECT" || rows_went {
+                return Err(Error::Decode(e));
+            }
+            let again = prepare(conn, sql, prepared.command).await?;
+            run(conn, sql, &again, params, options, early).await
         }
         outcome => outcome,
     }
+}
+
+/// Runs a prepared statement: through the simple protocol when only the server can give the
+/// text of a column, else with binary results gathered into columns.
+async fn run(
+    conn: &Conn,
+    sql: &str,
+    prepared: &Prepared,
+    params: &[Param],
+    options: &QueryOptions,
+    early: Option<&dyn EarlyRows>,
+) -> Result<ResultSet> {
+    let Prepared {
+        statement,
+        command,
+        server_text,
+        session_text,
+    } = prepared;
+    if *server_text || (*session_text && conn.session_rendering()) {
+        return simple::run_inlined(conn, sql, statement, command, params, &options.text_oids)
+            .await;
+    }
+    collect(conn, statement, command, params, options, early).await
 }
 
 /// Executes a prepared statement and gathers its rows into columns; a long result's rows go to
@@ -223,16 +217,7 @@ async fn collect(
     options: &QueryOptions,
     early: Option<&dyn EarlyRows>,
 ) -> Result<ResultSet> {
-    let expected = statement.params().len();
-    if params.len() != expected {
-        return Err(Error::argument(format!(
-            "the query has {expected} parameter{} but {} value{} given: pass one value for each \
-             $n placeholder",
-            if expected == 1 { "" } else { "s" },
-            params.len(),
-            if params.len() == 1 { " was" } else { "s were" },
-        )));
-    }
+    check_given(statement.params().len(), params)?;
     let columns = statement.columns();
     let builders = || -> Vec<ColumnBuilder> {
         columns
@@ -240,17 +225,7 @@ async fn collect(
             .map(|c| ColumnBuilder::new(c.type_(), options.text_oids.contains(&c.type_().oid())))
             .collect()
     };
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|c| Field {
-            name: c.name().to_owned(),
-            table_id: c.table_oid().unwrap_or(0),
-            column_id: c.column_id().unwrap_or(0),
-            data_type_id: c.type_().oid(),
-            data_type_size: crate::convert::type_size(c.type_()),
-            data_type_modifier: c.type_modifier(),
-        })
-        .collect();
+    let fields: Vec<Field> = columns.iter().map(Field::of).collect();
     let early = early.filter(|_| has_row_count(command));
     let mut kept = builders();
     let stream = conn.client().query_raw(statement, params.iter()).await?;

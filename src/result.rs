@@ -18,6 +18,32 @@ pub struct Field {
     pub data_type_modifier: i32,
 }
 
+impl Field {
+    /// The field of a prepared statement's result column.
+    pub fn of(column: &tokio_postgres::Column) -> Field {
+        Field {
+            name: column.name().to_owned(),
+            table_id: column.table_oid().unwrap_or(0),
+            column_id: column.column_id().unwrap_or(0),
+            data_type_id: column.type_().oid(),
+            data_type_size: crate::convert::type_size(column.type_()),
+            data_type_modifier: column.type_modifier(),
+        }
+    }
+
+    /// The field of a column the simple protocol named, whose type is not known: text.
+    pub fn text(name: &str) -> Field {
+        Field {
+            name: name.to_owned(),
+            table_id: 0,
+            column_id: 0,
+            data_type_id: tokio_postgres::types::Type::TEXT.oid(),
+            data_type_size: -1,
+            data_type_modifier: -1,
+        }
+    }
+}
+
 /// The result of one statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultSet {

@@ -26,7 +26,16 @@ impl Statement<'_> {
 pub fn has_row_count(command: &str) -> bool {
     matches!(
         command,
-        "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "MOVE" | "FETCH" | "COPY"
+        "SELECT"
+            | "INSERT"
+            | "UPDATE"
+            | "DELETE"
+            | "MERGE"
+            | "MOVE"
+            | "FETCH"
+            | "COPY"
+            // The tag of the prepared statement's command, which always counts its rows.
+            | "EXECUTE"
     )
 }
 
@@ -56,6 +65,8 @@ pub fn words(text: &str) -> impl Iterator<Item = &str> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token<'a> {
     Word(&'a str),
+    /// A parameter placeholder, `$1`.
+    Param(usize),
     Open,
     Close,
     Semicolon,
@@ -156,6 +167,15 @@ impl<'a> Iterator for Lexer<'a> {
                     return Some((start, Token::Other));
                 }
                 b'$' => {
+                    let digits = b[start + 1..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_digit())
+                        .count();
+                    if digits > 0 {
+                        self.pos = start + 1 + digits;
+                        let n = self.sql[start + 1..self.pos].parse().unwrap_or(usize::MAX);
+                        return Some((start, Token::Param(n)));
+                    }
                     if !self.skip_dollar() {
                         self.pos += 1;
                     }
@@ -213,21 +233,94 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
         }
         tokens.clear();
     };
+    // The depth of `BEGIN ATOMIC … END` bodies (and CASE … END inside them) of a SQL-standard
+    // function or procedure body, whose statements end in semicolons of their own.
+    let mut body = 0i32;
     for (at, token) in Lexer::new(sql) {
         match token {
-            Token::Semicolon if depth == 0 => {
+            Token::Semicolon if depth == 0 && body == 0 => {
                 finish(at, &mut tokens, start);
                 start = at + 1;
                 continue;
             }
             Token::Open => depth += 1,
             Token::Close => depth -= 1,
+            Token::Word(w) if w.eq_ignore_ascii_case("BEGIN") && creates_routine(&tokens) => {
+                body += 1
+            }
+            Token::Word(w) if body > 0 && w.eq_ignore_ascii_case("CASE") => body += 1,
+            Token::Word(w) if body > 0 && w.eq_ignore_ascii_case("END") => body -= 1,
             _ => {}
         }
         tokens.push(token);
     }
     finish(sql.len(), &mut tokens, start);
     statements
+}
+
+/// Whether a statement's tokens so far start `CREATE [OR REPLACE] FUNCTION|PROCEDURE`.
+fn creates_routine(tokens: &[Token<'_>]) -> bool {
+    let mut words = tokens.iter().filter_map(|t| match t {
+        Token::Word(w) => Some(*w),
+        _ => None,
+    });
+    let is = |w: Option<&str>, word: &str| w.is_some_and(|w| w.eq_ignore_ascii_case(word));
+    if !is(words.next(), "CREATE") {
+        return false;
+    }
+    let mut next = words.next();
+    if is(next, "OR") {
+        next = words.nth(1);
+    }
+    is(next, "FUNCTION") || is(next, "PROCEDURE")
+}
+
+/// Whether a statement of `sql` sets or resets a session setting that changes how the server
+/// writes values as text: `TimeZone` (or `TIME ZONE`), `DateStyle`, `IntervalStyle`,
+/// `extra_float_digits`, `bytea_output`, or every setting (`RESET ALL`).
+pub fn changes_rendering(sql: &str) -> bool {
+    split(sql).iter().any(|statement| {
+        let mut words = words(statement.text).map(str::to_ascii_lowercase);
+        if !matches!(words.next().as_deref(), Some("set" | "reset")) {
+            return false;
+        }
+        let mut name = words.next();
+        if matches!(name.as_deref(), Some("session" | "local")) {
+            name = words.next();
+        }
+        matches!(
+            name.as_deref(),
+            Some("timezone" | "time" | "datestyle" | "intervalstyle" | "extra_float_digits")
+                | Some("bytea_output" | "all")
+        )
+    })
+}
+
+/// Whether startup options (`-c TimeZone=UTC -c search_path=app`) set one of the settings
+/// [`changes_rendering`] looks for.
+pub fn startup_changes_rendering(options: &str) -> bool {
+    let lower = options.to_ascii_lowercase();
+    [
+        "timezone",
+        "datestyle",
+        "intervalstyle",
+        "extra_float_digits",
+        "bytea_output",
+    ]
+    .iter()
+    .any(|name| lower.contains(name))
+}
+
+/// The parameter placeholders of `sql` (`$1`, outside quotes and comments): each one's byte range
+/// and number.
+pub fn placeholders(sql: &str) -> impl Iterator<Item = (std::ops::Range<usize>, usize)> + '_ {
+    Lexer::new(sql).filter_map(|(at, token)| match token {
+        Token::Param(n) => {
+            let len = 1 + sql[at + 1..].bytes().take_while(u8::is_ascii_digit).count();
+            Some((at..at + len, n))
+        }
+        _ => None,
+    })
 }
 
 /// Names the command of one statement's tokens as the server's command tag would.
@@ -274,7 +367,10 @@ fn command_of(tokens: &[Token<'_>]) -> String {
             let is_table = rest.iter().take_while(|w| *w != "AS").any(|w| w == "TABLE");
             let has = |word: &str| rest.iter().any(|w| w == word);
             let materialized = rest.first().is_some_and(|w| w == "MATERIALIZED");
-            if materialized || (is_table && has("AS") && !has("OF")) {
+            // … WITH NO DATA creates the relation empty and is tagged CREATE TABLE AS (or
+            // CREATE MATERIALIZED VIEW), with no count.
+            let no_data = rest.ends_with(&["WITH".into(), "NO".into(), "DATA".into()]);
+            if !no_data && (materialized || (is_table && has("AS") && !has("OF"))) {
                 "SELECT"
             } else {
                 "CREATE"
@@ -350,6 +446,54 @@ mod tests {
         // `$1` is a parameter, not a dollar quote.
         assert_eq!(split("SELECT $1; SELECT $2").len(), 2);
         assert_eq!(split("SELECT $a$ ; $a$").len(), 1);
+    }
+
+    #[test]
+    fn sql_standard_routine_bodies_are_one_statement() {
+        let sql = "CREATE OR REPLACE FUNCTION f(x int) RETURNS int LANGUAGE sql BEGIN ATOMIC \
+                   SELECT CASE WHEN x > 0 THEN 1 ELSE 2 END; SELECT x; END; SELECT f(1)";
+        assert_eq!(commands(sql), ["CREATE", "SELECT"]);
+        let procedure = "create procedure p() begin atomic insert into t values (1); end";
+        assert_eq!(commands(procedure), ["CREATE"]);
+        // BEGIN elsewhere is a transaction's.
+        assert_eq!(
+            commands("BEGIN; SELECT 1; END"),
+            ["BEGIN", "SELECT", "COMMIT"]
+        );
+    }
+
+    #[test]
+    fn placeholders_outside_quotes() {
+        let sql = "SELECT $1, '$2', $$ $3 $$, \"$4\" -- $5\n, $10::int";
+        let found: Vec<_> = placeholders(sql).map(|(r, n)| (&sql[r], n)).collect();
+        assert_eq!(found, [("$1", 1), ("$10", 10)]);
+    }
+
+    #[test]
+    fn settings_that_change_how_values_are_written() {
+        assert!(changes_rendering("SET TimeZone = 'UTC'"));
+        assert!(changes_rendering("set local time zone 'Europe/Berlin'"));
+        assert!(changes_rendering("SELECT 1; RESET ALL"));
+        assert!(changes_rendering("SET SESSION DateStyle TO 'SQL, DMY'"));
+        assert!(!changes_rendering("SET search_path TO app"));
+        assert!(!changes_rendering("SELECT 'SET TimeZone'"));
+        assert!(startup_changes_rendering(
+            "-c search_path=a -c TimeZone=Asia/Kolkata"
+        ));
+        assert!(!startup_changes_rendering("-c statement_timeout=5000"));
+    }
+
+    #[test]
+    fn no_data_creates_without_a_count() {
+        assert_eq!(
+            commands("create table t as select 1 with no data"),
+            ["CREATE"]
+        );
+        assert_eq!(
+            commands("CREATE MATERIALIZED VIEW v AS SELECT 1 WITH NO DATA"),
+            ["CREATE"]
+        );
+        assert_eq!(commands("create table t as select 1 with data"), ["SELECT"]);
     }
 
     #[test]

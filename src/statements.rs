@@ -16,6 +16,29 @@ pub struct Prepared {
     pub statement: Statement,
     /// Its command (`SELECT`, `INSERT`, …).
     pub command: Arc<str>,
+    /// Whether a column's text can come only from the server (`simple::run_inlined`).
+    pub server_text: bool,
+    /// Whether a column's text depends on session settings (`text::session_renders`).
+    pub session_text: bool,
+}
+
+impl Prepared {
+    /// `statement`, whose command is `command`.
+    pub fn new(statement: Statement, command: Arc<str>) -> Prepared {
+        use crate::convert::text::{server_renders, session_renders};
+        let types = || {
+            statement
+                .columns()
+                .iter()
+                .map(tokio_postgres::Column::type_)
+        };
+        Prepared {
+            server_text: types().any(server_renders),
+            session_text: types().any(session_renders),
+            statement,
+            command,
+        }
+    }
 }
 
 /// A least-recently-used map from SQL text to its prepared statement.
@@ -85,6 +108,11 @@ impl StatementCache {
     /// Forgets the statement for `sql` (after the server invalidated it).
     pub fn remove(&self, sql: &str) {
         self.lru().entries.remove(sql);
+    }
+
+    /// Forgets every statement (after a type they return changed on the server).
+    pub fn clear(&self) {
+        self.lru().entries.clear();
     }
 
     /// How many statements are cached.

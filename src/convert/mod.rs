@@ -176,20 +176,47 @@ impl ColumnBuilder {
         }
     }
 
-    /// Adds the next row's value (`None` for SQL NULL).
-    pub fn push(&mut self, value: Option<&[u8]>) -> Result<(), Error> {
-        let c = &mut self.column;
-        match value {
-            None => {
-                if c.nulls.is_empty() {
-                    c.nulls.resize(self.rows, 0);
-                }
-                c.nulls.push(1);
+    /// A builder for a column of type `ty` whose values arrive as the server's text (the simple
+    /// protocol): JS parses them as node-postgres parses the same text.
+    pub fn server_text(ty: &Type, user_parser: bool) -> Self {
+        let mut builder = ColumnBuilder::new(ty, true);
+        if !user_parser && !has_js_parser(ty.oid()) {
+            builder.column.kind = Kind::Text;
+        }
+        builder
+    }
+
+    /// Adds the next row's value as the server's text (`None` for SQL NULL); only for a builder
+    /// made by [`ColumnBuilder::server_text`].
+    pub fn push_text(&mut self, value: Option<&str>) -> Result<(), Error> {
+        self.null_or_not(value.is_none());
+        let write = value.map(|text| {
+            move |out: &mut String| {
+                out.push_str(text);
+                Ok(())
             }
-            Some(_) if !c.nulls.is_empty() => c.nulls.push(0),
-            Some(_) => {}
+        });
+        append_text(&mut self.column, &mut self.utf16_len, write)
+    }
+
+    /// Marks the next row as NULL or not.
+    fn null_or_not(&mut self, null: bool) {
+        let c = &mut self.column;
+        if null {
+            if c.nulls.is_empty() {
+                c.nulls.resize(self.rows, 0);
+            }
+            c.nulls.push(1);
+        } else if !c.nulls.is_empty() {
+            c.nulls.push(0);
         }
         self.rows += 1;
+    }
+
+    /// Adds the next row's value (`None` for SQL NULL).
+    pub fn push(&mut self, value: Option<&[u8]>) -> Result<(), Error> {
+        self.null_or_not(value.is_none());
+        let c = &mut self.column;
         match c.kind {
             Kind::Number | Kind::Date => {
                 let n = match value {
@@ -228,28 +255,9 @@ impl ColumnBuilder {
                 part.rows += 1;
             }
             Kind::Text | Kind::Parse => {
-                let mut part = c.parts.last_mut().expect("a text column has a part");
-                if let Some(raw) = value {
-                    // On an error the whole result fails, so a half-rendered value never shows.
-                    let start = part.text.len();
-                    text::render(&self.ty, raw, &mut part.text)?;
-                    let units = utf16_len(&part.text[start..]);
-                    if units > MAX_STRING_UNITS {
-                        return Err(too_long(part.text.len() - start));
-                    }
-                    if start > 0 && part.text.len() > PART_BYTES {
-                        let moved = part.text.split_off(start);
-                        c.parts.push(Part {
-                            text: moved,
-                            rows: 0,
-                        });
-                        part = c.parts.last_mut().expect("just pushed");
-                        self.utf16_len = 0;
-                    }
-                    self.utf16_len += units;
-                }
-                part.rows += 1;
-                c.ends.push(offset(self.utf16_len)?);
+                let ty = &self.ty;
+                let write = value.map(|raw| move |out: &mut String| text::render(ty, raw, out));
+                return append_text(&mut self.column, &mut self.utf16_len, write);
             }
         }
         Ok(())
@@ -264,6 +272,37 @@ impl ColumnBuilder {
         }
         self.column
     }
+}
+
+/// Appends a column's next row's text, which `write` adds to a string (`None` for SQL NULL).
+fn append_text(
+    c: &mut Column,
+    units_so_far: &mut usize,
+    write: Option<impl FnOnce(&mut String) -> Result<(), Error>>,
+) -> Result<(), Error> {
+    let mut part = c.parts.last_mut().expect("a text column has a part");
+    if let Some(write) = write {
+        // On an error the whole result fails, so a half-rendered value never shows.
+        let start = part.text.len();
+        write(&mut part.text)?;
+        let units = utf16_len(&part.text[start..]);
+        if units > MAX_STRING_UNITS {
+            return Err(too_long(part.text.len() - start));
+        }
+        if start > 0 && part.text.len() > PART_BYTES {
+            let moved = part.text.split_off(start);
+            c.parts.push(Part {
+                text: moved,
+                rows: 0,
+            });
+            part = c.parts.last_mut().expect("just pushed");
+            *units_so_far = 0;
+        }
+        *units_so_far += units;
+    }
+    part.rows += 1;
+    c.ends.push(offset(*units_so_far)?);
+    Ok(())
 }
 
 /// Length of `s` in UTF-16 code units, the unit of JS string offsets.

@@ -53,12 +53,87 @@ pub fn render(ty: &Type, raw: &[u8], out: &mut String) -> Result<(), Error> {
         return containers::array(&Type::RECORD, raw, out);
     }
     let mut r = Reader::new(ty, raw);
-    scalar(ty, &mut r, out)?;
+    if !scalar(ty, &mut r, out)? {
+        return Err(Error::Decode(format!(
+            "cannot read values of type {} (oid {}): pg-rust-pool does not know its binary \
+             format; cast the column to text in the query (`SELECT col::text`)",
+            ty.name(),
+            ty.oid()
+        )));
+    }
     r.finish()
 }
 
-/// Renders a value of a built-in scalar type (or a user-defined base type we cannot decode).
-fn scalar(ty: &Type, r: &mut Reader, out: &mut String) -> Result<(), Error> {
+/// Whether only the server can give the text of `ty`'s values: names that `reg*` types print
+/// come from the catalogs, `aclitem` has no binary form at all, and `anyarray` columns, the
+/// extended statistics types and base types we do not know have no binary form we can read, nor
+/// has an anonymous record whose fields are of user-defined types.
+/// Such columns are read through the simple protocol, whose values are the server's own text.
+pub fn server_renders(ty: &Type) -> bool {
+    any_part(ty, &|ty| {
+        // An anonymous record's fields may be of types only their OIDs name.
+        *ty == Type::RECORD || *ty == Type::RECORD_ARRAY || REG_TYPES.contains(ty) || {
+            // scalar() tells a type it does not know before it reads any byte.
+            let mut out = String::new();
+            !matches!(
+                scalar(ty, &mut Reader::new(ty, &[]), &mut out),
+                Ok(true) | Err(_)
+            )
+        }
+    })
+}
+
+/// Whether the text of `ty`'s values depends on session settings the decoder assumes are at
+/// their defaults (`TimeZone` inside containers, `DateStyle`, `IntervalStyle`,
+/// `extra_float_digits`, `bytea_output`): once a statement changed one of them on a connection,
+/// such columns come from the server, as node-postgres gets them.
+pub fn session_renders(ty: &Type) -> bool {
+    const SETTING_DEPENDENT: [Type; 10] = [
+        Type::RECORD,
+        Type::RECORD_ARRAY,
+        Type::FLOAT4,
+        Type::FLOAT8,
+        Type::DATE,
+        Type::TIMESTAMP,
+        Type::TIMESTAMPTZ,
+        Type::TIMETZ,
+        Type::INTERVAL,
+        Type::BYTEA,
+    ];
+    any_part(ty, &|ty| SETTING_DEPENDENT.contains(ty))
+}
+
+/// Whether `ty`, or a type it is made of (element, base, field), is a scalar `leaf` holds for.
+fn any_part(ty: &Type, leaf: &dyn Fn(&Type) -> bool) -> bool {
+    match ty.kind() {
+        PgKind::Enum(_) => false,
+        PgKind::Domain(inner)
+        | PgKind::Array(inner)
+        | PgKind::Range(inner)
+        | PgKind::Multirange(inner) => any_part(inner, leaf),
+        PgKind::Composite(fields) => fields.iter().any(|f| any_part(f.type_(), leaf)),
+        _ => leaf(ty),
+    }
+}
+
+/// The object identifier types, whose text is an object's name looked up in the catalogs.
+const REG_TYPES: [Type; 11] = [
+    Type::REGPROC,
+    Type::REGPROCEDURE,
+    Type::REGOPER,
+    Type::REGOPERATOR,
+    Type::REGCLASS,
+    Type::REGTYPE,
+    Type::REGCONFIG,
+    Type::REGDICTIONARY,
+    Type::REGNAMESPACE,
+    Type::REGROLE,
+    Type::REGCOLLATION,
+];
+
+/// Renders a value of a built-in scalar type or a known extension type; `false` for a type it
+/// does not know.
+fn scalar(ty: &Type, r: &mut Reader, out: &mut String) -> Result<bool, Error> {
     match *ty {
         Type::TEXT
         | Type::VARCHAR
@@ -114,29 +189,14 @@ fn scalar(ty: &Type, r: &mut Reader, out: &mut String) -> Result<(), Error> {
         Type::XID8 => ids::u64_text(r, out)?,
         Type::PG_LSN => ids::pg_lsn(r, out)?,
         Type::TXID_SNAPSHOT | Type::PG_SNAPSHOT => ids::snapshot(r, out)?,
-        Type::REGOPER | Type::REGOPERATOR => ids::reg_oid(r, "0", out)?,
-        Type::REGPROC
-        | Type::REGPROCEDURE
-        | Type::REGCLASS
-        | Type::REGTYPE
-        | Type::REGCONFIG
-        | Type::REGDICTIONARY
-        | Type::REGNAMESPACE
-        | Type::REGROLE
-        | Type::REGCOLLATION => ids::reg_oid(r, "-", out)?,
         _ => {
-            if let Some(rendered) = extension::render(ty, r, out) {
-                return rendered;
+            return match extension::render(ty, r, out) {
+                Some(rendered) => rendered.map(|()| true),
+                None => Ok(false),
             }
-            return Err(Error::Decode(format!(
-                "cannot read values of type {} (oid {}): pg-rust-pool does not know its binary \
-                 format; cast the column to text in the query (`SELECT col::text`)",
-                ty.name(),
-                ty.oid()
-            )));
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 fn push_display(value: impl std::fmt::Display, out: &mut String) {

@@ -30,22 +30,6 @@ pub(super) fn pg_lsn(r: &mut Reader, out: &mut String) -> Result<(), Error> {
     Ok(())
 }
 
-/// regclass, regtype, regproc, regprocedure, regoper, regoperator, regconfig, regdictionary,
-/// regnamespace, regrole, regcollation: the binary form is the bare OID, and the server's text
-/// is the object's name, which takes a catalog look-up we cannot do here. We print the OID's
-/// digits instead, which is what the server prints for an OID that names no object; this is a
-/// known difference from node-postgres (`'pg_class'` there, `'1259'` here). OID 0 prints as
-/// the server prints it: `0` for regoper and regoperator, `-` for the others.
-pub(super) fn reg_oid(r: &mut Reader, zero: &str, out: &mut String) -> Result<(), Error> {
-    match r.u32()? {
-        0 => out.push_str(zero),
-        oid => {
-            let _ = write!(out, "{oid}");
-        }
-    }
-    Ok(())
-}
-
 /// txid_snapshot and pg_snapshot: a count of in-progress ids, xmin, xmax and the ids, printed
 /// as `xmin:xmax:id,id`.
 pub(super) fn snapshot(r: &mut Reader, out: &mut String) -> Result<(), Error> {
@@ -90,16 +74,6 @@ mod tests {
             "16/B374D848"
         );
         assert_eq!(text(pg_lsn, &0u64.to_be_bytes()), "0/0");
-    }
-
-    #[test]
-    fn reg_types_print_the_oid() {
-        assert_eq!(
-            text(|r, o| reg_oid(r, "-", o), &1259u32.to_be_bytes()),
-            "1259"
-        );
-        assert_eq!(text(|r, o| reg_oid(r, "-", o), &0u32.to_be_bytes()), "-");
-        assert_eq!(text(|r, o| reg_oid(r, "0", o), &0u32.to_be_bytes()), "0");
     }
 
     #[test]
