@@ -202,3 +202,16 @@ test('settings given at connection start are read as the server writes them', as
     await db.close()
   }
 })
+
+test('with standard_conforming_strings off, a backslash-quoted quote does not split the statement', async () => {
+  for (const side of [ours, theirs]) await side.query('SET standard_conforming_strings = off')
+  try {
+    for (const [sql, values] of [["SELECT 'a\\';b' AS x", undefined], ["SELECT 'a\\';b' AS x, $1::int AS y", [1]]]) {
+      const [a, b] = [await ours.query(sql, values), await theirs.query(sql, values)]
+      assert.deepEqual([a.command, a.rowCount, a.rows], [b.command, b.rowCount, b.rows])
+      assert.equal(a.rows[0].x, "a';b")
+    }
+  } finally {
+    for (const side of [ours, theirs]) await side.query('RESET standard_conforming_strings')
+  }
+})
