@@ -215,3 +215,12 @@ test('with standard_conforming_strings off, a backslash-quoted quote does not sp
     for (const side of [ours, theirs]) await side.query('RESET standard_conforming_strings')
   }
 })
+
+test('COPY to or from the client is INVALID_ARGUMENT and the connection serves on', async () => {
+  const pid = (await ours.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
+  for (const sql of ['COPY (SELECT 1) TO STDOUT', 'SELECT 1; COPY integrity_t FROM STDIN']) {
+    const err = await ours.query(sql).catch((e) => e)
+    assert.equal(err.code, 'INVALID_ARGUMENT', err.message)
+  }
+  assert.equal((await ours.query('SELECT pg_backend_pid() AS pid')).rows[0].pid, pid)
+})

@@ -108,6 +108,13 @@ async fn execute_uncached(
     early: Option<&dyn EarlyRows>,
 ) -> Result<Vec<ResultSet>> {
     let statements = split(sql);
+    if statements.iter().any(|s| s.copies_with_client()) {
+        return Err(Error::argument(
+            "COPY … FROM STDIN and COPY … TO STDOUT are not supported yet: the pool would lose \
+             the connection's place in the protocol. Use INSERT … SELECT / unnest($1) to load rows, \
+             or COPY to or from a server-side file or program",
+        ));
+    }
     if params.is_empty() && statements.len() > 1 {
         let (in_transaction, text_oids) = (options.in_transaction, &options.text_oids);
         return simple::run_many(conn, sql, &statements, in_transaction, text_oids).await;

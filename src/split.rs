@@ -20,6 +20,14 @@ impl Statement<'_> {
     pub fn has_row_count(&self) -> bool {
         has_row_count(&self.command)
     }
+
+    /// Whether it is a `COPY` to or from the client (`STDIN`, `STDOUT`), whose data would flow
+    /// through the connection outside the query protocol.
+    pub fn copies_with_client(&self) -> bool {
+        self.command == "COPY"
+            && words(self.text)
+                .any(|w| w.eq_ignore_ascii_case("STDIN") || w.eq_ignore_ascii_case("STDOUT"))
+    }
 }
 
 /// Whether a command's tag carries a row count.
@@ -481,6 +489,14 @@ mod tests {
             "-c search_path=a -c TimeZone=Asia/Kolkata"
         ));
         assert!(!startup_changes_rendering("-c statement_timeout=5000"));
+    }
+
+    #[test]
+    fn copy_with_the_client() {
+        assert!(split("COPY (SELECT 1) TO STDOUT")[0].copies_with_client());
+        assert!(split("copy t from stdin with (format csv)")[0].copies_with_client());
+        assert!(!split("COPY t TO '/tmp/x'")[0].copies_with_client());
+        assert!(!split("SELECT 'STDOUT'")[0].copies_with_client());
     }
 
     #[test]
