@@ -545,6 +545,20 @@ export interface QueryConfig {
    * once if the signal has already fired.
    */
   signal?: AbortSignal
+  /**
+   * This query's parsers, as node-postgres' per-query `types`, replacing the manager's: each
+   * column's parser is `getTypeParser(dataTypeID, 'text')`. Types the engine decodes itself
+   * (int2, int4, oid, float4, float8, bool, json, jsonb, bytea, timestamptz) keep their value
+   * unless it names a parser other than pg-types' default; that parser gets the value's text
+   * (numbers as JS writes them, timestamptz in UTC to the millisecond).
+   * @default the manager's `types`
+   */
+  types?: CustomTypes
+}
+
+/** node-postgres' per-query `types`: a parser for each type OID. */
+export interface CustomTypes {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): TypeParser
 }
 
 /**

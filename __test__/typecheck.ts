@@ -85,7 +85,10 @@ async function main(): Promise<void> {
   const meta: [string, number, number, number, number, number, 'text'] = [
     field.name, field.tableID, field.columnID, field.dataTypeID, field.dataTypeSize, field.dataTypeModifier, field.format,
   ]
-  const config: QueryConfig = { text: 'SELECT 1', values: [], rowMode: 'array', timeoutMillis: 1000, signal: new AbortController().signal }
+  const config: QueryConfig = {
+    text: 'SELECT 1', values: [], rowMode: 'array', timeoutMillis: 1000, signal: new AbortController().signal,
+    types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (text: string) => [oid, format, text] },
+  }
   await db.query(config)
   try {
     await db.query('SELEKT')
