@@ -683,8 +683,35 @@ export declare class LeakWarning extends Error {
   heldMillis: number
 }
 
+/**
+ * The events of a DatabaseManager and their listeners' arguments: `on`, `once`, `off`… are typed
+ * by them, so a misspelled event or a wrong listener does not compile (needs @types/node ≥ 20.12).
+ */
+export interface DatabaseManagerEvents {
+  /** A new physical connection was opened. */
+  connect: [info: ConnectionInfo]
+  /** A connection was handed out: to a client, or to manager queries (up to eight share one). */
+  acquire: [info: ConnectionInfo]
+  /** A connection came back to the pool. */
+  release: [info: ConnectionInfo]
+  /** A connection was closed, with the reason. */
+  remove: [info: RemoveInfo]
+  /**
+   * An idle connection failed (the server ended it, the network dropped it), or the server
+   * ended one a client held between queries. Without a listener this is printed as a warning,
+   * never thrown.
+   */
+  error: [error: DatabaseError, info: ConnectionInfo]
+  /** A client was held past `leakDetectionThreshold`, or collected without `release()`. */
+  leak: [warning: LeakWarning]
+  /** The circuit breaker opened after `failureThreshold` failed connection attempts in a row; the last one's error. */
+  circuitOpen: [error: DatabaseError]
+  /** A connection attempt succeeded and the circuit breaker closed again. */
+  circuitClose: []
+}
+
 /** A pool of PostgreSQL connections with a Rust engine. */
-export declare class DatabaseManager extends EventEmitter {
+export declare class DatabaseManager extends EventEmitter<DatabaseManagerEvents> {
   /**
    * Resolves the options (options > `connectionString` > environment > defaults) and builds the
    * pool; no connection opens until the first query or `initialize()`.
@@ -756,27 +783,6 @@ export declare class DatabaseManager extends EventEmitter {
   getHealthStatus(options?: HealthOptions): Promise<HealthStatus>
   /** The statistics in the Prometheus text exposition format, names under `pg_rust_pool_`. */
   metrics(): string
-  /** A new physical connection was opened. */
-  on(event: 'connect', listener: (info: ConnectionInfo) => void): this
-  /** A connection was handed out: to a client, or to manager queries (up to eight share one). */
-  on(event: 'acquire', listener: (info: ConnectionInfo) => void): this
-  /** A connection came back to the pool. */
-  on(event: 'release', listener: (info: ConnectionInfo) => void): this
-  /** A connection was closed, with the reason. */
-  on(event: 'remove', listener: (info: RemoveInfo) => void): this
-  /**
-   * An idle connection failed (the server ended it, the network dropped it), or the server
-   * ended one a client held between queries. Without a listener this is printed as a warning,
-   * never thrown.
-   */
-  on(event: 'error', listener: (error: DatabaseError, info: ConnectionInfo) => void): this
-  /** A client was held past `leakDetectionThreshold`, or collected without `release()`. */
-  on(event: 'leak', listener: (warning: LeakWarning) => void): this
-  /** The circuit breaker opened after `failureThreshold` failed connection attempts in a row; the last one's error. */
-  on(event: 'circuitOpen', listener: (error: DatabaseError) => void): this
-  /** A connection attempt succeeded and the circuit breaker closed again. */
-  on(event: 'circuitClose', listener: () => void): this
-  on(event: string | symbol, listener: (...args: any[]) => void): this
   /**
    * Whether the last attempt to reach the server (a connect, a query) succeeded: false before
    * the first and while the database is down. With `waitForDatabase()`, lets a service start
