@@ -2,7 +2,7 @@
 // pool users and libraries built on `pg` touch. See docs/pg-compat.md.
 /// <reference types="node" />
 import { EventEmitter } from 'node:events'
-import type { DatabaseManagerOptions, FieldDef, TypeParser, CustomTypes, SslOptions } from './index'
+import type { DatabaseManager, DatabaseManagerOptions, FieldDef, TypeParser, CustomTypes, SslOptions } from './index'
 import { DatabaseError } from './index'
 
 export { DatabaseError, FieldDef, TypeParser, CustomTypes }
@@ -172,6 +172,8 @@ export declare class Pool extends EventEmitter<PoolEvents> {
   constructor(config?: PoolConfig)
   /** The config with pg-pool's defaults (`password` not enumerable). */
   readonly options: PoolConfig & { max: number; min: number; idleTimeoutMillis: number; maxUses: number; allowExitOnIdle: boolean; maxLifetimeSeconds: number }
+  /** The DatabaseManager underneath (not in pg): for `healthHandlers()`, `metrics()`, statistics. */
+  readonly manager: DatabaseManager
   /** The class of a single connection with the same options (Kysely builds its control connection from it). */
   readonly Client: typeof Client
   /** Open connections. */

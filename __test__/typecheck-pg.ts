@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   pool.connect((err: Error | undefined, c: PoolClient | undefined, release: (err?: Error | boolean) => void) => {
     if (!err && c) release(true)
   })
-  const counts: number[] = [pool.totalCount, pool.idleCount, pool.waitingCount, pool.expiredCount, pool.options.max]
+  const counts: number[] = [pool.manager.getPoolStatistics().totalCount, pool.totalCount, pool.idleCount, pool.waitingCount, pool.expiredCount, pool.options.max]
   const flags: boolean[] = [pool.ending, pool.ended]
 
   const clientConfig: ClientConfig = { ...pool.options, password: pool.options.password }

@@ -53,6 +53,11 @@ class Pool extends EventEmitter {
     })
   }
 
+  /** The DatabaseManager underneath (not in pg): for healthHandlers(), metrics() and statistics. */
+  get manager() {
+    return this.#manager
+  }
+
   /** The client class a library may build a control connection with (Kysely: `pool.Client`). */
   get Client() {
     return Client
