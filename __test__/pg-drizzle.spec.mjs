@@ -15,6 +15,7 @@ import { drizzle } from 'drizzle-orm/node-postgres'
 import { migrate } from 'drizzle-orm/node-postgres/migrator'
 import { pgTable, serial, text, timestamp, date } from 'drizzle-orm/pg-core'
 import { eq, asc } from 'drizzle-orm'
+import { until } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const { Pool, DatabaseError } = require('pg-rust-pool/pg')
@@ -87,7 +88,7 @@ test('Drizzle: migration, CRUD, dates under TZ=Europe/Berlin, transactions, save
       assert.deepEqual([e.cause.code, e.cause.constraint], ['23505', 'drizzle_events_title_key'])
       return true
     })
-    assert.equal(pool.totalCount, pool.idleCount, 'every client was released')
+    await until(() => pool.totalCount === pool.idleCount, { what: 'every client released' })
   } finally {
     rmSync(folder, { recursive: true, force: true })
     await pool.end()

@@ -12,6 +12,19 @@ import { observer } from './helpers.mjs'
 const require = createRequire(import.meta.url)
 const { Pool, DatabaseError } = require('pg-rust-pool/pg')
 
+/**
+ * The next `name` event of `emitter`. The engine's events never keep the process alive (an idle
+ * pool lets it exit), so a timer does while the test waits for one.
+ */
+async function next(emitter, name) {
+  const keepAlive = setTimeout(() => {}, 10000)
+  try {
+    return await once(emitter, name)
+  } finally {
+    clearTimeout(keepAlive)
+  }
+}
+
 async function terminate(pid) {
   const admin = await observer()
   try {
@@ -45,8 +58,8 @@ test('a connection killed under a client: error on the client and the pool, "Con
   const pool = new Pool({ max: 1 })
   try {
     const client = await pool.connect()
-    const onClient = once(client, 'error')
-    const onPool = once(pool, 'error')
+    const onClient = next(client, 'error')
+    const onPool = next(pool, 'error')
     await terminate(client.processID)
     const [[clientError], [poolError, poolClient]] = await Promise.all([onClient, onPool])
     assert.equal(poolClient, client)
@@ -65,7 +78,7 @@ test('an idle connection killed: the pool\'s error gets the server\'s error and 
   try {
     const client = await pool.connect()
     client.release()
-    const onPool = once(pool, 'error')
+    const onPool = next(pool, 'error')
     await terminate(client.processID)
     const [error, failed] = await onPool
     assert.equal(failed, client)

@@ -62,7 +62,7 @@ test('knex with a pg-rust-pool/pg Pool as its connectionPool', async () => {
   const db = knex({ client: 'pg', connectionPool: pool })
   try {
     await crud(db, 'knex_pool_items')
-    assert.equal(pool.totalCount, pool.idleCount, 'every client was released')
+    await until(() => pool.totalCount === pool.idleCount, { what: 'every client released' })
   } finally {
     await db.destroy()
     await pool.end()
