@@ -545,6 +545,20 @@ export interface QueryConfig {
    * once if the signal has already fired.
    */
   signal?: AbortSignal
+  /**
+   * This query's parsers, as node-postgres' per-query `types`, replacing the manager's: each
+   * column's parser is `getTypeParser(dataTypeID, 'text')`. Types the engine decodes itself
+   * (int2, int4, oid, float4, float8, bool, json, jsonb, bytea, timestamptz) keep their value
+   * unless it names a parser other than pg-types' default; that parser gets the value's text
+   * (numbers as JS writes them, timestamptz in UTC to the millisecond).
+   * @default the manager's `types`
+   */
+  types?: CustomTypes
+}
+
+/** node-postgres' per-query `types`: a parser for each type OID. */
+export interface CustomTypes {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): TypeParser
 }
 
 /**
@@ -670,8 +684,35 @@ export declare class LeakWarning extends Error {
   heldMillis: number
 }
 
+/**
+ * The events of a DatabaseManager and their listeners' arguments: `on`, `once`, `off`… are typed
+ * by them, so a misspelled event or a wrong listener does not compile (needs @types/node ≥ 20.12).
+ */
+export interface DatabaseManagerEvents {
+  /** A new physical connection was opened. */
+  connect: [info: ConnectionInfo]
+  /** A connection was handed out: to a client, or to manager queries (up to eight share one). */
+  acquire: [info: ConnectionInfo]
+  /** A connection came back to the pool. */
+  release: [info: ConnectionInfo]
+  /** A connection was closed, with the reason. */
+  remove: [info: RemoveInfo]
+  /**
+   * An idle connection failed (the server ended it, the network dropped it), or the server
+   * ended one a client held between queries. Without a listener this is printed as a warning,
+   * never thrown.
+   */
+  error: [error: DatabaseError, info: ConnectionInfo]
+  /** A client was held past `leakDetectionThreshold`, or collected without `release()`. */
+  leak: [warning: LeakWarning]
+  /** The circuit breaker opened after `failureThreshold` failed connection attempts in a row; the last one's error. */
+  circuitOpen: [error: DatabaseError]
+  /** A connection attempt succeeded and the circuit breaker closed again. */
+  circuitClose: []
+}
+
 /** A pool of PostgreSQL connections with a Rust engine. */
-export declare class DatabaseManager extends EventEmitter {
+export declare class DatabaseManager extends EventEmitter<DatabaseManagerEvents> {
   /**
    * Resolves the options (options > `connectionString` > environment > defaults) and builds the
    * pool; no connection opens until the first query or `initialize()`.
@@ -743,27 +784,6 @@ export declare class DatabaseManager extends EventEmitter {
   getHealthStatus(options?: HealthOptions): Promise<HealthStatus>
   /** The statistics in the Prometheus text exposition format, names under `pg_rust_pool_`. */
   metrics(): string
-  /** A new physical connection was opened. */
-  on(event: 'connect', listener: (info: ConnectionInfo) => void): this
-  /** A connection was handed out: to a client, or to manager queries (up to eight share one). */
-  on(event: 'acquire', listener: (info: ConnectionInfo) => void): this
-  /** A connection came back to the pool. */
-  on(event: 'release', listener: (info: ConnectionInfo) => void): this
-  /** A connection was closed, with the reason. */
-  on(event: 'remove', listener: (info: RemoveInfo) => void): this
-  /**
-   * An idle connection failed (the server ended it, the network dropped it), or the server
-   * ended one a client held between queries. Without a listener this is printed as a warning,
-   * never thrown.
-   */
-  on(event: 'error', listener: (error: DatabaseError, info: ConnectionInfo) => void): this
-  /** A client was held past `leakDetectionThreshold`, or collected without `release()`. */
-  on(event: 'leak', listener: (warning: LeakWarning) => void): this
-  /** The circuit breaker opened after `failureThreshold` failed connection attempts in a row; the last one's error. */
-  on(event: 'circuitOpen', listener: (error: DatabaseError) => void): this
-  /** A connection attempt succeeded and the circuit breaker closed again. */
-  on(event: 'circuitClose', listener: () => void): this
-  on(event: string | symbol, listener: (...args: any[]) => void): this
   /**
    * Whether the last attempt to reach the server (a connect, a query) succeeded: false before
    * the first and while the database is down. With `waitForDatabase()`, lets a service start

@@ -1,17 +1,18 @@
 // Acceptance (issue 5, point 7, second half): an idle pool does not keep Node alive. A script
 // that queries and never calls close() exits by itself within 1 s of its last query, with code 0
 // (node-postgres needs `allowExitOnIdle` for this), also with `min` connections kept open by
-// maintenance and with listeners on every event.
+// maintenance and with listeners on every event, and so does pg-rust-pool/pg's Pool.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { waitForLine } from './harness/processes.mjs'
 import { observer, backends, eventually, runFixture, uniqueName } from './helpers.mjs'
 
-async function exitsAfterLastQuery(t, options, listen) {
+async function exitsAfterLastQuery(t, options, listen, pg = false) {
   const applicationName = uniqueName('process-exit')
   const run = runFixture('query-without-close.mjs', {
-    FIXTURE_OPTIONS: JSON.stringify({ ...options, applicationName }),
+    FIXTURE_OPTIONS: JSON.stringify({ ...options, [pg ? 'application_name' : 'applicationName']: applicationName }),
     FIXTURE_LISTEN: listen ? '1' : '0',
+    FIXTURE_PG: pg ? '1' : '0',
   })
   try {
     await waitForLine(run.child.stdout, /^last query done$/, { timeoutMs: 15000 })
@@ -43,4 +44,8 @@ test('a script that queries without calling close() exits by itself within 1 s o
 
 test('the same with min: 2 kept open by maintenance and a listener on every event', async (t) => {
   await exitsAfterLastQuery(t, { min: 2, max: 3 }, true)
+})
+
+test('pg-rust-pool/pg with allowExitOnIdle (issue 22): the same, idleTimeoutMillis notwithstanding', async (t) => {
+  await exitsAfterLastQuery(t, { max: 3, allowExitOnIdle: true, idleTimeoutMillis: 30000 }, true, true)
 })

@@ -4,7 +4,7 @@ import {
   type ConnectionInfo, type RemoveInfo, type RemoveReason, type CloseOptions, type WaitForDatabaseOptions,
   healthHandlers, type PoolStatistics, type LatencySummary, type LastError, type HealthStatus, type HealthOptions,
   type HealthHandler, type HealthHandlers, type HealthHandlersOptions, type LogLevel, type Logger,
-  type PoolClient, type TransactionOptions, type SslMode, type SslOptions,
+  type PoolClient, type TransactionOptions, type SslMode, type SslOptions, type DatabaseManagerEvents, type CustomTypes,
 } from '..'
 import { createServer } from 'node:http'
 
@@ -75,6 +75,12 @@ async function main(): Promise<void> {
   db.on('error', (err: DatabaseError, info: ConnectionInfo) => void [err.code, info.pid])
   db.on('circuitOpen', (err: DatabaseError) => void err.code)
   db.on('circuitClose', () => undefined)
+  db.once('remove', (info: RemoveInfo) => void info.reason)
+  db.off('acquire', (info: ConnectionInfo) => void info.pid)
+  // @ts-expect-error a misspelled event does not compile
+  db.on('conect', () => undefined)
+  // @ts-expect-error nor does a listener of the wrong shape
+  db.once('remove', (info: string) => void info)
   const r: QueryResult<{ n: number }> = await db.query<{ n: number }>('SELECT $1::int AS n', [1])
   const n: number = r.rows[0].n
   const command: string | null = r.command
@@ -85,7 +91,12 @@ async function main(): Promise<void> {
   const meta: [string, number, number, number, number, number, 'text'] = [
     field.name, field.tableID, field.columnID, field.dataTypeID, field.dataTypeSize, field.dataTypeModifier, field.format,
   ]
-  const config: QueryConfig = { text: 'SELECT 1', values: [], rowMode: 'array', timeoutMillis: 1000, signal: new AbortController().signal }
+  const config: QueryConfig = {
+    text: 'SELECT 1', values: [], rowMode: 'array', timeoutMillis: 1000, signal: new AbortController().signal,
+    types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (text: string) => [oid, format, text] },
+  }
+  const parsers: CustomTypes | undefined = config.types
+  const events: DatabaseManagerEvents['remove'][0]['reason'] = 'idle'
   await db.query(config)
   try {
     await db.query('SELEKT')
@@ -151,7 +162,7 @@ async function main(): Promise<void> {
   const description: string = db.toString()
   const closing: CloseOptions = { timeoutMillis: 1000 }
   await db.close(closing)
-  void [n, command, count, oid, asArray, meta, description, total, results, level, logger, counts, times, lastParts, healthParts, scrape, each, withSsl, pgNamed, noBreaker]
+  void [parsers, events, n, command, count, oid, asArray, meta, description, total, results, level, logger, counts, times, lastParts, healthParts, scrape, each, withSsl, pgNamed, noBreaker]
 }
 
 void main

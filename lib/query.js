@@ -6,20 +6,27 @@ const { fromNative, clientError } = require('./errors')
 const { prepareValues, ValueError } = require('./values')
 const { readResults, buildResult } = require('./rows')
 const { checkSignal, asAbortError, abortedBefore } = require('./abort')
+const { QueryParsers } = require('./types')
 
 const ROW_MODES = new Set([undefined, null, 'array', 'object'])
 
 /**
- * Normalises query(text, values) and query({ text, values, rowMode, timeoutMillis, signal }) or
- * throws ValueError. `limit` is undefined unless the call gives a timeout or a signal.
+ * Normalises query(text, values) and query({ text, values, rowMode, types, timeoutMillis, signal })
+ * or throws ValueError. `limit` is undefined unless the call gives a timeout or a signal; `types`
+ * unless it gives its own parsers.
  */
 function queryArguments(textOrConfig, values) {
   let text = textOrConfig
   let rowMode
   let limit
+  let types
   if (textOrConfig !== null && typeof textOrConfig === 'object' && !Array.isArray(textOrConfig)) {
     text = textOrConfig.text
     rowMode = textOrConfig.rowMode
+    types = textOrConfig.types
+    if (types !== undefined && typeof types?.getTypeParser !== 'function') {
+      throw new ValueError('types must be an object with a getTypeParser(oid, format) method, as node-postgres\'s `types`')
+    }
     if (values === undefined) values = textOrConfig.values
     const { timeoutMillis, signal } = textOrConfig
     if (timeoutMillis !== undefined || signal !== undefined) {
@@ -42,7 +49,7 @@ function queryArguments(textOrConfig, values) {
     throw new ValueError(`values must be an array (got ${typeof values}): call query(text, [value1, value2])`)
   }
   if (!ROW_MODES.has(rowMode)) throw new ValueError(`rowMode must be 'array' or omitted (got ${JSON.stringify(rowMode)})`)
-  return { text, values: values || [], rowMode, limit }
+  return { text, values: values || [], rowMode, limit, types }
 }
 
 /** The most bytes one protocol message may hold (PostgreSQL's MaxAllocSize), and so a query. */
@@ -81,6 +88,7 @@ async function runQuery(send, parsers, textOrConfig, values) {
   }
   const signal = args.limit?.signal
   if (signal?.aborted) throw abortedBefore(signal)
+  if (args.types !== undefined) parsers = new QueryParsers(args.types)
   const early = new EarlyRows(parsers)
   const outcome = await send(args.text, prepared, early, args.limit)
   if (outcome.error) {

@@ -65,7 +65,7 @@ class Reader {
   }
 }
 
-/** The values of the next column, `rows` of them; text ones through `parse` when given. */
+/** The values of the next column, `rows` of them; text ones through `parse` when given (see parseDecoded for the others). */
 function columnValues(r, rows, parse) {
   const kind = r.int()
   const nulls = r.int() & 1 ? r.bytes(rows) : undefined
@@ -191,9 +191,43 @@ function readResult(r, parsers) {
   const columns = new Array(fields.length)
   for (let j = 0; j < fields.length; j++) {
     // The column's kind is its next word.
-    columns[j] = columnValues(r, n, parsers.get(fields[j].dataTypeID, r.words[r.at]))
+    const kind = r.words[r.at]
+    const parse = parsers.get(fields[j].dataTypeID, kind)
+    const values = columnValues(r, n, parse)
+    columns[j] = parse === undefined || kind === TEXT || kind === PARSE ? values : parseDecoded(values, kind, parse)
   }
   return { flags, command, rowCount, n, fields, columns }
+}
+
+const pad = (n, width = 2) => String(n).padStart(width, '0')
+
+/**
+ * PostgreSQL's text output of a value the engine decoded from binary, for a query's own type
+ * parser (node-postgres' per-query `types`), which expects text: numbers as JS writes them,
+ * booleans as `t`/`f`, bytea as hex, JSON re-serialised, timestamptz in UTC to the millisecond.
+ */
+function textOf(kind, value) {
+  switch (kind) {
+    case BOOL: return value ? 't' : 'f'
+    case BYTES: return `\\x${value.toString('hex')}`
+    case JSON_: return JSON.stringify(value)
+    case DATE: {
+      if (typeof value === 'number') return value > 0 ? 'infinity' : '-infinity'
+      const year = value.getUTCFullYear()
+      return `${pad(year < 1 ? 1 - year : year, 4)}-${pad(value.getUTCMonth() + 1)}-${pad(value.getUTCDate())} ` +
+        `${pad(value.getUTCHours())}:${pad(value.getUTCMinutes())}:${pad(value.getUTCSeconds())}.` +
+        `${pad(value.getUTCMilliseconds(), 3)}+00${year < 1 ? ' BC' : ''}`
+    }
+    default: return String(value)
+  }
+}
+
+/** A decoded column's values through `parse`, given their text; NULL stays null. */
+function parseDecoded(values, kind, parse) {
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] !== null) values[i] = parse(textOf(kind, values[i]))
+  }
+  return values
 }
 
 /** A node-postgres-shaped result from what `readResult` read. */
@@ -221,4 +255,4 @@ function buildResult({ flags, command, rowCount, n, fields, columns }, rowMode) 
   }
 }
 
-module.exports = { readResults, buildResult, PARSE }
+module.exports = { readResults, buildResult, TEXT, PARSE }

@@ -4,11 +4,16 @@
 // text parser table, registered into a private map, so that changes to pg's global
 // `types.setTypeParser` affect node-postgres only, never this package.
 
+const pgTypes = require('pg-types')
 const textParsers = require('pg-types/lib/textParsers')
-const { PARSE } = require('./rows')
+const { TEXT, PARSE } = require('./rows')
 
 const defaults = new Map()
 textParsers.init((oid, parse) => defaults.set(oid, parse))
+/** pg-types' parsers as they were at load: what a query's `types` that falls back to `pg.types` returns. */
+const pgDefaults = new Map([...defaults.keys()].map((oid) => [oid, pgTypes.getTypeParser(oid, 'text')]))
+/** pg-types' parser of types it has none for (String): the value stays the server's text. */
+const noParse = pgTypes.getTypeParser(0, 'text')
 
 const INT8 = 20
 const INT8_ARRAY = 1016
@@ -52,4 +57,22 @@ class Parsers {
   }
 }
 
-module.exports = { Parsers, INT8_MODES }
+/**
+ * The parsers of one query given node-postgres' per-query `types` ({ getTypeParser(oid, format) }),
+ * which replace the manager's. A column the engine sends as text gets the parser `types` names; one
+ * it decodes from binary keeps its value unless `types` names a parser other than pg-types'
+ * default, which is then given the value's text (lib/rows.js `parseDecoded`).
+ */
+class QueryParsers {
+  constructor(types) {
+    this.types = types
+  }
+
+  get(oid, kind) {
+    const parse = this.types.getTypeParser(oid, 'text')
+    if (kind === TEXT || kind === PARSE) return parse === noParse ? undefined : parse
+    return parse === defaults.get(oid) || parse === pgDefaults.get(oid) ? undefined : parse
+  }
+}
+
+module.exports = { Parsers, QueryParsers, INT8_MODES, defaults, noParse }

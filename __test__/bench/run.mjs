@@ -1,4 +1,4 @@
-// `npm run bench`: pg-rust-pool against pg and postgres.js (issue 7). Starts a throwaway
+// `npm run bench`: pg-rust-pool (and its pg-shaped module) against pg and postgres.js (issue 7). Starts a throwaway
 // PostgreSQL (or uses DATABASE_URL), loads the data set, runs every workload through every
 // client, each run in a fresh process, clients interleaved, and prints a Markdown table of
 // rates and ratios to pg. Writes bench-results.json. It asserts no speed. The TLS workloads run
@@ -170,14 +170,14 @@ for (const name of NAMES) {
   for (const [title, unit, key, digits] of lines) {
     const r = results[name]
     rows.push(`| ${title} | ${unit} | ${CLIENTS.map((c) => cell(r[c], key, digits)).join(' | ')} | ` +
-      `${ratio(r['pg-rust-pool'], r.pg, key)} | ${ratio(r['postgres.js'], r.pg, key)} |`)
+      `${ratio(r['pg-rust-pool'], r.pg, key)} | ${ratio(r['pg-rust-pool/pg'], r['pg-rust-pool'], key)} | ${ratio(r['postgres.js'], r.pg, key)} |`)
   }
 }
 const info = machine(postgresVersion)
 const seconds = (Date.now() - started) / 1000
 console.log(`\nmedian (min–max) of ${REPS} runs of ${SECONDS} s after ${WARMUP} s of warm-up, each in a fresh process; pool of ${POOL_SIZE}\n`)
-console.log(`| workload | unit | ${CLIENTS.join(' | ')} | pg-rust-pool / pg | postgres.js / pg |`)
-console.log(`|---|---|${CLIENTS.map(() => '--:|').join('')}--:|--:|`)
+console.log(`| workload | unit | ${CLIENTS.join(' | ')} | pg-rust-pool / pg | pg-rust-pool/pg / pg-rust-pool | postgres.js / pg |`)
+console.log(`|---|---|${CLIENTS.map(() => '--:|').join('')}--:|--:|--:|`)
 for (const row of rows) console.log(row)
 console.log(`\n${info.cpu}, ${info.cores} cores, ${info.memoryGB} GB; ${info.os}; Node ${info.node}; PostgreSQL ${info.postgres}; ` +
   `pg ${info.clients.pg}, postgres.js ${info.clients['postgres.js']}, pg-rust-pool ${info.clients['pg-rust-pool'] ?? '?'}`)

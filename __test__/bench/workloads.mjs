@@ -7,7 +7,7 @@ import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
 
-export const CLIENTS = ['pg-rust-pool', 'pg', 'postgres.js']
+export const CLIENTS = ['pg-rust-pool', 'pg-rust-pool/pg', 'pg', 'postgres.js']
 export const POOL_SIZE = 10
 export const USERS = 100000
 const WIDE_ROWS = 10000
@@ -143,26 +143,14 @@ export async function connect(client, url, { ca } = {}) {
       close: () => db.close(),
     }
   }
+  if (client === 'pg-rust-pool/pg') {
+    const { Pool } = require('pg-rust-pool/pg')
+    const tls = ca ? { sslmode: 'verify-full', sslrootcert: ca } : {}
+    return pgPool(new Pool({ connectionString: url, max: POOL_SIZE, ...tls }))
+  }
   if (client === 'pg') {
     const { default: pg } = await import('pg')
-    const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, ...ssl })
-    return {
-      query: (text, values) => pool.query(text, values),
-      async transaction(fn) {
-        const conn = await pool.connect()
-        try {
-          await conn.query('BEGIN')
-          const result = await fn(conn)
-          await conn.query('COMMIT')
-          conn.release()
-          return result
-        } catch (e) {
-          await conn.query('ROLLBACK').then(() => conn.release(), (rollbackError) => conn.release(rollbackError))
-          throw e
-        }
-      },
-      close: () => pool.end(),
-    }
+    return pgPool(new pg.Pool({ connectionString: url, max: POOL_SIZE, ...ssl }))
   }
   if (client === 'postgres.js') {
     const { default: postgres } = await import('postgres')
@@ -176,6 +164,27 @@ export async function connect(client, url, { ca } = {}) {
     }
   }
   throw new Error(`unknown client ${client}: one of ${CLIENTS.join(', ')}`)
+}
+
+/** The adapter of a pg-pool-shaped pool: transactions as pg users write them, BEGIN to COMMIT on a client. */
+function pgPool(pool) {
+  return {
+    query: (text, values) => pool.query(text, values),
+    async transaction(fn) {
+      const conn = await pool.connect()
+      try {
+        await conn.query('BEGIN')
+        const result = await fn(conn)
+        await conn.query('COMMIT')
+        conn.release()
+        return result
+      } catch (e) {
+        await conn.query('ROLLBACK').then(() => conn.release(), (rollbackError) => conn.release(rollbackError))
+        throw e
+      }
+    },
+    close: () => pool.end(),
+  }
 }
 
 // postgres.js is called as a tagged template, sql`SELECT ${x}::int AS x`: the engine passes the

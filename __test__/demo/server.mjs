@@ -5,13 +5,15 @@
 //   npm run demo                                   a throwaway PostgreSQL, port 3000
 //   DATABASE_URL=postgres://… PORT=8080 npm run demo
 //   LOG_LEVEL=debug npm run demo                   every query on stderr, with its duration
+//   DEMO_MODULE=pg npm run demo                    the routes query through require('pg-rust-pool/pg')
 //
 // Ctrl-C (SIGINT) or SIGTERM: stop accepting requests, close the pool, stop the throwaway server.
 import { createRequire } from 'node:module'
 import express from 'express'
 import { startCluster } from '../harness/cluster.mjs'
 
-const { DatabaseManager, healthHandlers } = createRequire(import.meta.url)('../..')
+const require = createRequire(import.meta.url)
+const { DatabaseManager, healthHandlers } = require('../..')
 
 // A database: DATABASE_URL if set, or else a throwaway cluster that dies with this process.
 let embedded = null
@@ -27,7 +29,12 @@ if (!process.env.DATABASE_URL) {
 }
 // Without connectionString, DatabaseManager reads DATABASE_URL (or the PG* variables) itself, and
 // LOG_LEVEL for its log level. `name` labels the metrics; slow queries are logged at warn.
-const db = new DatabaseManager({ connectionString: embedded?.url, name: 'demo', slowQueryMillis: 250 })
+// DEMO_MODULE=pg: the same through pg-rust-pool/pg's Pool, as an app written for `pg` would have
+// it; its manager serves the health endpoints and the events below.
+const options = { connectionString: embedded?.url, name: 'demo', slowQueryMillis: 250 }
+const pool = process.env.DEMO_MODULE === 'pg' ? new (require('pg-rust-pool/pg').Pool)(options) : null
+const db = pool?.manager ?? new DatabaseManager(options)
+const query = pool ? (text, values) => pool.query(text, values) : (text, values) => db.query(text, values)
 
 // Event logging: connections opening and closing, and idle connections failing.
 db.on('connect', ({ pid }) => console.log(`pool: connection ${pid} opened`))
@@ -40,7 +47,7 @@ async function shutdown(code) {
   if (stopping) return
   stopping = true
   if (server) await new Promise((resolve) => server.close(resolve)) // lets requests in flight finish
-  await db.close() // waits for queries in flight, then closes every connection
+  await (pool ? pool.end() : db.close()) // waits for queries in flight, then closes every connection
   await embedded?.stop() // stops the throwaway server and removes its files
   process.exit(code)
 }
@@ -53,18 +60,18 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 try {
-  await db.query(`CREATE TABLE IF NOT EXISTS demo_users (
+  await query(`CREATE TABLE IF NOT EXISTS demo_users (
     id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name text NOT NULL,
     email text NOT NULL UNIQUE,
     created_at timestamptz NOT NULL DEFAULT now(),
     last_note_at timestamptz)`)
-  await db.query(`CREATE TABLE IF NOT EXISTS demo_notes (
+  await query(`CREATE TABLE IF NOT EXISTS demo_notes (
     id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id int NOT NULL REFERENCES demo_users (id),
     body text NOT NULL CHECK (body <> ''),
     created_at timestamptz NOT NULL DEFAULT now())`)
-  await db.query(`INSERT INTO demo_users (name, email)
+  await query(`INSERT INTO demo_users (name, email)
     SELECT * FROM (VALUES ('Ada Lovelace', 'ada@example.com'), ('Alan Turing', 'alan@example.com'),
                           ('Grace Hopper', 'grace@example.com')) AS seed
     WHERE NOT EXISTS (SELECT 1 FROM demo_users)`)
@@ -101,13 +108,13 @@ app.get('/', (req, res) => {
 })
 
 app.get('/users', async (req, res) => {
-  const { rows } = await db.query(`SELECT ${USER_COLUMNS} FROM demo_users ORDER BY id`)
+  const { rows } = await query(`SELECT ${USER_COLUMNS} FROM demo_users ORDER BY id`)
   res.json(rows)
 })
 
 app.get('/users/:id', async (req, res) => {
   if (!isId(req.params.id)) return notFound(res)
-  const { rows } = await db.query(`SELECT ${USER_COLUMNS} FROM demo_users WHERE id = $1`, [req.params.id])
+  const { rows } = await query(`SELECT ${USER_COLUMNS} FROM demo_users WHERE id = $1`, [req.params.id])
   return rows.length ? res.json(rows[0]) : notFound(res)
 })
 
@@ -116,14 +123,14 @@ app.post('/users', async (req, res) => {
   if (typeof name !== 'string' || typeof email !== 'string') {
     return res.status(400).json({ error: 'send a JSON body {"name": "…", "email": "…"}', code: 'INVALID_INPUT' })
   }
-  const { rows } = await db.query(
+  const { rows } = await query(
     `INSERT INTO demo_users (name, email) VALUES ($1, $2) RETURNING ${USER_COLUMNS}`, [name, email])
   res.status(201).json(rows[0])
 })
 
 app.get('/users/:id/notes', async (req, res) => {
   if (!isId(req.params.id)) return notFound(res)
-  const { rows } = await db.query(
+  const { rows } = await query(
     `SELECT u.id, coalesce(json_agg(json_build_object('id', n.id, 'body', n.body, 'createdAt', n.created_at)
        ORDER BY n.id) FILTER (WHERE n.id IS NOT NULL), '[]') AS notes
      FROM demo_users u LEFT JOIN demo_notes n ON n.user_id = u.id WHERE u.id = $1 GROUP BY u.id`, [req.params.id])
@@ -138,7 +145,7 @@ app.post('/users/:id/notes', async (req, res) => {
   if (typeof body !== 'string' || body === '') {
     return res.status(400).json({ error: 'send a JSON body {"body": "…"}', code: 'INVALID_INPUT' })
   }
-  const { rows } = await db.query(
+  const { rows } = await query(
     `WITH owner AS (UPDATE demo_users SET last_note_at = now() WHERE id = $1 RETURNING id),
           note AS (INSERT INTO demo_notes (user_id, body) SELECT id, $2 FROM owner RETURNING *)
      SELECT ${NOTE_COLUMNS} FROM note`, [req.params.id, body])
@@ -146,7 +153,7 @@ app.post('/users/:id/notes', async (req, res) => {
 })
 
 app.get('/time', async (req, res) => {
-  const { rows } = await db.query('SELECT now() AS now')
+  const { rows } = await query('SELECT now() AS now')
   res.json(rows[0])
 })
 
