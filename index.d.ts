@@ -626,6 +626,11 @@ export interface PoolClient {
    * and never rejects.
    */
   release(err?: Error | boolean): Promise<void>
+  /**
+   * The server process id of this client's connection, as pg's `client.processID`; `null`
+   * before a transaction's first query checks its connection out, and after `release()`.
+   */
+  readonly processID: number | null
 }
 
 /** Options of `executeTransaction`. */

@@ -113,6 +113,8 @@ async function main(): Promise<void> {
   try {
     const one: QueryResult<{ one: number }> = await client.query<{ one: number }>('SELECT 1 AS one')
     await client.query({ text: 'SELECT $1::int', values: [one.rows[0].one] })
+    const pid: number | null = client.processID
+    void pid
   } finally {
     const released: Promise<void> = client.release()
     await released

@@ -48,6 +48,14 @@ class Client {
     shared.leaks.watch(this, lease)
   }
 
+  /**
+   * The server process id of this client's connection (pg's `processID`); null before a
+   * transaction's first query checks its connection out, and after release().
+   */
+  get processID() {
+    return this.#released === null ? this.#native.clientPid(this.#handle) || null : null
+  }
+
   /** Runs a query on this client's connection, after the queries called before it. */
   query(textOrConfig, values) {
     const result = this.#released === null

@@ -313,6 +313,11 @@ impl Client {
         Ok(Client::with(slot, OnceLock::new(), Arc::default()))
     }
 
+    /// The server process id of the client's connection, once it is checked out.
+    pub fn pid(&self) -> Option<i32> {
+        self.cancel.get().map(Cancel::pid)
+    }
+
     /// The client's checkout, made now if it waits to be.
     async fn checked_out<'s>(&self, slot: &'s mut Slot) -> Result<&'s mut Checkout> {
         if let Slot::Later { .. } = slot {

@@ -88,6 +88,17 @@ impl NativePool {
         Ok(())
     }
 
+    /// The server process id of a checked-out client's connection (`processID`); 0 once the
+    /// client was released or before a transaction's first query checked it out.
+    #[napi]
+    pub fn client_pid(&self, handle: u32) -> i32 {
+        self.clients
+            .get(handle)
+            .ok()
+            .and_then(|client| client.pid())
+            .unwrap_or(0)
+    }
+
     /// A transaction's client, at once: its handle, or `POOL_CLOSED`. Its first query checks
     /// out the connection (without `wait`, only one free then) and sends `begin` before it.
     #[napi]

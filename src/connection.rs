@@ -138,6 +138,7 @@ impl Conn {
         Cancel {
             token: self.client().cancel_token(),
             connector: self.connector.clone(),
+            pid: self.pid,
         }
     }
 
@@ -205,9 +206,15 @@ pub async fn wait_until_gone(connector: &Connector, application_name: &str, pids
 pub struct Cancel {
     token: tokio_postgres::CancelToken,
     connector: Arc<Connector>,
+    pid: i32,
 }
 
 impl Cancel {
+    /// The server process id of the connection.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
     /// Sends the cancel request; the server answers nothing, so success means it was delivered.
     pub async fn send(&self) -> Result<()> {
         self.connector.cancel(&self.token).await

@@ -13,7 +13,6 @@ const { typesInForce } = require('./types')
 const { managerOptions, poolOptions } = require('./options')
 const { escapeIdentifier, escapeLiteral } = require('./escape')
 
-const PID = { text: 'SELECT pg_backend_pid()', rowMode: 'array' }
 /** One connection, kept from connect() to end(), whatever pool settings the config carries. */
 const ONE = { max: 1, min: 0, idleTimeoutMillis: 0, maxUses: 0, maxLifetimeSeconds: 0 }
 
@@ -55,7 +54,7 @@ class Client extends EventEmitter {
       this.#manager = new DatabaseManager({ ...managerOptions(this.#options), ...ONE })
       this.#manager.on('error', (error) => this.#lost(error))
       const lease = await this.#manager.getClient()
-      ;[[this.processID]] = (await lease.query(PID)).rows
+      this.processID = lease.processID
       this.emit('connect')
       return lease
     } catch (e) {

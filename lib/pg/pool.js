@@ -15,11 +15,6 @@ const { managerOptions, poolOptions } = require('./options')
 const { PoolClient, kHold, kHeld, kReleaseError } = require('./pool-client')
 const { Client } = require('./client')
 
-/**
- * The manager does not say which connection a checkout got; one round trip asks the server.
- * (An engine entry point giving the pid with the checkout would save it.)
- */
-const PID = { text: 'SELECT pg_backend_pid()', rowMode: 'array' }
 /** Events whose argument is a client, forwarded from the manager only while someone listens. */
 const CLIENT_EVENTS = ['connect', 'acquire', 'release']
 
@@ -92,14 +87,7 @@ class Pool extends EventEmitter {
     } catch (e) {
       throw asPg(e)
     }
-    let pid
-    try {
-      [[pid]] = (await lease.query(PID)).rows
-    } catch (e) {
-      lease.release(true)
-      throw asPg(e)
-    }
-    const client = this.#client(pid)
+    const client = this.#client(lease.processID)
     client[kHold](lease)
     return client
   }
