@@ -1050,9 +1050,6 @@ impl Pool {
     }
 }
 
-/// Closes a connection in the background. Without a runtime (a client collected by the garbage
-/// collector drops its connection on the JS thread) dropping it is enough: the connection task
-/// still says Terminate.
 /// Refuses a manager query that would leave its connection inside a transaction block: the
 /// pool's next query may take another connection, so it cannot do what its caller means.
 pub(crate) fn refuse_open_blocks(sql: &str, params: &[Param]) -> Result<()> {
@@ -1068,6 +1065,9 @@ pub(crate) fn refuse_open_blocks(sql: &str, params: &[Param]) -> Result<()> {
     Ok(())
 }
 
+/// Closes a connection in the background. Without a runtime (a client collected by the garbage
+/// collector drops its connection on the JS thread) dropping it is enough: the connection task
+/// still says Terminate.
 fn close_soon(conn: Conn) {
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => drop(runtime.spawn(conn.close())),

@@ -150,8 +150,15 @@ impl TxState {
 /// Whether `sql`, run on a connection outside any transaction block, leaves one open when every
 /// statement succeeds (`BEGIN`, `BEGIN; INSERT …`): on a pool, where the next query may take
 /// another connection, it can never do what its caller means.
+///
+/// Every manager query asks, so a text without the word BEGIN or START in any case (nearly every
+/// one) is answered without lexing it.
 pub fn opens_block(sql: &str, has_params: bool) -> bool {
-    TxState::Idle.after(sql, has_params, Ran::Done) == TxState::Open
+    let may_open = sql
+        .as_bytes()
+        .windows(5)
+        .any(|w| w.eq_ignore_ascii_case(b"BEGIN") || w.eq_ignore_ascii_case(b"START"));
+    may_open && TxState::Idle.after(sql, has_params, Ran::Done) == TxState::Open
 }
 
 /// Whether `sql`, run outside any transaction block with `outcome`, may have left one open (a
