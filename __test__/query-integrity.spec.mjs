@@ -20,7 +20,7 @@ before(async () => {
 })
 
 after(async () => {
-  await theirs.query('DROP TABLE IF EXISTS integrity_t, integrity_typed, integrity_stats; DROP TYPE IF EXISTS integrity_pair; DROP FUNCTION IF EXISTS integrity_f(int)')
+  await theirs.query('DROP TABLE IF EXISTS integrity_t, integrity_typed, integrity_stats; DROP TYPE IF EXISTS integrity_pair, integrity_mood; DROP DOMAIN IF EXISTS integrity_dom; DROP FUNCTION IF EXISTS integrity_f(int)')
   await ours.close()
   await theirs.end()
   await watcher.end()
@@ -124,11 +124,22 @@ test('a type changed on the server is picked up by a connection that decoded it 
 
 test('command and rowCount as the server tags them', async () => {
   const cases = [
-    'DROP TABLE IF EXISTS integrity_t; DROP MATERIALIZED VIEW IF EXISTS integrity_mv',
+    'DROP TABLE IF EXISTS integrity_t, integrity_t2; DROP MATERIALIZED VIEW IF EXISTS integrity_mv',
     'CREATE TABLE integrity_t AS SELECT 1 AS a WITH NO DATA',
     'CREATE MATERIALIZED VIEW integrity_mv AS SELECT 1 AS a WITH NO DATA',
+    // Both exist: the server skips them with a notice, and tags them without a count.
+    'CREATE TABLE IF NOT EXISTS integrity_t AS SELECT 1 AS a',
+    'CREATE MATERIALIZED VIEW IF NOT EXISTS integrity_mv AS SELECT 1 AS a',
+    'CREATE TABLE IF NOT EXISTS integrity_t2 AS SELECT generate_series(1, 2) AS a WHERE false',
+    'CREATE TABLE IF NOT EXISTS integrity_t2 AS SELECT 1 AS a',
     'DROP MATERIALIZED VIEW integrity_mv',
     'INSERT INTO integrity_t SELECT generate_series(1, 3)',
+    // EXECUTE is tagged with the prepared statement's command.
+    'PREPARE integrity_p AS SELECT generate_series(1, 4)',
+    'EXECUTE integrity_p',
+    'PREPARE "Integrity_I" (int) AS INSERT INTO integrity_t VALUES ($1)',
+    'EXECUTE "Integrity_I"(7)',
+    'DEALLOCATE integrity_p; DEALLOCATE "Integrity_I"; DROP TABLE integrity_t2',
   ]
   const tag = (r) => [r].flat().map((x) => [x.command, x.rowCount])
   const tags = []
@@ -138,14 +149,39 @@ test('command and rowCount as the server tags them', async () => {
     tags.push(seen)
   }
   assert.deepEqual(tags[0], tags[1])
-  assert.deepEqual(tags[0][1], [['CREATE', null]])
-  // EXECUTE counts the rows of the prepared statement (its command word stays EXECUTE).
+  assert.deepEqual(tags[0].slice(1, 8), [[['CREATE', null]], [['CREATE', null]], [['CREATE', null]], [['CREATE', null]], [['SELECT', 0]], [['CREATE', null]], [['DROP', null]]])
+  assert.deepEqual(tags[0][10], [['SELECT', 4]])
+  assert.deepEqual(tags[0][12], [['INSERT', 1]])
+})
+
+test('an enum and a domain dropped and created again are picked up by a connection that read them', async () => {
+  const sql = "SELECT 'b'::integrity_mood AS m, '5'::integrity_dom AS d, ARRAY['b']::integrity_mood[] AS ms"
+  const make = (labels, base) => `DROP TYPE IF EXISTS integrity_mood; DROP DOMAIN IF EXISTS integrity_dom; CREATE TYPE integrity_mood AS ENUM (${labels}); CREATE DOMAIN integrity_dom AS ${base}`
+  await watcher.query(make("'a', 'b'", 'int'))
+  assert.deepEqual((await ours.query(sql)).rows, (await theirs.query(sql)).rows)
+  await watcher.query(make("'b', 'c'", 'text'))
+  const rows = (side) => side.query(sql).then((r) => ({ rows: r.rows }), (e) => ({ code: e.code }))
+  const [a, b] = [await rows(ours), await rows(theirs)]
+  assert.deepEqual(a, b)
+  assert.deepEqual(a.rows, [{ m: 'b', d: '5', ms: '{b}' }])
+})
+
+test('inside a transaction block, a cached statement whose type was dropped fails with the server\'s error, and serves again after it', async () => {
+  const sql = "SELECT 'b'::integrity_mood AS m"
+  const make = "DROP TYPE IF EXISTS integrity_mood; CREATE TYPE integrity_mood AS ENUM ('a', 'b')"
+  await watcher.query(make)
   const client = await ours.getClient()
-  await client.query('PREPARE integrity_p AS SELECT generate_series(1, 4)')
-  const executed = await client.query('EXECUTE integrity_p')
-  assert.equal(executed.rowCount, 4)
-  await client.query('DEALLOCATE integrity_p')
-  await client.release()
+  try {
+    assert.deepEqual((await client.query(sql)).rows, [{ m: 'b' }])
+    await watcher.query(make)
+    await client.query('BEGIN')
+    const err = await client.query(sql).catch((e) => e)
+    assert.equal(err.code, 'XX000', err.message)
+    await client.query('ROLLBACK')
+    assert.deepEqual((await client.query(sql)).rows, [{ m: 'b' }])
+  } finally {
+    client.release()
+  }
 })
 
 test('the system catalogs read as pg reads them', async () => {
@@ -200,6 +236,29 @@ test('settings given at connection start are read as the server writes them', as
   } finally {
     await client.end()
     await db.close()
+  }
+})
+
+test('settings changed without SET (set_config, a DO block) are read as the server writes them', async () => {
+  // Every value as the text the server sent, as a `types` that returns it unparsed gets it.
+  const types = { getTypeParser: () => (text) => text }
+  const cases = [
+    ["SELECT set_config('TimeZone', 'Asia/Kolkata', false)", "SELECT '2020-06-01 12:00:00+00'::timestamptz AS tz, tstzrange('2020-01-01 00:00:00+00', NULL) AS r"],
+    ["DO $$BEGIN PERFORM set_config('DateStyle', 'SQL, DMY', false); END$$", "SELECT '2020-01-02'::date AS d, '2020-01-02 03:04:05'::timestamp AS ts"],
+    ["SELECT set_config('IntervalStyle', 'iso_8601', false)", "SELECT '1 day 02:03:04'::interval AS i"],
+  ]
+  for (const [setter, text] of cases) {
+    const fresh = new DatabaseManager({ max: 1 })
+    const client = new pg.Client()
+    await client.connect()
+    try {
+      for (const side of [fresh, client]) await side.query(setter)
+      const [a, b] = [await fresh.query({ text, types }), await client.query({ text, types })]
+      assert.deepEqual(a.rows, b.rows, setter)
+    } finally {
+      await fresh.close()
+      await client.end()
+    }
   }
 })
 

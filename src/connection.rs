@@ -5,7 +5,7 @@
 //! carries, and dropping the client (rather than aborting the task) lets the task say Terminate to
 //! the server before the socket closes.
 use crate::circuit::{Change, Circuit};
-use crate::connect::Connector;
+use crate::connect::{Connector, Noted, Task};
 use crate::engine::WritesTogether;
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Reason};
@@ -61,9 +61,8 @@ pub struct Conn {
     uses: u64,
     /// Where cancel requests go.
     connector: Arc<Connector>,
-    /// A statement set a session setting that changes how the server writes values as text
-    /// (`split::changes_rendering`).
-    session_rendering: AtomicBool,
+    /// What the connection's task learned from the server's messages.
+    noted: Arc<Noted>,
 }
 
 impl Conn {
@@ -71,12 +70,18 @@ impl Conn {
     /// writes values as text: from then on, columns whose text depends on it come from the
     /// server (`convert::text::session_renders`).
     pub fn session_rendering(&self) -> bool {
-        self.session_rendering.load(Ordering::Relaxed)
+        self.noted.rendering_changed.load(Ordering::Relaxed)
     }
 
     /// Records that a statement set such a setting.
     pub fn note_session_rendering(&self) {
-        self.session_rendering.store(true, Ordering::Relaxed);
+        self.noted.rendering_changed.store(true, Ordering::Relaxed);
+    }
+
+    /// How many times the server said a `CREATE … IF NOT EXISTS` on this connection found its
+    /// relation and skipped: compared before and after a statement, whether that one did.
+    pub fn skipped_creates(&self) -> u64 {
+        self.noted.skipped_creates.load(Ordering::Relaxed)
     }
 
     /// The tokio-postgres client.
@@ -385,12 +390,18 @@ impl Manager {
     async fn open(&self) -> Result<Conn> {
         let (client, connection) = self.connector.connect().await?;
         let shared = Arc::new(Shared::default());
+        let noted = Arc::new(Noted::default());
+        noted
+            .rendering_changed
+            .store(self.session_rendering, Ordering::Relaxed);
         let task = {
+            let noted = noted.clone();
             let shared = shared.clone();
             let events = self.events.clone();
             let log = self.log.clone();
             tokio::spawn(async move {
-                if let Err(e) = WritesTogether::new(connection).await {
+                let task = Task::new(connection, noted);
+                if let Err(e) = WritesTogether::new(task).await {
                     // An error from the server that ends the connection task answered no request
                     // (a request's error goes to that request, and the task carries on): the
                     // connection died idle, even if it had just been handed out, or a client
@@ -436,7 +447,7 @@ impl Manager {
             retire_at: self.max_lifetime.map(|l| retire_at(l, pid)),
             uses: 0,
             connector: self.connector.clone(),
-            session_rendering: AtomicBool::new(self.session_rendering),
+            noted,
         })
     }
 }

@@ -6,7 +6,9 @@ use crate::params::{check_count, check_given, Param};
 use crate::pool::Conn;
 use crate::result::{Field, ResultSet};
 use crate::simple;
-use crate::split::{changes_rendering, has_row_count, split};
+use crate::split::{
+    changes_rendering, creates_if_not_exists, executed_name, has_row_count, prepared_command, split,
+};
 use crate::statements::Prepared;
 use futures_util::{pin_mut, StreamExt};
 use std::sync::Arc;
@@ -83,7 +85,7 @@ pub async fn execute(
         .then(|| conn.statements.get(sql))
         .flatten()
     {
-        Some(prepared) => execute_cached(conn, sql, prepared, params, options, early)
+        Some(prepared) => execute_cached(conn, sql, prepared, params, options, early, true)
             .await
             .map(|result| vec![result]),
         // The paths below run once per statement and connection (or for the rarer forms):
@@ -141,7 +143,7 @@ async fn execute_uncached(
     }
     let prepared = prepare(conn, sql, first.command.as_str().into()).await?;
     Ok(vec![
-        execute_cached(conn, sql, prepared, params, options, early).await?,
+        execute_cached(conn, sql, prepared, params, options, early, false).await?,
     ])
 }
 
@@ -158,10 +160,24 @@ fn is_stale(e: &Error) -> bool {
         || s.code == "26000")
 }
 
-/// Runs a cached statement. One the server invalidated (its tables changed) is prepared again;
-/// so is one whose values failed to decode, a sign that a type it returns changed on the server
-/// (`ALTER TYPE`), once the connection has forgotten what it knew of types: then only a SELECT
-/// runs again, whose rows had not reached JS, since running it twice changes nothing else.
+/// Whether the server's error may say that a type a cached statement's plan names is gone (an
+/// enum or domain dropped and created again): `cache lookup failed for type` (XX000) or `type with
+/// OID … does not exist` (42704). The type need not be one the statement takes or returns (a
+/// domain's values arrive as its base type), so nothing short of preparing the statement again
+/// tells such an error from the statement's own.
+fn may_lack_type(e: &Error) -> bool {
+    matches!(e, Error::Server(s) if s.code == "XX000" || s.code == "42704")
+}
+
+/// Runs a statement prepared now or taken `from_cache`. One the server invalidated (its tables
+/// changed) is prepared again; so is one whose values failed to decode, a sign that a type it
+/// returns changed on the server (`ALTER TYPE`), once the connection has forgotten what it knew
+/// of types: then only a SELECT runs again, whose rows had not reached JS, since running it twice
+/// changes nothing else. A cached statement that fails as one whose types were dropped would is
+/// prepared again too, and runs again: outside a transaction block its failure undid all it did,
+/// and a failure of its own comes back the same. A failure inside a transaction block has
+/// aborted it: the statement leaves the cache but does not run again, which would only fail with
+/// 25P02.
 async fn execute_cached(
     conn: &Conn,
     sql: &str,
@@ -169,10 +185,14 @@ async fn execute_cached(
     params: &[Param],
     options: &QueryOptions,
     early: Option<&dyn EarlyRows>,
+    from_cache: bool,
 ) -> Result<ResultSet> {
     match run(conn, sql, &prepared, params, options, early).await {
-        Err(e) if is_stale(&e) => {
+        Err(e) if is_stale(&e) || (from_cache && may_lack_type(&e)) => {
             conn.statements.remove(sql);
+            if options.in_transaction {
+                return Err(e);
+            }
             let again = prepare(conn, sql, prepared.command).await?;
             run(conn, sql, &again, params, options, early).await
         }
@@ -206,11 +226,43 @@ async fn run(
         server_text,
         session_text,
     } = prepared;
+    let executed = match &**command {
+        "EXECUTE" => executed_command(conn, sql).await,
+        _ => None,
+    };
+    let command = executed.as_deref().unwrap_or(command);
     if *server_text || (*session_text && conn.session_rendering()) {
         return simple::run_inlined(conn, sql, statement, command, params, &options.text_oids)
             .await;
     }
-    collect(conn, statement, command, params, options, early).await
+    let skipped_before = conn.skipped_creates();
+    let mut result = collect(conn, statement, command, params, options, early).await?;
+    if result.row_count == Some(0)
+        && command == "SELECT"
+        && conn.skipped_creates() != skipped_before
+        && creates_if_not_exists(sql)
+    {
+        // The relation existed: the server's tag is `CREATE TABLE AS` (or `CREATE MATERIALIZED
+        // VIEW`), with no count, which tokio-postgres reads as 0 rows.
+        result.command = Some("CREATE".into());
+        result.row_count = None;
+    }
+    Ok(result)
+}
+
+/// The command of the prepared statement an `EXECUTE` runs, which the server's tag names (`SELECT
+/// 4`, `INSERT 0 1`); `None` if it cannot be looked up, and the tag then says `EXECUTE`.
+async fn executed_command(conn: &Conn, sql: &str) -> Option<String> {
+    let name = executed_name(sql)?;
+    let row = conn
+        .client()
+        .query_typed_opt(
+            "SELECT statement FROM pg_prepared_statements WHERE name = $1",
+            &[(&name, Type::TEXT)],
+        )
+        .await
+        .ok()??;
+    prepared_command(row.try_get(0).ok()?)
 }
 
 /// Executes a prepared statement and gathers its rows into columns; a long result's rows go to

@@ -12,7 +12,10 @@ use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{CancelToken, Client, Socket};
 
 mod errors;
+mod task;
 pub mod tls;
+
+pub use task::{Noted, Task};
 
 /// The stream of a connection: TLS or plain, decided per connection.
 pub type Stream = <tls::MakeTls as MakeTlsConnect<Socket>>::Stream;
