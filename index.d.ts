@@ -561,19 +561,8 @@ export interface CustomTypes {
   getTypeParser(oid: number, format?: 'text' | 'binary'): TypeParser
 }
 
-/**
- * Every error this package reports. `code` is the SQLSTATE for server errors (as in
- * node-postgres) or one of the client codes: `POOL_CLOSED`, `POOL_TIMEOUT`, `POOL_DEADLOCK`,
- * `CONNECT_TIMEOUT`, `QUERY_TIMEOUT`, `ABORT_ERR` (with `name` `'AbortError'`), `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as
- * `ECONNREFUSED`), `CLIENT_RELEASED`, `TRANSACTION_TIMEOUT`, `TRANSACTION_ON_POOL` (a manager query that would
- * leave a transaction open), `INVALID_ARGUMENT`,
- * `INVALID_CONFIG`, `DECODE_ERROR`, `RESULT_TOO_LARGE` (a value longer than a JS string can
- * be), `INTERNAL_ERROR`. The stack starts at the line that called
- * the package (for a query or a transaction, at the code that awaits it).
- */
-export declare class DatabaseError extends Error {
-  /** SQLSTATE or client code. */
-  code: string
+/** The fields the server gives an error or a notice, where it gives them. */
+export interface ServerFields {
   /** Server severity (`ERROR`, `FATAL`, …). */
   severity?: string
   /** Server detail, e.g. `Key (id)=(1) already exists.` */
@@ -605,6 +594,24 @@ export declare class DatabaseError extends Error {
   /** Server source routine. */
   routine?: string
 }
+
+/**
+ * Every error this package reports. `code` is the SQLSTATE for server errors (as in
+ * node-postgres) or one of the client codes: `POOL_CLOSED`, `POOL_TIMEOUT`, `POOL_DEADLOCK`,
+ * `CONNECT_TIMEOUT`, `QUERY_TIMEOUT`, `ABORT_ERR` (with `name` `'AbortError'`), `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as
+ * `ECONNREFUSED`), `CLIENT_RELEASED`, `TRANSACTION_TIMEOUT`, `TRANSACTION_ON_POOL` (a manager query that would
+ * leave a transaction open), `INVALID_ARGUMENT`,
+ * `INVALID_CONFIG`, `DECODE_ERROR`, `RESULT_TOO_LARGE` (a value longer than a JS string can
+ * be), `INTERNAL_ERROR`. The stack starts at the line that called
+ * the package (for a query or a transaction, at the code that awaits it).
+ */
+export declare class DatabaseError extends Error {
+  /** SQLSTATE or client code. */
+  code: string
+}
+
+/** DatabaseError carries the server's fields (declaration merging with the class above). */
+export interface DatabaseError extends ServerFields {}
 
 /**
  * A connection checked out of the pool by `getClient()`, or the client an `executeTransaction`
@@ -714,6 +721,21 @@ export interface DatabaseManagerEvents {
   circuitOpen: [error: DatabaseError]
   /** A connection attempt succeeded and the circuit breaker closed again. */
   circuitClose: []
+  /**
+   * The server sent a notice or warning on a connection (`RAISE NOTICE`, "already exists,
+   * skipping"), shaped as node-postgres passes notices.
+   */
+  notice: [notice: Notice, info: ConnectionInfo]
+}
+
+/** A NOTICE or WARNING from the server, as node-postgres's `notice` event gives it (not an Error). */
+export interface Notice extends ServerFields {
+  name: 'notice'
+  message: string
+  /** `NOTICE`, `WARNING`, `INFO`, `LOG`, `DEBUG` (localized by the server). */
+  severity: string
+  /** SQLSTATE: `00000` for a plain RAISE NOTICE, `01000` for a warning, `42P07`… */
+  code: string
 }
 
 /** A pool of PostgreSQL connections with a Rust engine. */

@@ -2,7 +2,7 @@
 // pool users and libraries built on `pg` touch. See docs/pg-compat.md.
 /// <reference types="node" />
 import { EventEmitter } from 'node:events'
-import type { DatabaseManager, DatabaseManagerOptions, FieldDef, TypeParser, CustomTypes, SslOptions } from './index'
+import type { DatabaseManager, DatabaseManagerOptions, FieldDef, TypeParser, CustomTypes, SslOptions, Notice } from './index'
 import { DatabaseError } from './index'
 
 export { DatabaseError, FieldDef, TypeParser, CustomTypes }
@@ -113,8 +113,8 @@ export interface Queryable {
 export interface ClientEvents {
   /** Its connection failed (`Connection terminated unexpectedly`, with the cause). */
   error: [err: Error]
-  /** Accepted; never emitted yet: the engine does not pass NOTICE messages on. */
-  notice: [notice: Error]
+  /** A NOTICE or WARNING the server sent on its connection while it was checked out or open. */
+  notice: [notice: Notice]
   /** `Client` only: the connection closed. */
   end: []
   /** `Client` only: connected. */

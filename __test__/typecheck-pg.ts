@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   try {
     const one: QueryResult<Row> = await client.query<Row>('SELECT 1 AS id, $1 AS name', ['a'])
     client.on('error', (err: Error) => void err.message)
-    client.on('notice', (notice: Error) => void notice.message)
+    client.on('notice', (notice) => void [notice.message, notice.severity, notice.code])
     const stream: Submittable & { read(): void } = client.query({ submit() {}, handleError() {}, read() {} })
     void [one.rows[0].id, stream, client.escapeIdentifier('a'), client.escapeLiteral('b')]
   } finally {

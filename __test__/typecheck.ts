@@ -1,7 +1,7 @@
 // Compiled by `npm test` with `tsc --noEmit --strict`: uses every public member of index.d.ts.
 import {
   DatabaseManager, DatabaseError, LeakWarning, type QueryResult, type FieldDef, type DatabaseManagerOptions, type QueryConfig,
-  type ConnectionInfo, type RemoveInfo, type RemoveReason, type CloseOptions, type WaitForDatabaseOptions,
+  type ConnectionInfo, type Notice, type RemoveInfo, type RemoveReason, type CloseOptions, type WaitForDatabaseOptions,
   healthHandlers, type PoolStatistics, type LatencySummary, type LastError, type HealthStatus, type HealthOptions,
   type HealthHandler, type HealthHandlers, type HealthHandlersOptions, type LogLevel, type Logger,
   type PoolClient, type TransactionOptions, type SslMode, type SslOptions, type DatabaseManagerEvents, type CustomTypes,
@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   })
   db.on('error', (err: DatabaseError, info: ConnectionInfo) => void [err.code, info.pid])
   db.on('circuitOpen', (err: DatabaseError) => void err.code)
+  db.on('notice', (notice: Notice, info: ConnectionInfo) => void [notice.severity, notice.code, notice.detail, info.pid])
   db.on('circuitClose', () => undefined)
   db.once('remove', (info: RemoveInfo) => void info.reason)
   db.off('acquire', (info: ConnectionInfo) => void info.pid)

@@ -65,4 +65,4 @@ function checkTimeout(timeoutMillis, min, trace) {
   }
 }
 
-module.exports = { DatabaseError, captureTrace, withTrace, fromNative, clientError, checkTimeout }
+module.exports = { DatabaseError, SERVER_FIELDS, captureTrace, withTrace, fromNative, clientError, checkTimeout }

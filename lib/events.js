@@ -4,10 +4,22 @@
 // `error` is always sent, because an error nobody listens to must still be reported — on stderr,
 // never by throwing, so that an idle connection dying cannot crash the process.
 
-const { fromNative } = require('./errors')
+const { fromNative, SERVER_FIELDS } = require('./errors')
 
 // Must match `events::kind` in src/events.rs.
-const BITS = { connect: 1, acquire: 2, release: 4, remove: 8, error: 16, circuitOpen: 32, circuitClose: 64 }
+const BITS = { connect: 1, acquire: 2, release: 4, remove: 8, error: 16, circuitOpen: 32, circuitClose: 64, notice: 128 }
+
+/**
+ * A notice as node-postgres passes it to `notice` listeners (pg-protocol's NoticeMessage): a plain
+ * object with `name: 'notice'`, `message`, `severity`, `code` and the server's other fields.
+ */
+function notice(data) {
+  const n = { name: 'notice', message: data.message, severity: data.severity, code: data.code }
+  for (const key of SERVER_FIELDS) {
+    if (data[key] != null) n[key] = data[key]
+  }
+  return n
+}
 
 function warn(message) {
   process.emitWarning(message, { type: 'PgRustPoolWarning' })
@@ -69,6 +81,9 @@ class EventBridge {
         return
       case 'circuitClose':
         emitSafely(manager, 'circuitClose')
+        return
+      case 'notice':
+        emitSafely(manager, 'notice', notice(event.error), { pid: event.pid })
         return
       default:
         emitSafely(manager, event.kind, { pid: event.pid })

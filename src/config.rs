@@ -644,6 +644,14 @@ fn parse_url(name: &'static str, text: &str) -> Result<Url> {
     })
 }
 
+/// The time between keepalive probes: a third of the user timeout, in the kernel's whole seconds
+/// from 1 s up to its own default of 75 s. The kernel gives a silent peer up at the first probe
+/// tick past `TCP_USER_TIMEOUT`, so while a long statement runs (nothing unacknowledged) a server
+/// that vanished is found after the idle delay plus about one interval, not plus 75 s.
+fn keepalive_interval(tcp_user_timeout_millis: u64) -> Duration {
+    Duration::from_secs((tcp_user_timeout_millis / 3).div_ceil(1000).clamp(1, 75))
+}
+
 /// Whether the password part of a `postgres://` URL holds a `%`: decoded as an escape, which a
 /// password pasted into a URL as it is rarely means.
 fn url_password_has_percent(text: &str) -> bool {
@@ -883,6 +891,10 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         )?
         .map_or(defaults::TCP_USER_TIMEOUT_MILLIS, |(ms, _)| ms);
     pg.tcp_user_timeout(Duration::from_millis(tcp_user_timeout));
+    let url_interval = sources.url("keepalives_interval", |u| u.get_keepalives_interval());
+    if keep_alive && tcp_user_timeout > 0 && url_interval.is_none() {
+        pg.keepalives_interval(keepalive_interval(tcp_user_timeout));
+    }
     let leak_detection_threshold = sources
         .integer(
             &LEAK_DETECTION_THRESHOLD,

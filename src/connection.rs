@@ -7,7 +7,7 @@
 use crate::circuit::{Change, Circuit};
 use crate::connect::{Connector, Noted, Task};
 use crate::engine::WritesTogether;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ServerError};
 use crate::events::{kind, Event, Events, Reason};
 use crate::log::Log;
 use crate::statements::StatementCache;
@@ -400,7 +400,17 @@ impl Manager {
             let events = self.events.clone();
             let log = self.log.clone();
             tokio::spawn(async move {
-                let task = Task::new(connection, noted);
+                let on_notice = {
+                    let (shared, events) = (shared.clone(), events.clone());
+                    Box::new(move |notice: &tokio_postgres::error::DbError| {
+                        let pid = shared.pid.load(Ordering::Relaxed);
+                        events.emit(kind::NOTICE, || Event::Notice {
+                            pid,
+                            notice: Error::Server(Box::new(ServerError::of(notice))),
+                        });
+                    })
+                };
+                let task = Task::new(connection, noted, on_notice);
                 if let Err(e) = WritesTogether::new(task).await {
                     // An error from the server that ends the connection task answered no request
                     // (a request's error goes to that request, and the task carries on): the

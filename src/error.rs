@@ -205,38 +205,45 @@ fn errno_name(errno: i32) -> Option<&'static str> {
     })
 }
 
+impl ServerError {
+    /// The fields of an error or notice the server sent.
+    pub fn of(db: &tokio_postgres::error::DbError) -> ServerError {
+        ServerError {
+            code: db.code().code().to_owned(),
+            message: db.message().to_owned(),
+            severity: db.severity().to_owned(),
+            detail: db.detail().map(str::to_owned),
+            hint: db.hint().map(str::to_owned),
+            position: db.position().map(|p| match p {
+                tokio_postgres::error::ErrorPosition::Original(n) => n.to_string(),
+                tokio_postgres::error::ErrorPosition::Internal { position, .. } => {
+                    position.to_string()
+                }
+            }),
+            internal_position: None,
+            internal_query: match db.position() {
+                Some(tokio_postgres::error::ErrorPosition::Internal { query, .. }) => {
+                    Some(query.clone())
+                }
+                _ => None,
+            },
+            r#where: db.where_().map(str::to_owned),
+            schema: db.schema().map(str::to_owned),
+            table: db.table().map(str::to_owned),
+            column: db.column().map(str::to_owned),
+            data_type: db.datatype().map(str::to_owned),
+            constraint: db.constraint().map(str::to_owned),
+            file: db.file().map(str::to_owned),
+            line: db.line().map(|l| l.to_string()),
+            routine: db.routine().map(str::to_owned),
+        }
+    }
+}
+
 impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
         if let Some(db) = e.as_db_error() {
-            return Error::Server(Box::new(ServerError {
-                code: db.code().code().to_owned(),
-                message: db.message().to_owned(),
-                severity: db.severity().to_owned(),
-                detail: db.detail().map(str::to_owned),
-                hint: db.hint().map(str::to_owned),
-                position: db.position().map(|p| match p {
-                    tokio_postgres::error::ErrorPosition::Original(n) => n.to_string(),
-                    tokio_postgres::error::ErrorPosition::Internal { position, .. } => {
-                        position.to_string()
-                    }
-                }),
-                internal_position: None,
-                internal_query: match db.position() {
-                    Some(tokio_postgres::error::ErrorPosition::Internal { query, .. }) => {
-                        Some(query.clone())
-                    }
-                    _ => None,
-                },
-                r#where: db.where_().map(str::to_owned),
-                schema: db.schema().map(str::to_owned),
-                table: db.table().map(str::to_owned),
-                column: db.column().map(str::to_owned),
-                data_type: db.datatype().map(str::to_owned),
-                constraint: db.constraint().map(str::to_owned),
-                file: db.file().map(str::to_owned),
-                line: db.line().map(|l| l.to_string()),
-                routine: db.routine().map(str::to_owned),
-            }));
+            return Error::Server(Box::new(ServerError::of(db)));
         }
         if e.is_closed() {
             return Error::ConnectionClosed(

@@ -75,6 +75,14 @@ pub enum Event {
     },
     /// A connection attempt succeeded, and the circuit breaker closed again.
     CircuitClose,
+    /// The server sent a notice or warning (`RAISE NOTICE`, "already exists, skipping") on a
+    /// connection.
+    Notice {
+        /// Server process id.
+        pid: i32,
+        /// The notice, as a server error (`Error::Server`) with its severity.
+        notice: Error,
+    },
 }
 
 /// Bit of each event kind in the listener mask (the facade sends the same bits).
@@ -93,6 +101,8 @@ pub mod kind {
     pub const CIRCUIT_OPEN: u32 = 32;
     /// `circuitClose`
     pub const CIRCUIT_CLOSE: u32 = 64;
+    /// `notice`
+    pub const NOTICE: u32 = 128;
 }
 
 /// Where events go (the napi edge implements it with a threadsafe function).

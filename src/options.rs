@@ -300,14 +300,14 @@ impl From<Error> for JsError {
 /// A pool event as JS listeners receive it (the facade adds the `Error` object).
 #[napi(object)]
 pub struct JsEvent {
-    /// `connect`, `acquire`, `release`, `remove`, `error`, or `drained` (the facade's marker
-    /// that every earlier event has been delivered).
+    /// `connect`, `acquire`, `release`, `remove`, `error`, `circuitOpen`, `circuitClose`,
+    /// `notice`, or `drained` (the facade's marker that every earlier event has been delivered).
     pub kind: String,
     /// Server process id of the connection.
     pub pid: i32,
     /// Why a connection was removed.
     pub reason: Option<String>,
-    /// What failed, for `error`.
+    /// What failed, for `error` and `circuitOpen`; the notice's fields, for `notice`.
     pub error: Option<JsError>,
 }
 
@@ -323,6 +323,7 @@ impl From<Event> for JsEvent {
             Event::Error { pid, error } => ("error", pid, None, Some(error.into())),
             Event::CircuitOpen { error } => ("circuitOpen", 0, None, Some(error.into())),
             Event::CircuitClose => ("circuitClose", 0, None, None),
+            Event::Notice { pid, notice } => ("notice", pid, None, Some(notice.into())),
         };
         JsEvent {
             kind: kind.to_owned(),

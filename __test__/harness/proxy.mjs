@@ -44,28 +44,21 @@
 //                pass() listens again on the same port.
 //
 // A connection that is truly never acknowledged (a dead host, a dropped route: what
-// TCP_USER_TIMEOUT and keepalive exist for) needs the kernel to drop packets: netfilter, tc
-// (`netem loss 100%`, a drop filter), a blackhole route, or a TUN device with a user-space TCP
-// stack. All need CAP_NET_ADMIN, which an ordinary user gets in a user and network namespace of
-// its own (`unshare --user --map-root-user --net`, where the kernel allows unprivileged user
-// namespaces), over a private loopback; the client and server must then run inside it too. tc
-// and nftables also need their kernel modules already loaded by root; a route needs nothing:
-// inside the namespace, serve on an extra address added to lo, then delete that address and add
-// a blackhole route for it: every packet of the established connections is dropped (a 100-byte
-// write with a 1 s TCP_USER_TIMEOUT failed with ETIMEDOUT
-// after 1.2 s). Not done here: this proxy needs no privilege and no namespace.
+// TCP_USER_TIMEOUT and keepalive exist for) needs the kernel to drop packets, which this proxy,
+// needing no privilege, does not do: the harness's `netns.mjs` does, with a network namespace
+// whose only link to this host can be cut.
 import { createServer, connect } from 'node:net'
 
 /** Marks FIN in a direction's queue, so that it is passed on after the data read before it. */
 const END = Symbol('end')
 
 /**
- * Starts a proxy on 127.0.0.1 (a free port) forwarding each connection to `host:port`. Returns
+ * Starts a proxy on `listenHost` (a free port) forwarding each connection to `host:port`. Returns
  * { host, port, target, mode, connections, accepted, listening, pass(), delay(ms), blackhole(),
  * freeze(), reset(), refuse(), close() }; pass(), refuse() and close() return promises (they
  * touch the listening socket), the others act at once.
  */
-export async function startProxy({ port, host = '127.0.0.1' }) {
+export async function startProxy({ port, host = '127.0.0.1', listenHost = '127.0.0.1' }) {
   if (!Number.isInteger(port) || port <= 0) throw new Error(`startProxy: \`port\` must be the server's port (got ${port})`)
   const target = { host, port }
   const open = new Set() // the connections, until both of their sockets have closed
@@ -83,9 +76,9 @@ export async function startProxy({ port, host = '127.0.0.1' }) {
       // A new server each time: a closed net.Server stays tied to its connections until they end.
       const s = createServer({ allowHalfOpen: true }, onConnection)
       s.once('error', (error) => reject(listenPort
-        ? Object.assign(new Error(`proxy: cannot listen again on 127.0.0.1:${listenPort} (${error.code}); another process took the port`), { cause: error })
+        ? Object.assign(new Error(`proxy: cannot listen again on ${listenHost}:${listenPort} (${error.code}); another process took the port`), { cause: error })
         : error))
-      s.listen(listenPort, '127.0.0.1', () => {
+      s.listen(listenPort, listenHost, () => {
         s.on('error', () => {}) // accept errors (EMFILE) must not crash the spec process
         listenPort = s.address().port
         server = s
@@ -210,7 +203,7 @@ export async function startProxy({ port, host = '127.0.0.1' }) {
 
   return {
     /** Where clients connect: the proxy's own address and port (kept across refuse()/pass()). */
-    host: '127.0.0.1',
+    host: listenHost,
     get port() { return listenPort },
     /** The server the proxy forwards to: { host, port }. */
     target,

@@ -53,6 +53,8 @@ class Client extends EventEmitter {
     try {
       this.#manager = new DatabaseManager({ ...managerOptions(this.#options), ...ONE })
       this.#manager.on('error', (error) => this.#lost(error))
+      // Its one connection's notices are this client's (pg's `notice` event).
+      this.#manager.on('notice', (notice) => this.emit('notice', notice))
       const lease = await this.#manager.getClient()
       this.processID = lease.processID
       this.emit('connect')

@@ -29,11 +29,16 @@ class PoolClient extends EventEmitter {
   /**
    * @param {number} pid the server process id of the connection
    * @param {() => object | undefined} types the parsers queries use when they give none
+   * @param {() => void} noticed called when a `notice` listener is added
    */
-  constructor(pid, types) {
+  constructor(pid, types, noticed) {
     super()
     this.processID = pid
     this.#types = types
+    // The pool passes its connections' notices on once some client listens for them.
+    this.on('newListener', (name) => {
+      if (name === 'notice') noticed()
+    })
     // pg-pool hands `release` to connect()'s callback unbound.
     this.release = (err) => this.#release(err)
   }

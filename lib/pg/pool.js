@@ -29,6 +29,7 @@ class Pool extends EventEmitter {
   #types
   #ending = false
   #ended = false
+  #noticing = false
 
   /** @param {object} [config] pg-pool's config (see pg.d.ts) */
   constructor(config) {
@@ -95,10 +96,17 @@ class Pool extends EventEmitter {
   #client(pid) {
     let client = this.#clients.get(pid)
     if (client === undefined) {
-      client = new PoolClient(pid, this.#queryTypes)
+      client = new PoolClient(pid, this.#queryTypes, this.#noticed)
       this.#clients.set(pid, client)
     }
     return client
+  }
+
+  /** Passes each connection's notices to its client, from the first `notice` listener on. */
+  #noticed = () => {
+    if (this.#noticing) return
+    this.#noticing = true
+    this.#manager.on('notice', (notice, { pid }) => this.#clients.get(pid)?.emit('notice', notice))
   }
 
   #emit(name, pid) {

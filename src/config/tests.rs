@@ -893,3 +893,11 @@ fn node_env_chooses_the_profile_and_explicit_settings_win() {
     let c = ok(&Options::default(), &[("NODE_ENV", "test")]);
     assert_eq!(c.profile, "development");
 }
+
+#[test]
+fn keepalive_probes_go_every_third_of_the_user_timeout() {
+    assert_eq!(keepalive_interval(30_000), Duration::from_secs(10));
+    assert_eq!(keepalive_interval(1_500), Duration::from_secs(1));
+    assert_eq!(keepalive_interval(10), Duration::from_secs(1));
+    assert_eq!(keepalive_interval(3_600_000), Duration::from_secs(75));
+}

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio_postgres::error::SqlState;
+use tokio_postgres::error::{DbError, SqlState};
 use tokio_postgres::AsyncMessage;
 
 /// The session settings the server reports when they change (ParameterStatus) that change how it
@@ -27,22 +27,28 @@ pub struct Noted {
     pub rendering_changed: AtomicBool,
 }
 
-/// Runs a connection (as awaiting `tokio_postgres::Connection` does) and notes what its
-/// messages say in a [`Noted`].
+/// Runs a connection (as awaiting `tokio_postgres::Connection` does), notes what its messages
+/// say in a [`Noted`], and passes each notice on.
 pub struct Task {
     connection: Connection,
     noted: Arc<Noted>,
+    on_notice: Box<dyn Fn(&DbError) + Send>,
     /// The [`RENDERING`] settings as the session started.
     started: [Option<String>; 3],
 }
 
 impl Task {
-    /// Runs `connection`, noting in `noted`.
-    pub fn new(connection: Connection, noted: Arc<Noted>) -> Self {
+    /// Runs `connection`, noting in `noted` and calling `on_notice` with each notice.
+    pub fn new(
+        connection: Connection,
+        noted: Arc<Noted>,
+        on_notice: Box<dyn Fn(&DbError) + Send>,
+    ) -> Self {
         let started = RENDERING.map(|name| connection.parameter(name).map(str::to_owned));
         Task {
             connection,
             noted,
+            on_notice,
             started,
         }
     }
@@ -66,12 +72,7 @@ impl Future for Task {
                     if *notice.code() == SqlState::DUPLICATE_TABLE {
                         self.noted.skipped_creates.fetch_add(1, Ordering::Relaxed);
                     }
-                    tracing::debug!(
-                        "the server noted: {}: {} ({})",
-                        notice.severity(),
-                        notice.message(),
-                        notice.code().code()
-                    );
+                    (self.on_notice)(&notice);
                 }
                 Poll::Ready(Some(Ok(_))) => {}
                 Poll::Ready(Some(Err(e))) => break Poll::Ready(Err(e)),
