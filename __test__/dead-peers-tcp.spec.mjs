@@ -49,10 +49,17 @@ after(async () => {
 
 /** The child's next JSON line, or a failure after 15 s. */
 async function next() {
-  const timeout = sleep(15000).then(() => { throw new Error('the child said nothing for 15 s') })
-  const { value, done } = await Promise.race([lines.next(), timeout])
-  if (done) throw new Error('the child exited')
-  return JSON.parse(value)
+  let timer
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error('the child said nothing for 15 s')), 15000)
+  })
+  try {
+    const { value, done } = await Promise.race([lines.next(), timeout])
+    if (done) throw new Error('the child exited')
+    return JSON.parse(value)
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 const send = (command) => child.stdin.write(command + '\n')

@@ -101,6 +101,11 @@ impl Conn {
         self.pid
     }
 
+    /// How many turns of the connection's task went without an error (`connect::Noted::turns`).
+    pub fn turns(&self) -> u64 {
+        self.noted.turns.load(Ordering::Relaxed)
+    }
+
     /// Whether the server ended the connection between requests: a request that then failed
     /// with "connection closed" was never sent, and may run elsewhere.
     pub fn ended_between_requests(&self) -> bool {

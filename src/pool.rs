@@ -67,6 +67,25 @@ const RETRY_CAP: Duration = Duration::from_millis(500);
 /// (`admin_shutdown`, `crash_shutdown`, `cannot_connect_now`): a query that met one never ran.
 pub(crate) const ENDED_BEFORE_RUNNING: [&str; 3] = ["57P01", "57P02", "57P03"];
 
+/// The most a manager query may weigh (its text and values) to share a connection, and to be
+/// known never to have left a connection that failed under it: eight such requests (the most one
+/// connection carries at once) go out in one write, since tokio-postgres flushes its buffer in
+/// the middle of a turn only past 8 KiB; so a turn that fails wrote none of them.
+const SMALL_REQUEST: usize = 512;
+
+/// The bytes of a query's text and values, about what its request weighs.
+fn request_bytes(sql: &str, params: &[Param]) -> usize {
+    sql.len()
+        + params
+            .iter()
+            .map(|p| match p {
+                Param::Null => 4,
+                Param::Text(t) => 4 + t.len(),
+                Param::Binary(b) => 4 + b.len(),
+            })
+            .sum::<usize>()
+}
+
 /// The SQLSTATE of a statement ended by a cancel request (query_canceled).
 pub(crate) const CANCELLED: &str = "57014";
 
@@ -771,10 +790,15 @@ impl Pool {
         let _call = self.enter()?;
         refuse_open_blocks(sql, &params)?;
         // With `statementCache: false` (PgBouncer's transaction mode) nothing is shared; nor is
-        // a limited query, whose cancel request could otherwise hit another caller's statement.
+        // a limited query, whose cancel request could otherwise hit another caller's statement,
+        // nor a large one (`SMALL_REQUEST`).
+        let small = request_bytes(sql, &params) <= SMALL_REQUEST;
         let shareable =
-            self.query_options.statement_cache && limit.is_none() && share::shareable(sql);
+            self.query_options.statement_cache && limit.is_none() && small && share::shareable(sql);
         let mut retried = false;
+        // Connections found dead under a request that never left them: each is retired, so this
+        // many tries reach a live one or a new one.
+        let mut dead_tries = self.config.max + 1;
         loop {
             let mut place = if limit.is_none() {
                 self.place_for(shareable).await?
@@ -782,6 +806,7 @@ impl Pool {
                 self.place_within(&limit).await?
             };
             let never_sent = place.conn().client().is_closed();
+            let turns = place.conn().turns();
             let outcome = if never_sent {
                 Err(Error::ConnectionClosed(
                     "the connection was closed before the query".into(),
@@ -797,6 +822,10 @@ impl Pool {
                     self.roll_back_left_open(&place, sql, e).await;
                 }
             }
+            // The connection failed with no turn of its task gone well since the request was
+            // made: a small request, which goes out in one write with whatever else is on the
+            // connection, never left (`connect::Noted::turns`); any query may then run elsewhere.
+            let never_left = small && place.conn().turns() == turns;
             let ended_before = place.settle(&outcome).await;
             let unsent = place.conn().ended_between_requests();
             let cut = self.cut_off(place.conn().pid());
@@ -814,6 +843,10 @@ impl Pool {
                 }
                 _ => false,
             };
+            if matches!(outcome, Err(Error::ConnectionClosed(_))) && never_left && dead_tries > 0 {
+                dead_tries -= 1;
+                continue;
+            }
             // Rows that went to JS early would arrive twice.
             if retry && !retried && !early.sent() {
                 retried = true;

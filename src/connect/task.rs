@@ -25,6 +25,12 @@ pub struct Noted {
     /// The server reported a [`RENDERING`] setting other than the one the session started with
     /// (`SET`, `set_config()`, a `DO` block): sticky, as the pool cannot tell what else changed.
     pub rendering_changed: AtomicBool,
+    /// How many turns of the connection ended without an error. In each turn tokio-postgres
+    /// reads what the server sent before it writes what was asked: a turn that fails reading
+    /// (the peer reset the connection) writes nothing. So a request made while this count was
+    /// `n`, on a connection that then failed with the count still `n`, never left: its only turn
+    /// failed before writing it (`Conn::turns`).
+    pub turns: AtomicU64,
 }
 
 /// Runs a connection (as awaiting `tokio_postgres::Connection` does), notes what its messages
@@ -67,7 +73,11 @@ impl Future for Task {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let polled = loop {
-            match self.connection.poll_message(cx) {
+            let message = self.connection.poll_message(cx);
+            if matches!(message, Poll::Pending | Poll::Ready(Some(Ok(_)))) {
+                self.noted.turns.fetch_add(1, Ordering::Relaxed);
+            }
+            match message {
                 Poll::Ready(Some(Ok(AsyncMessage::Notice(notice)))) => {
                     if *notice.code() == SqlState::DUPLICATE_TABLE {
                         self.noted.skipped_creates.fetch_add(1, Ordering::Relaxed);
