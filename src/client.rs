@@ -6,10 +6,11 @@
 //! a clean connection goes back, any other is closed, which ends its transaction on the server.
 use crate::connection::Cancel;
 use crate::deadline::{Limit, Stage};
+use crate::error::CANCELLED;
 use crate::error::{Error, Result};
 use crate::events::Reason;
 use crate::params::Param;
-use crate::pool::{refuse_open_blocks, Lease, Manager, Pool, CANCELLED};
+use crate::pool::{refuse_open_blocks, Lease, Manager, Pool};
 use crate::query::{EarlyRows, QueryOptions};
 use crate::result::ResultSet;
 use crate::txstate::TxState;

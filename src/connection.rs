@@ -34,6 +34,9 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// How long a background cancel request may take: a hung server never answers it.
 const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
+/// A connection as the pool hands it out.
+pub type Object = managed::Object<Manager>;
+
 /// State the connection task shares with the pool.
 #[derive(Default)]
 struct Shared {

@@ -41,6 +41,13 @@ pub struct ServerError {
     pub routine: Option<String>,
 }
 
+/// SQLSTATEs with which the server ends a backend before it runs anything more
+/// (`admin_shutdown`, `crash_shutdown`, `cannot_connect_now`): a query that met one never ran.
+pub const ENDED_BEFORE_RUNNING: [&str; 3] = ["57P01", "57P02", "57P03"];
+
+/// The SQLSTATE of a statement ended by a cancel request (query_canceled).
+pub const CANCELLED: &str = "57014";
+
 /// Everything that can go wrong, each variant with its stable JS `code`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {

@@ -11,8 +11,9 @@
 //! A check that passes its deadline is dropped; its connection is then cut and discarded, never
 //! returned to the pool with the query still pending, and the server is asked (in the background)
 //! to cancel the query.
+use crate::connection::Object;
 use crate::error::{Error, Result};
-use crate::pool::{Object, Pool};
+use crate::pool::Pool;
 use crate::stats::Snapshot;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -19,6 +19,7 @@ pub mod deadline;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod handles;
 pub mod health;
 pub mod log;
 pub mod metrics;
@@ -35,7 +36,6 @@ pub mod stats;
 pub mod txstate;
 pub mod wire;
 
-mod client_edge;
 mod delivery;
 mod manager;
 mod options;

@@ -1,17 +1,19 @@
 //! The exported class: each method converts its arguments, calls one core function, and
-//! converts the result back.
-use crate::client_edge::Clients;
+//! converts the result back. Checked-out clients cross to JS as handles (`handles`).
+use crate::client::{self, Client};
 use crate::config;
 use crate::deadline::{Aborts, Registered};
 use crate::delivery::Delivery;
 use crate::events::{Event, Sink};
+use crate::handles::Clients;
 use crate::log::{self, Record};
 use crate::options::{
-    params, JsEvent, JsHealth, JsLimit, JsLogRecord, JsOutcome, JsStatistics, JsValue, PoolOptions,
+    params, JsError, JsEvent, JsHealth, JsLimit, JsLogRecord, JsOutcome, JsStatistics, JsValue,
+    PoolOptions,
 };
 use crate::pool::{self, Pool};
 use crate::{health, metrics};
-use napi::bindgen_prelude::{spawn, Function};
+use napi::bindgen_prelude::{spawn, Either, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Status};
 use napi_derive::napi;
@@ -245,5 +247,155 @@ impl NativePool {
             config.tls.mode,
             config.profile
         )
+    }
+}
+
+/// Clients: checking out, their calls, and giving back.
+#[napi]
+impl NativePool {
+    /// Checks out a client (`getClient()`); without `wait`, fails with `POOL_DEADLOCK` when none
+    /// is free now. The client's handle, or the error, is delivered under `id`.
+    #[napi]
+    pub fn checkout(&self, env: Env, id: u32, wait: bool) -> napi::Result<()> {
+        let pool = self.pool.clone();
+        let clients = self.clients.clone();
+        self.delivery()?.send(&env, id, move |_| async move {
+            let client = Client::checkout(&pool, wait).await?;
+            Ok(clients.insert(client))
+        });
+        Ok(())
+    }
+
+    /// The server process id of a checked-out client's connection (`processID`); 0 once the
+    /// client was released or before a transaction's first query checked it out.
+    #[napi]
+    pub fn client_pid(&self, handle: u32) -> i32 {
+        self.clients
+            .get(handle)
+            .ok()
+            .and_then(|client| client.pid())
+            .unwrap_or(0)
+    }
+
+    /// A transaction's client, at once: its handle, or `POOL_CLOSED`. Its first query checks
+    /// out the connection (without `wait`, only one free then) and sends `begin` before it.
+    #[napi]
+    pub fn transaction(&self, wait: bool, begin: String) -> Either<u32, JsError> {
+        match Client::transaction(&self.pool, wait, begin) {
+            Ok(client) => Either::A(self.clients.insert(client)),
+            Err(e) => Either::B(e.into()),
+        }
+    }
+
+    /// Runs a query string with prepared values on a client, after its earlier calls; its
+    /// outcome is delivered under `id`.
+    #[napi]
+    pub fn client_query(
+        &self,
+        env: Env,
+        handle: u32,
+        id: u32,
+        text: String,
+        values: Vec<JsValue>,
+    ) -> napi::Result<()> {
+        let client = self.clients.get(handle);
+        let params = params(values);
+        let limit = self.pool.default_limit();
+        self.delivery()?.send(&env, id, move |early| async move {
+            client?.query(&text, params, &early, &limit).await
+        });
+        Ok(())
+    }
+
+    /// `clientQuery` with a limit of its own (see `JsLimit`).
+    #[napi]
+    pub fn client_query_limited(
+        &self,
+        env: Env,
+        handle: u32,
+        id: u32,
+        text: String,
+        values: Vec<JsValue>,
+        limit: JsLimit,
+    ) -> napi::Result<()> {
+        let client = self.clients.get(handle);
+        let params = params(values);
+        let registered = limit.abortable.then(|| self.aborts.register(id));
+        let limit = self.pool.limit(
+            limit.timeout_millis,
+            registered.as_ref().map(Registered::abort),
+        );
+        self.delivery()?.send(&env, id, move |early| async move {
+            let outcome = client?.query(&text, params, &early, &limit).await;
+            drop(registered);
+            outcome
+        });
+        Ok(())
+    }
+
+    /// Commits a client's transaction, refusing to commit an aborted one, and releases the
+    /// client; the outcome is delivered under `id`.
+    #[napi]
+    pub fn client_commit_and_release(&self, env: Env, handle: u32, id: u32) -> napi::Result<()> {
+        let client = self
+            .clients
+            .remove(handle)
+            .ok_or(crate::error::Error::ClientReleased);
+        self.delivery()?.send(&env, id, move |_| async move {
+            client?.commit_and_release().await
+        });
+        Ok(())
+    }
+
+    /// Returns a client's connection (rolled back if needed) or, with `destroy`, closes it.
+    /// Resolves to whether a transaction was open and did not survive.
+    #[napi]
+    pub async fn client_release(&self, handle: u32, destroy: bool) -> bool {
+        match self.clients.remove(handle) {
+            Some(client) => client.release(destroy).await,
+            None => false,
+        }
+    }
+
+    /// Cancels what a client runs, rolls back, and releases it.
+    #[napi]
+    pub async fn client_abort(&self, handle: u32) -> bool {
+        match self.clients.remove(handle) {
+            Some(client) => client.abort().await,
+            None => false,
+        }
+    }
+
+    /// Lets go of a client that JS garbage-collected without releasing it.
+    #[napi]
+    pub fn drop_client(&self, handle: u32) {
+        self.clients.remove(handle);
+    }
+
+    /// Runs a query for code that already holds a client of this pool; its outcome is delivered
+    /// under `id`.
+    #[napi]
+    pub fn query_holding(
+        &self,
+        env: Env,
+        id: u32,
+        text: String,
+        values: Vec<JsValue>,
+    ) -> napi::Result<()> {
+        let pool = self.pool.clone();
+        let params = params(values);
+        self.delivery()?.send(&env, id, move |early| async move {
+            client::query_holding(&pool, &text, params, &early).await
+        });
+        Ok(())
+    }
+
+    /// `leakDetectionThreshold` in ms, 0 when off.
+    #[napi]
+    pub fn leak_detection_threshold(&self) -> u32 {
+        self.pool
+            .config()
+            .leak_detection_threshold
+            .map_or(0, |d| d.as_millis() as u32)
     }
 }

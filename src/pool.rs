@@ -6,9 +6,9 @@ use crate::circuit::Circuit;
 use crate::config::Config;
 use crate::connect::Connector;
 use crate::connection::BACKGROUND;
-pub use crate::connection::{Conn, Manager, Stopper};
+pub use crate::connection::{Conn, Manager, Object, Stopper};
 use crate::deadline::{Abort, Limit, Stage};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, CANCELLED, ENDED_BEFORE_RUNNING};
 use crate::events::{kind, Event, Events, Reason};
 use crate::log::Log;
 use crate::params::Param;
@@ -31,7 +31,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, OnceCell};
 
 /// A checked-out connection.
-pub type Object = managed::Object<Manager>;
 
 /// Lifecycle states; every entry point checks the state once.
 const OPEN: u8 = 0;
@@ -63,10 +62,6 @@ const CLOSE_GRACE: Duration = Duration::from_millis(200);
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_CAP: Duration = Duration::from_millis(500);
 
-/// SQLSTATEs with which the server ends a backend before it runs anything more
-/// (`admin_shutdown`, `crash_shutdown`, `cannot_connect_now`): a query that met one never ran.
-pub(crate) const ENDED_BEFORE_RUNNING: [&str; 3] = ["57P01", "57P02", "57P03"];
-
 /// The most a manager query may weigh (its text and values) to share a connection, and to be
 /// known never to have left a connection that failed under it: eight such requests (the most one
 /// connection carries at once) go out in one write, since tokio-postgres flushes its buffer in
@@ -85,9 +80,6 @@ fn request_bytes(sql: &str, params: &[Param]) -> usize {
             })
             .sum::<usize>()
 }
-
-/// The SQLSTATE of a statement ended by a cancel request (query_canceled).
-pub(crate) const CANCELLED: &str = "57014";
 
 /// A pool of connections with its configuration and lifecycle.
 pub struct Pool {
@@ -489,7 +481,8 @@ impl Pool {
             }
             Err(e) => return Err(self.acquire_error(e)),
         };
-        let place = Lane::open(self.handed_out(conn, started), Arc::clone(self));
+        let home: Arc<dyn share::Home> = Arc::clone(self) as _;
+        let place = Lane::open(self.handed_out(conn, started), home);
         if shareable {
             self.lanes.offer(&place);
         }
@@ -1116,5 +1109,15 @@ pub async fn maintain(pool: Weak<Pool>) {
             Some(pool) if !pool.is_closed() => pool.maintain().await,
             _ => return,
         }
+    }
+}
+
+impl share::Home for Pool {
+    fn max_uses(&self) -> u64 {
+        self.config.max_uses
+    }
+
+    fn take_back(&self, conn: Object, retire: Option<Reason>, uses: u64) {
+        Pool::take_back(self, conn, retire, uses);
     }
 }

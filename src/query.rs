@@ -1,9 +1,9 @@
 //! Running one query string on one connection: prepared (and cached) or transient statements,
 //! the multi-statement form, and the collection of rows into columns.
+use crate::connection::Conn;
 use crate::convert::ColumnBuilder;
 use crate::error::{Error, Result};
 use crate::params::{check_count, check_given, Param};
-use crate::pool::Conn;
 use crate::result::{Field, ResultSet};
 use crate::simple;
 use crate::split::{

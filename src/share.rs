@@ -8,9 +8,9 @@
 //! the others. Only single statements that leave the session's transaction state alone join or
 //! open lanes others may join, and never a client's connection (`getClient`, transactions):
 //! those are checked out on their own.
-use crate::error::{Error, Result};
+use crate::connection::{Conn, Object};
+use crate::error::{Error, Result, ENDED_BEFORE_RUNNING};
 use crate::events::Reason;
-use crate::pool::{Conn, Object, Pool, ENDED_BEFORE_RUNNING};
 use crate::result::ResultSet;
 use crate::split::{controls_transaction, may_control_transaction, split};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -40,11 +40,20 @@ pub fn shareable(sql: &str) -> bool {
     }
 }
 
+/// Where a lane's connection goes back to: the pool, which this module knows only by this.
+pub trait Home: Send + Sync {
+    /// The `maxUses` in force (0: no limit).
+    fn max_uses(&self) -> u64;
+
+    /// Takes back a connection that served `uses` queries, retiring it for `retire`.
+    fn take_back(&self, conn: Object, retire: Option<Reason>, uses: u64);
+}
+
 /// A connection handed out for manager queries. Each query holds it through its [`Place`]; when
 /// the last one is dropped, the connection goes back to the pool (or is retired), once.
 pub struct Lane {
     conn: Option<Object>,
-    pool: Arc<Pool>,
+    pool: Arc<dyn Home>,
     /// Queries this hand-out admitted, each a use of the connection (`maxUses`).
     admitted: AtomicUsize,
     /// Queries admitted whose outcome is not known yet.
@@ -59,7 +68,7 @@ pub struct Lane {
 
 impl Lane {
     /// A lane for a connection just handed out, and the place of its first query on it.
-    pub(crate) fn open(conn: Object, pool: Arc<Pool>) -> Place {
+    pub(crate) fn open(conn: Object, pool: Arc<dyn Home>) -> Place {
         Place::new(Arc::new(Lane {
             conn: Some(conn),
             pool,
@@ -85,7 +94,7 @@ impl Lane {
             && !self.broken.load(Ordering::SeqCst)
             && self
                 .conn()
-                .retirement(admitted as u64, self.pool.config().max_uses)
+                .retirement(admitted as u64, self.pool.max_uses())
                 .is_none()
     }
 
