@@ -30,8 +30,6 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, OnceCell};
 
-/// A checked-out connection.
-
 /// Lifecycle states; every entry point checks the state once.
 const OPEN: u8 = 0;
 const CLOSING: u8 = 1;
