@@ -1,10 +1,9 @@
 //! pg-rust-pool: a PostgreSQL connection pool for Node.js whose engine is Rust.
 //!
-//! The core modules (`busy_poll`, `engine`, `config`, `error`, `pool`, `share`, `client`, `query`,
-//! `simple`, `split`, `txstate`, `convert`, `result`, `stats`, `health`, `metrics`, `log`, `redact`, `wire`) hold no
-//! napi types, so `cargo test` exercises them without Node. The napi edge is `options` (the
-//! JS-facing shapes and their conversions), `manager` (the exported pool class), `client_edge`
-//! (checked-out clients, by handle) and `delivery` (query outcomes on their way to JS).
+//! The core modules hold no napi types, so `cargo test` exercises them without Node. The napi
+//! edge is `options` (the JS-facing shapes and their conversions), `manager` (the exported pool
+//! class, clients included, by handle: `handles`) and `delivery` (call outcomes on their way to
+//! JS). docs/architecture.md draws the layers and follows one query through them.
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
