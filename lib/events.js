@@ -6,8 +6,8 @@
 
 const { fromNative, SERVER_FIELDS } = require('./errors')
 
-// Must match `events::kind` in src/events.rs.
-const BITS = { connect: 1, acquire: 2, release: 4, remove: 8, error: 16, circuitOpen: 32, circuitClose: 64, notice: 128 }
+// Each event's bit in the listener mask, as the engine defines them (`events::kind::NAMES`).
+const { events: BITS } = require('./constants')
 
 /**
  * A notice as node-postgres passes it to `notice` listeners (pg-protocol's NoticeMessage): a plain

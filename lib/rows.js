@@ -5,14 +5,15 @@
 // than a JS string may be). Each column becomes an array of JS values, then rows
 // are built by a constructor generated once per column shape, so V8 sees one object shape per result.
 
-// Column kinds: must match `convert::Kind` in src/convert/mod.rs.
-const NUMBER = 0
-const BOOL = 1
-const TEXT = 2
-const JSON_ = 3
-const BYTES = 4
-const DATE = 5
-const PARSE = 6
+// Column kinds, as the engine numbers them (`convert::Kind::NAMES`, read once through constants.js).
+const { columns: KINDS } = require('./constants')
+const NUMBER = KINDS.number
+const BOOL = KINDS.bool
+const TEXT = KINDS.text
+const JSON_ = KINDS.json
+const BYTES = KINDS.bytes
+const DATE = KINDS.date
+const PARSE = KINDS.parse
 
 /** Reads the words of `meta` in order. */
 class Reader {

@@ -85,7 +85,7 @@ pub enum Event {
     },
 }
 
-/// Bit of each event kind in the listener mask (the facade sends the same bits).
+/// Bit of each event kind in the listener mask; the facade takes them from [`kind::NAMES`].
 pub mod kind {
     /// `connect`
     pub const CONNECT: u32 = 1;
@@ -103,6 +103,19 @@ pub mod kind {
     pub const CIRCUIT_CLOSE: u32 = 64;
     /// `notice`
     pub const NOTICE: u32 = 128;
+
+    /// Each kind's JS event name and bit: the facade takes this table (`constants()`), so the
+    /// two sides cannot disagree.
+    pub const NAMES: [(&str, u32); 8] = [
+        ("connect", CONNECT),
+        ("acquire", ACQUIRE),
+        ("release", RELEASE),
+        ("remove", REMOVE),
+        ("error", ERROR),
+        ("circuitOpen", CIRCUIT_OPEN),
+        ("circuitClose", CIRCUIT_CLOSE),
+        ("notice", NOTICE),
+    ];
 }
 
 /// Where events go (the napi edge implements it with a threadsafe function).

@@ -8,8 +8,8 @@ use crate::events::{Event, Sink};
 use crate::handles::Clients;
 use crate::log::{self, Record};
 use crate::options::{
-    params, JsError, JsEvent, JsHealth, JsLimit, JsLogRecord, JsOutcome, JsStatistics, JsValue,
-    PoolOptions,
+    params, JsConstants, JsError, JsEvent, JsHealth, JsLimit, JsLogRecord, JsOutcome, JsStatistics,
+    JsValue, PoolOptions,
 };
 use crate::pool::{self, Pool};
 use crate::{health, metrics};
@@ -68,6 +68,13 @@ pub struct NativePool {
 
 #[napi]
 impl NativePool {
+    /// The numbers JS and the engine share (event bits, column kinds), read once when the facade
+    /// loads.
+    #[napi]
+    pub fn constants() -> JsConstants {
+        JsConstants::new()
+    }
+
     /// Resolves the configuration, builds the (still unconnected) pool and starts its
     /// maintenance.
     #[napi(constructor)]

@@ -10,8 +10,8 @@ use tokio_postgres::types::{Kind as PgKind, Type};
 
 pub mod text;
 
-/// How the JS facade turns a column's buffers into values. The numbers are part of the contract
-/// with `lib/columns.js`.
+/// How the JS facade turns a column's buffers into values. `lib/rows.js` takes the numbers from
+/// [`Kind::NAMES`] (through `NativePool.constants()`), never a copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
@@ -30,6 +30,20 @@ pub enum Kind {
     Date = 5,
     /// Like `Text`, but JS passes each value through the type's text parser.
     Parse = 6,
+}
+
+impl Kind {
+    /// Each kind's name and number as `lib/rows.js` knows them: it takes this table
+    /// (`constants()`), so the two sides cannot disagree.
+    pub const NAMES: [(&'static str, Kind); 7] = [
+        ("number", Kind::Number),
+        ("bool", Kind::Bool),
+        ("text", Kind::Text),
+        ("json", Kind::Json),
+        ("bytes", Kind::Bytes),
+        ("date", Kind::Date),
+        ("parse", Kind::Parse),
+    ];
 }
 
 /// One column of a result, ready to cross to JS.

@@ -330,3 +330,29 @@ impl<T> From<crate::error::Result<T>> for JsOutcome {
         }
     }
 }
+
+/// Numbers both sides of the bridge must agree on, defined once, in Rust: the event kinds' bits
+/// (`events::kind`) and the column kinds (`convert::Kind`).
+#[napi(object)]
+pub struct JsConstants {
+    /// Event name → bit in the listener mask.
+    pub events: HashMap<String, u32>,
+    /// Column kind name → its number in a result's encoding (`wire`).
+    pub columns: HashMap<String, u32>,
+}
+
+impl JsConstants {
+    /// The tables as they stand.
+    pub fn new() -> JsConstants {
+        JsConstants {
+            events: crate::events::kind::NAMES
+                .iter()
+                .map(|&(name, bit)| (name.to_owned(), bit))
+                .collect(),
+            columns: crate::convert::Kind::NAMES
+                .iter()
+                .map(|&(name, kind)| (name.to_owned(), kind as u32))
+                .collect(),
+        }
+    }
+}
