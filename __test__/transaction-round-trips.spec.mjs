@@ -95,3 +95,65 @@ test('on a standby, BEGIN READ WRITE fails: the first query and the transaction 
     await replica.stop()
   }
 })
+
+test('a client\'s plain BEGIN goes out with its next query: pg-style BEGIN, UPDATE, SELECT, COMMIT cost three round trips', async () => {
+  // Once first, so that every statement is prepared on the one connection (a first use costs a
+  // round trip more: it is prepared, then run).
+  const warm = await db.getClient()
+  await warm.query('BEGIN')
+  await transfer(warm)
+  await warm.query('COMMIT')
+  warm.release()
+  const marker = await log.mark()
+  const client = await db.getClient()
+  const before = counter.trips()
+  try {
+    const begun = await client.query('BEGIN')
+    assert.deepEqual({ command: begun.command, rowCount: begun.rowCount, rows: begun.rows, fields: begun.fields },
+      { command: 'BEGIN', rowCount: null, rows: [], fields: [] })
+    assert.equal(counter.trips() - before, 0, 'BEGIN alone sends nothing')
+    const r = await transfer(client)
+    await client.query('COMMIT')
+    assert.equal(counter.trips() - before, 3)
+    assert.ok(r.rows[0].n > 0)
+  } finally {
+    client.release()
+  }
+  assert.deepEqual(await log.since(marker), [
+    'BEGIN', 'UPDATE rt_rows SET n = n + 1 WHERE id = $1', 'SELECT n FROM rt_rows WHERE id = $1', 'COMMIT',
+  ])
+})
+
+test('a deferred BEGIN still makes a transaction: rolled back, nothing stays; released before any query, nothing was opened', async () => {
+  const marker = await log.mark()
+  const client = await db.getClient()
+  try {
+    await client.query('begin;')
+    await client.query('UPDATE rt_rows SET n = -100 WHERE id = $1', [1])
+    await client.query('ROLLBACK')
+    const { rows } = await client.query('SELECT n FROM rt_rows WHERE id = $1', [1])
+    assert.notEqual(rows[0].n, -100)
+    await client.query('START TRANSACTION')
+  } finally {
+    await client.release()
+  }
+  // START TRANSACTION never went out, so the release had nothing to roll back.
+  assert.deepEqual(await log.since(marker), [
+    'begin;', 'UPDATE rt_rows SET n = -100 WHERE id = $1', 'ROLLBACK', 'SELECT n FROM rt_rows WHERE id = $1',
+  ])
+})
+
+test('a BEGIN with options goes out on its own (a bad option fails there); a limited query after a plain BEGIN runs inside it', async () => {
+  const client = await db.getClient()
+  try {
+    const bad = await client.query('BEGIN ISOLATION LEVEL NONSENSE').catch((e) => e)
+    assert.equal(bad.code, '42601')
+    await client.query('BEGIN')
+    await client.query({ text: 'UPDATE rt_rows SET n = -200 WHERE id = $1', values: [1], timeoutMillis: 5000 })
+    await client.query('ROLLBACK')
+    const { rows } = await client.query('SELECT n FROM rt_rows WHERE id = $1', [1])
+    assert.notEqual(rows[0].n, -200)
+  } finally {
+    client.release()
+  }
+})

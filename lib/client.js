@@ -6,6 +6,7 @@
 
 const { captureTrace, clientError, fromNative } = require('./errors')
 const { runQuery } = require('./query')
+const { buildResult } = require('./rows')
 const { holds, newHold, enterHold } = require('./hold')
 const { limitedCall } = require('./abort')
 
@@ -15,6 +16,16 @@ const kAbort = Symbol('abort')
 const kFinish = Symbol('finish')
 
 const ignore = () => {}
+
+/** A release's outcome: whether a transaction was open and did not survive. */
+const lostTransaction = (outcome) => outcome.value === 1
+
+/**
+ * A plain BEGIN, which a client sends with its next query rather than on its own (see #defer):
+ * with no options it cannot fail but where that query would fail too (a dead connection, an
+ * aborted block), so the query never runs outside the transaction it asked for.
+ */
+const PLAIN_BEGIN = /^\s*(?:begin|start\s+transaction)\s*;?\s*$/i
 
 class Client {
   /** The native pool, and this client's handle there. */
@@ -34,6 +45,8 @@ class Client {
   #timedOut = null
   /** Whether this is a transaction's client (see #kept). */
   #transaction
+  /** A plain BEGIN asked for and not sent yet: it goes with the next query. */
+  #begin = null
   /** The latest server error of a query, other than "the transaction is aborted" (25P02). */
   #failure = undefined
 
@@ -58,6 +71,7 @@ class Client {
 
   /** Runs a query on this client's connection, after the queries called before it. */
   query(textOrConfig, values) {
+    if (this.#defers(textOrConfig, values)) return this.#defer(textOrConfig)
     const result = this.#released === null
       ? runQuery(this.#send, this.#parsers, textOrConfig, values)
       : Promise.reject(this.#releasedError())
@@ -96,9 +110,33 @@ class Client {
     return this.#release(Boolean(err)).then(ignore)
   }
 
-  #send = (text, values, early, limit) => limit === undefined
-    ? this.#turn(() => this.#delivery.call((id) => this.#native.clientQuery(this.#handle, id, text, values), early))
-    : this.#sendLimited(text, values, early, limit)
+  /** Whether this query is a plain BEGIN to send with the next query (not a transaction's client). */
+  #defers(textOrConfig, values) {
+    return typeof textOrConfig === 'string' && !this.#transaction && this.#released === null && this.#begin === null &&
+      (values === undefined || (Array.isArray(values) && values.length === 0)) && PLAIN_BEGIN.test(textOrConfig)
+  }
+
+  /**
+   * Keeps a plain BEGIN to go out in the same round trip as the next query (as a transaction's
+   * first statement does), and answers it now as the server would: pg-style code that awaits
+   * `BEGIN` before its first statement saves a round trip and a call into the engine.
+   */
+  #defer(text) {
+    this.#begin = text
+    const command = /^\s*start/i.test(text) ? 'START' : 'BEGIN'
+    return Promise.resolve(buildResult({ flags: 1, command, rowCount: 0, n: 0, fields: [], columns: [] }))
+  }
+
+  #send = (text, values, early, limit) => {
+    const begin = this.#begin
+    this.#begin = null
+    if (limit === undefined) {
+      return this.#turn(() => this.#delivery.call((id) => this.#native.clientQuery(this.#handle, id, text, values, begin), early))
+    }
+    // A limited query's cancel must not meet a BEGIN on its way: that goes first, on its own.
+    if (begin !== null) this.#turn(() => this.#delivery.call((id) => this.#native.clientQuery(this.#handle, id, begin, [], null)))
+    return this.#sendLimited(text, values, early, limit)
+  }
 
   /**
    * A query with `timeoutMillis` or `signal`. Its timeout counts from this call: the time it
@@ -140,8 +178,11 @@ class Client {
   }
 
   #release(destroy) {
+    // A BEGIN not sent yet opened nothing on the server.
+    this.#begin = null
     this.#end()
-    this.#released = this.#turn(() => this.#native.clientRelease(this.#handle, destroy))
+    this.#released = this.#turn(() => this.#delivery.call((id) => this.#native.clientRelease(this.#handle, id, destroy)))
+      .then(lostTransaction)
     return this.#released
   }
 

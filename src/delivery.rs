@@ -37,8 +37,9 @@ pub enum Outcome {
     Done(Encoded),
     /// The call failed.
     Failed(Box<JsError>),
-    /// A checked-out client's handle (see `client_edge::Clients`).
-    Client(u32),
+    /// A number: a checked-out client's handle (see `handles::Clients`), or a release's yes or
+    /// no.
+    Value(u32),
     /// The call succeeded with nothing to say.
     Nothing,
     /// Rows of a result that has not ended: the call's outcome follows later.
@@ -53,7 +54,7 @@ impl From<Vec<ResultSet>> for Outcome {
 
 impl From<u32> for Outcome {
     fn from(handle: u32) -> Self {
-        Outcome::Client(handle)
+        Outcome::Value(handle)
     }
 }
 
@@ -154,7 +155,7 @@ unsafe fn outcome_values(
             values.push(JsError::to_napi_value(env, *error)?);
             values.push(i32::to_napi_value(env, 0)?);
         }
-        Outcome::Client(handle) => {
+        Outcome::Value(handle) => {
             values.push(u32::to_napi_value(env, handle)?);
             values.push(i32::to_napi_value(env, -1)?);
         }

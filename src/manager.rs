@@ -295,7 +295,8 @@ impl NativePool {
     }
 
     /// Runs a query string with prepared values on a client, after its earlier calls; its
-    /// outcome is delivered under `id`.
+    /// outcome is delivered under `id`. `begin` is a `BEGIN` the client deferred, to go out with
+    /// this query.
     #[napi]
     pub fn client_query(
         &self,
@@ -304,12 +305,24 @@ impl NativePool {
         id: u32,
         text: String,
         values: Vec<JsValue>,
+        begin: Option<String>,
     ) -> napi::Result<()> {
         let client = self.clients.get(handle);
         let params = params(values);
         let limit = self.pool.default_limit();
         self.delivery()?.send(&env, id, move |early| async move {
-            client?.query(&text, params, &early, &limit).await
+            let client = client?;
+            match begin {
+                Some(begin) if limit.is_none() => {
+                    client.query_after_begin(begin, &text, params, &early).await
+                }
+                // A limited query's cancel must not hit a pipelined BEGIN: BEGIN goes first.
+                Some(begin) => {
+                    client.query(&begin, Vec::new(), &early, &limit).await?;
+                    client.query(&text, params, &early, &limit).await
+                }
+                None => client.query(&text, params, &early, &limit).await,
+            }
         });
         Ok(())
     }
@@ -354,14 +367,26 @@ impl NativePool {
         Ok(())
     }
 
-    /// Returns a client's connection (rolled back if needed) or, with `destroy`, closes it.
-    /// Resolves to whether a transaction was open and did not survive.
+    /// Releases a client (see `Client::release`); delivers under `id` 1 if a transaction was
+    /// open and did not survive (it was rolled back, or the connection closed), else 0. Through
+    /// the delivery like a query, rather than as an async napi function, whose promise and
+    /// completion cost more than a query's outcome does.
     #[napi]
-    pub async fn client_release(&self, handle: u32, destroy: bool) -> bool {
-        match self.clients.remove(handle) {
-            Some(client) => client.release(destroy).await,
-            None => false,
-        }
+    pub fn client_release(
+        &self,
+        env: Env,
+        handle: u32,
+        id: u32,
+        destroy: bool,
+    ) -> napi::Result<()> {
+        let client = self.clients.remove(handle);
+        self.delivery()?.send(&env, id, move |_| async move {
+            Ok(match client {
+                Some(client) => u32::from(client.release(destroy).await),
+                None => 0,
+            })
+        });
+        Ok(())
     }
 
     /// Cancels what a client runs, rolls back, and releases it.

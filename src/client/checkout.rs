@@ -87,6 +87,13 @@ impl Checkout {
         }
     }
 
+    /// Sends `begin` with the next statement, unless a BEGIN already waits to.
+    pub(super) fn defer_begin(&mut self, begin: String) {
+        if let Begin::None = self.begin {
+            self.begin = Begin::Pending(begin);
+        }
+    }
+
     pub(super) async fn run(
         &mut self,
         sql: &str,

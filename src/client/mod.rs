@@ -157,6 +157,22 @@ impl Client {
         checkout.query(sql, &params, Some(early)).await
     }
 
+    /// [`Client::query`] behind a `BEGIN` the client was asked for and has not sent: the two go
+    /// out together, as a transaction's first statement does (see `Checkout::run`), so the
+    /// `BEGIN` costs no round trip of its own. A failed `BEGIN` fails the query.
+    pub async fn query_after_begin(
+        &self,
+        begin: String,
+        sql: &str,
+        params: Vec<Param>,
+        early: &dyn EarlyRows,
+    ) -> Result<Vec<ResultSet>> {
+        let mut slot = self.slot.lock().await;
+        let checkout = self.checked_out(&mut slot).await?;
+        checkout.defer_begin(begin);
+        checkout.query(sql, &params, Some(early)).await
+    }
+
     /// A query with a limit: reached while it waits (for the client's earlier calls, or for the
     /// connection of a transaction's first query), nothing is sent; reached while it runs, the
     /// caller has its answer at once, and a task that keeps the client's turn cancels the
