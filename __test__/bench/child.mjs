@@ -1,7 +1,9 @@
 // One measurement in a fresh process: node child.mjs <client> <workload>, with BENCH_URL,
 // BENCH_WARMUP and BENCH_SECONDS in the environment, and for a TLS workload BENCH_SSLROOTCERT, the
 // path of the CA certificate to verify the server with. Prints one JSON line:
-// { ops, seconds, rate, peakRssMB?, loopDelayP99Ms? } or { unavailable }.
+// { ops, seconds, rate, cpuMicrosPerOp, cpuSeconds, peakRssMB?, loopDelayP99Ms? } or { unavailable }.
+// The CPU is this process's, user + system, of all its threads (the engine's too:
+// process.cpuUsage() is getrusage(RUSAGE_SELF)), over the measured window only.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { connect, expectTls, rng, WORKLOADS } from './workloads.mjs'
 
@@ -34,9 +36,13 @@ if (workload.transaction && !db.transaction) {
   await runFor(Number(process.env.BENCH_WARMUP))
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()
+  const cpuBefore = process.cpuUsage()
   const { ops, seconds } = await runFor(Number(process.env.BENCH_SECONDS))
+  const cpu = process.cpuUsage(cpuBefore)
   loop.disable()
-  const result = { ops, seconds, rate: (ops * (workload.rows ?? 1)) / seconds }
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
+  // Per operation, as the rate of W3 is not: per query, not per row.
+  const result = { ops, seconds, rate: (ops * (workload.rows ?? 1)) / seconds, cpuMicrosPerOp: (cpuSeconds / ops) * 1e6, cpuSeconds }
   if (workload.measureProcess) {
     result.peakRssMB = process.resourceUsage().maxRSS / 1024 // the warm-up ran the same workload
     result.loopDelayP99Ms = loop.percentile(99) / 1e6

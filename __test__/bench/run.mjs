@@ -1,8 +1,10 @@
-// `npm run bench`: pg-rust-pool (and its pg-shaped module) against pg and postgres.js (issue 7). Starts a throwaway
-// PostgreSQL (or uses DATABASE_URL), loads the data set, runs every workload through every
-// client, each run in a fresh process, clients interleaved, and prints a Markdown table of
-// rates and ratios to pg. Writes bench-results.json. It asserts no speed. The TLS workloads run
-// against a second throwaway cluster with ssl=on (see tls.mjs), started only when one is selected.
+// `npm run bench`: pg-rust-pool (and its pg-shaped module) against pg and postgres.js (issue 7), with
+// pgbench as the ceiling (issue 27). Starts a throwaway PostgreSQL (or uses DATABASE_URL), loads
+// the data set, runs every workload through every client, each run in a fresh process, clients
+// interleaved, and prints a Markdown table of rates and of the client process's CPU per
+// operation, with their ratios to pg. Writes bench-results.json. It asserts no speed. The TLS
+// workloads run against a second throwaway cluster with ssl=on (see tls.mjs), started only when
+// one is selected.
 //
 //   BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_REPS=3 BENCH_WORKLOADS=W1,W3 npm run bench
 import { spawn, execFileSync } from 'node:child_process'
@@ -12,6 +14,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { startCluster } from '../harness/cluster.mjs'
+import { findPgbench, measurePgbench, PGBENCH_THREADS, pgbenchShape } from './pgbench.mjs'
 import { startTlsServer } from './tls.mjs'
 import { CLIENTS, LOAD, POOL_SIZE, WORKLOADS } from './workloads.mjs'
 
@@ -23,6 +26,9 @@ const WARMUP = setting('BENCH_WARMUP', 1)
 const REPS = setting('BENCH_REPS', 3)
 const NAMES = process.env.BENCH_WORKLOADS ? process.env.BENCH_WORKLOADS.split(',') : Object.keys(WORKLOADS)
 const MARK = 'pg-rust-pool bench' // the comment LOAD puts on `users`
+const RUNNERS = [...CLIENTS, 'pgbench']
+const PGBENCH_SECONDS = Math.max(1, Math.round(SECONDS)) // its -T takes whole seconds
+const pgbench = findPgbench()
 
 if (!readdirSync(root).some((f) => f.endsWith('.node'))) {
   console.error('The native addon is not built: run `npm run build` (or `npm test`) first.')
@@ -50,6 +56,7 @@ async function load(url) {
 
 /** Runs one client on one workload against `server` ({ url, ca? }) in a fresh process; resolves to its JSON line. */
 function measure(client, name, server) {
+  if (client === 'pgbench') return measurePgbench(pgbench, WORKLOADS[name], server, PGBENCH_SECONDS)
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(here, 'child.mjs'), client, name], {
       env: {
@@ -89,7 +96,7 @@ function machine(postgresVersion) {
     node: process.version, postgres: postgresVersion,
     // Other work on the machine skews every figure: the 1-minute load average before and after.
     loadAverage: [loadBefore, os.loadavg()[0]].map((l) => Math.round(l * 100) / 100),
-    clients: { 'pg-rust-pool': commit, pg: version('pg'), 'postgres.js': version('postgres') },
+    clients: { 'pg-rust-pool': commit, pg: version('pg'), 'postgres.js': version('postgres'), pgbench: pgbench.version ?? null },
   }
 }
 
@@ -119,17 +126,18 @@ try {
     console.error(`started the TLS cluster and loaded the data set in ${((Date.now() - t) / 1000).toFixed(1)} s`)
   }
   for (const name of NAMES) {
-    results[name] = Object.fromEntries(CLIENTS.map((c) => [c, { runs: [] }]))
+    results[name] = Object.fromEntries(RUNNERS.map((c) => [c, { runs: [] }]))
     for (let rep = 0; rep < REPS; rep++) {
       // Interleaved, and each repetition starts with a different client.
-      for (const client of [...CLIENTS.slice(rep % CLIENTS.length), ...CLIENTS.slice(0, rep % CLIENTS.length)]) {
+      for (const client of [...RUNNERS.slice(rep % RUNNERS.length), ...RUNNERS.slice(0, rep % RUNNERS.length)]) {
         const entry = results[name][client]
         if (entry.unavailable || entry.error) continue
         try {
           const run = await measure(client, name, WORKLOADS[name].tls ? tls : { url })
           if (run.unavailable) entry.unavailable = run.unavailable
           else entry.runs.push(run)
-          console.error(`${name} rep ${rep + 1}/${REPS} ${client}: ${run.unavailable ? 'not available' : `${Math.round(run.rate)}/s`}`)
+          console.error(`${name} rep ${rep + 1}/${REPS} ${client}: ${run.unavailable ? `not available (${run.unavailable})`
+            : `${Math.round(run.rate)}/s, ${run.cpuMicrosPerOp.toFixed(1)} µs of CPU per ${WORKLOADS[name].rows ? 'query' : 'op'}`}`)
         } catch (e) {
           entry.error = e.message
           failed = true
@@ -140,7 +148,8 @@ try {
     for (const entry of Object.values(results[name])) {
       if (!entry.runs.length) continue
       entry.rate = stats(entry.runs.map((r) => r.rate))
-      if (WORKLOADS[name].measureProcess) {
+      entry.cpuMicrosPerOp = stats(entry.runs.map((r) => r.cpuMicrosPerOp))
+      if (WORKLOADS[name].measureProcess && entry.runs[0].peakRssMB !== undefined) {
         entry.peakRssMB = stats(entry.runs.map((r) => r.peakRssMB))
         entry.loopDelayP99Ms = stats(entry.runs.map((r) => r.loopDelayP99Ms))
       }
@@ -156,31 +165,41 @@ function cell(entry, key, digits) {
   if (entry.error) return 'FAILED'
   if (entry.unavailable) return 'not available'
   const s = entry[key]
+  if (!s) return '—' // pgbench's RSS and event loop
   return `${number(s.median, digits)} (${number(s.min, digits)}–${number(s.max, digits)})`
 }
+/** The ratio of two entries' medians of `key`, or null. */
 function ratio(entry, base, key) {
-  if (!entry[key] || !base[key]) return '—'
-  return `${(entry[key].median / base[key].median).toFixed(2)}×`
+  if (!entry[key] || !base[key]) return null
+  return Math.round((entry[key].median / base[key].median) * 100) / 100
 }
+// Every client and pgbench against pg, and the pg-shaped module against the manager it wraps.
+const RATIOS = [...RUNNERS.filter((c) => c !== 'pg').map((c) => [c, 'pg']), ['pg-rust-pool/pg', 'pg-rust-pool']]
 const rows = []
+const ratios = {} // what the table shows, for bench-results.json: ratios[workload][figure]['client / base']
 for (const name of NAMES) {
   const w = WORKLOADS[name]
-  const lines = [[w.title, w.rows ? 'rows/s' : 'ops/s', 'rate', 0]]
+  const r = results[name]
+  ratios[name] = {}
+  const lines = [[w.title, w.rows ? 'rows/s' : 'ops/s', 'rate', 0], [`${name} CPU per ${w.rows ? 'query' : 'op'}`, 'µs', 'cpuMicrosPerOp', 1]]
   if (w.measureProcess) lines.push([`${name} peak RSS`, 'MB', 'peakRssMB', 0], [`${name} p99 event-loop delay`, 'ms', 'loopDelayP99Ms', 1])
   for (const [title, unit, key, digits] of lines) {
-    const r = results[name]
-    rows.push(`| ${title} | ${unit} | ${CLIENTS.map((c) => cell(r[c], key, digits)).join(' | ')} | ` +
-      `${ratio(r['pg-rust-pool'], r.pg, key)} | ${ratio(r['pg-rust-pool/pg'], r['pg-rust-pool'], key)} | ${ratio(r['postgres.js'], r.pg, key)} |`)
+    const row = RATIOS.map(([c, base]) => ratio(r[c], r[base], key))
+    ratios[name][key] = Object.fromEntries(RATIOS.map(([c, base], i) => [`${c} / ${base}`, row[i]]))
+    rows.push(`| ${title} | ${unit} | ${RUNNERS.map((c) => cell(r[c], key, digits)).join(' | ')} | ` +
+      `${row.map((x) => (x === null ? '—' : `${x.toFixed(2)}×`)).join(' | ')} |`)
   }
 }
 const info = machine(postgresVersion)
 const seconds = (Date.now() - started) / 1000
-console.log(`\nmedian (min–max) of ${REPS} runs of ${SECONDS} s after ${WARMUP} s of warm-up, each in a fresh process; pool of ${POOL_SIZE}\n`)
-console.log(`| workload | unit | ${CLIENTS.join(' | ')} | pg-rust-pool / pg | pg-rust-pool/pg / pg-rust-pool | postgres.js / pg |`)
-console.log(`|---|---|${CLIENTS.map(() => '--:|').join('')}--:|--:|--:|`)
+console.log(`\nmedian (min–max) of ${REPS} runs of ${SECONDS} s after ${WARMUP} s of warm-up, each in a fresh process; pool of ${POOL_SIZE}; ` +
+  `pgbench -M prepared -T ${PGBENCH_SECONDS}, no warm-up, -c the concurrency up to ${POOL_SIZE}, -j ${PGBENCH_THREADS}; CPU: the client process's user + sys over the measured window\n`)
+console.log(`| workload | unit | ${RUNNERS.join(' | ')} | ${RATIOS.map(([c, base]) => `${c} / ${base}`).join(' | ')} |`)
+console.log(`|---|---|${RUNNERS.map(() => '--:|').join('')}${RATIOS.map(() => '--:|').join('')}`)
 for (const row of rows) console.log(row)
 console.log(`\n${info.cpu}, ${info.cores} cores, ${info.memoryGB} GB; ${info.os}; Node ${info.node}; PostgreSQL ${info.postgres}; ` +
-  `pg ${info.clients.pg}, postgres.js ${info.clients['postgres.js']}, pg-rust-pool ${info.clients['pg-rust-pool'] ?? '?'}`)
+  `pg ${info.clients.pg}, postgres.js ${info.clients['postgres.js']}, pg-rust-pool ${info.clients['pg-rust-pool'] ?? '?'}, ` +
+  `pgbench ${info.clients.pgbench ?? `not available: ${pgbench.unavailable}`}`)
 console.log(`load average ${info.loadAverage.join(' before, ')} after; finished in ${number(seconds, 0)} s; results in bench-results.json`)
 
 writeFileSync(join(root, 'bench-results.json'), JSON.stringify({
@@ -188,7 +207,13 @@ writeFileSync(join(root, 'bench-results.json'), JSON.stringify({
   settings: {
     seconds: SECONDS, warmup: WARMUP, reps: REPS, pool: POOL_SIZE, server: cluster ? 'throwaway cluster (fsync=off)' : 'DATABASE_URL',
     ...(tls && { tlsServer: 'throwaway cluster (fsync=off, ssl=on), clients verifying it fully' }),
+    cpu: 'the client process\'s user + system CPU, all threads, over the measured window, per operation (W3: per query)',
+    pgbench: {
+      path: pgbench.path ?? null, seconds: PGBENCH_SECONDS, warmup: 0, mode: 'prepared',
+      clients: Object.fromEntries(NAMES.map((name) => [name, pgbenchShape(WORKLOADS[name])])),
+      cpu: 'getrusage(RUSAGE_CHILDREN) of the -T run less that of the same command with -t 1 (start-up, connections, prepare)',
+    },
   },
-  results,
+  results, ratios,
 }, null, 2) + '\n')
 process.exit(failed ? 1 : 0)

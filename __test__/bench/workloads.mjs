@@ -1,7 +1,8 @@
 // The data set, the five workloads of issue 7 and the TLS variants of W1 and W2 (issue 19), and
 // one small adapter per client so that every client runs the same SQL with the same values. Every
 // operation checks its result: a client that returns nothing (or the wrong thing) throws instead
-// of looking fast.
+// of looking fast. Each workload also says what pgbench runs for it (issue 27): the same
+// statements, from the same SQL below, with pgbench's variables in place of $1, $2, ….
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 
@@ -50,41 +51,70 @@ function check(ok, what, got) {
   if (!ok) throw new Error(`wrong result: expected ${what}, got ${JSON.stringify(got)?.slice(0, 300)}`)
 }
 
+/** The statements of the workloads, $n placeholders in order; pgbench's scripts are made from the same text. */
+const SQL = {
+  point: 'SELECT $1::int AS x',
+  user: 'SELECT id, name, email, created_at FROM users WHERE id = $1',
+  wide: `SELECT * FROM users WHERE id <= ${WIDE_ROWS}`,
+  update: 'UPDATE users SET balance = balance + 1 WHERE id = $1',
+  balance: 'SELECT balance FROM users WHERE id = $1',
+  insert: 'INSERT INTO events(user_id, kind, payload) VALUES ($1, $2, $3)',
+}
+
+/** W5's JSON payload of user `id`: about 100 bytes. */
+const payload = (id) => ({ userId: id, page: `/products/${id % 977}`, referrer: 'https://example.com/', at: 1700000000 + id, ok: true })
+
+/**
+ * A pgbench script: `\set` lines for `sets` ({ name: expression }), then each statement of
+ * `statements` ([sql, name of $1, name of $2, …]) with `:name` for its placeholders, which
+ * pgbench -M prepared sends as parameters of a prepared statement, as the clients do.
+ */
+function pgbenchScript(sets, statements) {
+  const lines = Object.entries(sets).map(([name, expression]) => `\\set ${name} ${expression}`)
+  for (const [sql, ...names] of statements) lines.push(`${sql.replace(/\$(\d+)/g, (_, n) => `:${names[n - 1]}`)};`)
+  return lines.join('\n') + '\n'
+}
+const RANDOM_ID = `random(1, ${USERS})`
+
 // Balances each W4 worker saw, so an UPDATE that did nothing is caught.
 const seenCents = new Map()
 
 /**
  * Each workload: `concurrency` operations in flight, each `op(db, random)` one operation that
  * checks its own result; `rows` makes the rate rows/s instead of operations/s; `tls` runs it
- * against the TLS server, every client verifying it fully.
+ * against the TLS server, every client verifying it fully. `pgbench` is the same operation as a
+ * pgbench script, with `define` its -D variables (strings, which pgbench's `\set` cannot make).
  */
 export const WORKLOADS = {
   W1: {
     title: 'W1 point latency', concurrency: 1,
     async op(db, random) {
       const x = Math.floor(random() * 1e9)
-      const { rows } = await db.query('SELECT $1::int AS x', [x])
+      const { rows } = await db.query(SQL.point, [x])
       check(rows.length === 1 && rows[0].x === x, `x = ${x}`, rows)
     },
+    pgbench: { script: pgbenchScript({ x: 'random(0, 999999999)' }, [[SQL.point, 'x']]) },
   },
   W2: {
     title: 'W2 point throughput', concurrency: 64,
     async op(db, random) {
       const id = randomId(random)
-      const { rows } = await db.query('SELECT id, name, email, created_at FROM users WHERE id = $1', [id])
+      const { rows } = await db.query(SQL.user, [id])
       check(rows.length === 1 && rows[0].id === id, `the row of id ${id}`, rows)
     },
+    pgbench: { script: pgbenchScript({ id: RANDOM_ID }, [[SQL.user, 'id']]) },
   },
   W3: {
     title: 'W3 wide result', concurrency: 1, rows: WIDE_ROWS, measureProcess: true,
     async op(db) {
-      const { rows } = await db.query(`SELECT * FROM users WHERE id <= ${WIDE_ROWS}`)
+      const { rows } = await db.query(SQL.wide)
       // Without ORDER BY the rows come in heap order, which W4's updates change: check the ids as
       // a set (distinct, as a primary key, so their count and sum pin them down).
       let sum = 0
       for (const row of rows) sum += row.id
       check(rows.length === WIDE_ROWS && sum === (WIDE_ROWS * (WIDE_ROWS + 1)) / 2, `the ${WIDE_ROWS} rows of ids 1 to ${WIDE_ROWS}`, rows.length)
     },
+    pgbench: { script: pgbenchScript({}, [[SQL.wide]]) },
   },
   W4: {
     title: 'W4 transactions', concurrency: 16, transaction: true,
@@ -93,22 +123,27 @@ export const WORKLOADS = {
       // A committed earlier transaction on this id must show: the balance only goes up.
       const floor = Math.max(seenCents.get(id) ?? 0, initialCents(id))
       const { rows } = await db.transaction(async (tx) => {
-        await tx.query('UPDATE users SET balance = balance + 1 WHERE id = $1', [id])
-        return tx.query('SELECT balance FROM users WHERE id = $1', [id])
+        await tx.query(SQL.update, [id])
+        return tx.query(SQL.balance, [id])
       })
       const balance = rows.length === 1 ? cents(rows[0].balance) : NaN
       check(balance >= floor + 100, `a balance of user ${id} of at least ${(floor + 100) / 100}`, rows)
       seenCents.set(id, Math.max(balance, seenCents.get(id) ?? 0))
     },
+    pgbench: { script: pgbenchScript({ id: RANDOM_ID }, [['BEGIN'], [SQL.update, 'id'], [SQL.balance, 'id'], ['COMMIT']]) },
   },
   W5: {
     title: 'W5 insert', concurrency: 16,
     async op(db, random) {
       const id = randomId(random)
-      // About 100 bytes of JSON.
-      const payload = { userId: id, page: `/products/${id % 977}`, referrer: 'https://example.com/', at: 1700000000 + id, ok: true }
-      const { rowCount } = await db.query('INSERT INTO events(user_id, kind, payload) VALUES ($1, $2, $3)', [id, 'view', payload])
+      const { rowCount } = await db.query(SQL.insert, [id, 'view', payload(id)])
       check(rowCount === 1, 'rowCount 1', rowCount)
+    },
+    // The same payload in every row (a middling id's, as the clients' JSON.stringify writes it):
+    // pgbench's variables hold numbers, or strings given with -D.
+    pgbench: {
+      script: pgbenchScript({ id: RANDOM_ID }, [[SQL.insert, 'id', 'kind', 'payload']]),
+      define: { kind: 'view', payload: JSON.stringify(payload(USERS / 2)) },
     },
   },
 }
