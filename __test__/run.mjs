@@ -61,8 +61,12 @@ steps.push(['specs', async () => {
 }])
 
 let failed = []
+const stepTimes = []
+const runStarted = Date.now()
 for (const [name, step] of steps) {
+  const started = Date.now()
   const code = await step()
+  stepTimes.push([name, (Date.now() - started) / 1000])
   if (code !== 0) failed.push(name)
 }
 if (times.length) {
@@ -70,7 +74,11 @@ if (times.length) {
   for (const [spec, seconds, code] of times.sort((a, b) => b[1] - a[1])) {
     console.log(`${seconds.toFixed(1).padStart(7)}  ${spec}${code ? '  FAILED' : ''}`)
   }
+  const specs = times.reduce((sum, [, seconds]) => sum + seconds, 0)
+  console.log(`${specs.toFixed(1).padStart(7)}  all ${times.length} spec files`)
 }
+console.log(`\nsteps (s): ${stepTimes.map(([name, seconds]) => `${name} ${seconds.toFixed(1)}`).join(', ')}; ` +
+  `total ${((Date.now() - runStarted) / 1000).toFixed(1)} (the build before them not counted)`)
 const failedSpecs = times.filter(([, , code]) => code).map(([spec]) => spec)
 if (failedSpecs.length) console.error(`failed specs: ${failedSpecs.join(', ')}`)
 if (failed.length) console.error(`failed: ${failed.join(', ')}`)
