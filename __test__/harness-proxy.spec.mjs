@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { startCluster } from './harness/cluster.mjs'
 import { startProxy } from './harness/proxy.mjs'
+import { within } from './helpers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -19,13 +20,6 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 let cluster
 before(async () => { cluster = await startCluster() })
 after(async () => { await cluster?.stop() })
-
-/** `promise`, or a rejection naming `what` once `ms` have passed. */
-function within(promise, ms, what) {
-  let timer
-  const timeout = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms) })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
 
 /** Whether `promise` settles (either way) within `ms`. */
 async function settlesWithin(promise, ms) {

@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { waitForLine } from './harness/processes.mjs'
-import { observer, backends, eventually, runFixture, uniqueName } from './helpers.mjs'
+import { observer, backends, eventually, runFixture, uniqueName, within } from './helpers.mjs'
 
 async function exitsAfterLastQuery(t, options, listen, pg = false) {
   const applicationName = uniqueName('process-exit')
@@ -17,10 +17,8 @@ async function exitsAfterLastQuery(t, options, listen, pg = false) {
   try {
     await waitForLine(run.child.stdout, /^last query done$/, { timeoutMs: 15000 })
     const lastQuery = performance.now()
-    const { code, signal, at } = await Promise.race([
-      run.exited,
-      new Promise((resolve) => setTimeout(resolve, 5000, { code: null, signal: 'still running after 5 s', at: Infinity })),
-    ])
+    const { code, signal, at } = await within(run.exited, 5000, 'the child exiting by itself')
+      .catch((e) => assert.fail(`${e.message}; stderr: ${run.stderr()}`))
     assert.equal(signal, null, `the child exited by itself; stderr: ${run.stderr()}`)
     assert.equal(code, 0, `stderr: ${run.stderr()}`)
     t.diagnostic(`exited ${Math.round(at - lastQuery)} ms after its last query`)
