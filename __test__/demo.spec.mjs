@@ -1,7 +1,8 @@
 // The demo (`npm run demo`): with no DATABASE_URL it embeds a throwaway PostgreSQL, serves its
 // routes (users, notes, the health endpoints, metrics), logs the pool's events, and on SIGINT
 // closes everything and exits 0, leaving no server process behind; the same with its routes on
-// require('pg-rust-pool/pg') in place of pg (DEMO_MODULE=pg, issue 22).
+// require('pg-rust-pool/pg') in place of pg (DEMO_MODULE=pg, issue 22). Every timestamp it sends
+// has Date#toISOString()'s form (issue 23).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
@@ -27,6 +28,13 @@ async function request(base, method, path, body) {
   })
   const json = res.headers.get('content-type')?.startsWith('application/json')
   return { status: res.status, body: json ? await res.json() : await res.text() }
+}
+
+/** Asserts that `text` is a timestamp from the last minute in Date#toISOString()'s form. */
+function assertTimestamp(text, where) {
+  assert.match(text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, `${where}: ${text}`)
+  assert.equal(new Date(text).toISOString(), text, where)
+  assert.ok(Math.abs(Date.parse(text) - Date.now()) < 60000, `${where}: a timestamp from now (${text})`)
 }
 
 for (const [module, label] of [['', 'DatabaseManager'], ['pg', 'pg-rust-pool/pg']]) {
@@ -58,12 +66,13 @@ for (const [module, label] of [['', 'DatabaseManager'], ['pg', 'pg-rust-pool/pg'
       [2, 'Alan Turing', 'alan@example.com'],
       [3, 'Grace Hopper', 'grace@example.com'],
     ])
+    for (const user of users.body) assertTimestamp(user.createdAt, 'GET /users')
 
     const created = await request(base, 'POST', '/users', { name: 'Edsger Dijkstra', email: 'edsger@example.com' })
     assert.equal(created.status, 201)
     assert.deepEqual({ ...created.body, createdAt: typeof created.body.createdAt },
       { id: 4, name: 'Edsger Dijkstra', email: 'edsger@example.com', createdAt: 'string' })
-    assert.ok(Math.abs(Date.parse(created.body.createdAt) - Date.now()) < 60000, 'createdAt is a timestamp from now')
+    assertTimestamp(created.body.createdAt, 'POST /users')
 
     assert.deepEqual(await request(base, 'GET', '/users/4'), { status: 200, body: created.body })
     assert.deepEqual(await request(base, 'GET', '/users/999'), { status: 404, body: { error: 'no such user', code: 'NOT_FOUND' } })
@@ -74,14 +83,16 @@ for (const [module, label] of [['', 'DatabaseManager'], ['pg', 'pg-rust-pool/pg'
     assert.match(duplicate.body.error, /duplicate key value/)
 
     const time = await request(base, 'GET', '/time')
-    assert.ok(Math.abs(Date.parse(time.body.now) - Date.now()) < 60000, 'GET /time answers the server time')
+    assertTimestamp(time.body.now, 'GET /time')
 
     assert.deepEqual(await request(base, 'GET', '/users/1/notes'), { status: 200, body: [] })
     const note = await request(base, 'POST', '/users/1/notes', { body: 'first program' })
     assert.equal(note.status, 201)
     assert.deepEqual({ ...note.body, createdAt: typeof note.body.createdAt }, { id: 1, userId: 1, body: 'first program', createdAt: 'string' })
-    const notes = await request(base, 'GET', '/users/1/notes')
-    assert.deepEqual(notes.body.map((n) => [n.id, n.body]), [[1, 'first program']])
+    assertTimestamp(note.body.createdAt, 'POST /users/1/notes')
+    // The same note, and its time written the same, read back as a list.
+    assert.deepEqual(await request(base, 'GET', '/users/1/notes'),
+      { status: 200, body: [{ id: 1, body: 'first program', createdAt: note.body.createdAt }] })
     assert.deepEqual(await request(base, 'POST', '/users/999/notes', { body: 'x' }), { status: 404, body: { error: 'no such user', code: 'NOT_FOUND' } })
     assert.equal((await request(base, 'POST', '/users/1/notes', {})).status, 400)
 

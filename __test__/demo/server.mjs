@@ -80,6 +80,9 @@ try {
   await shutdown(1)
 }
 
+// Every timestamp leaves as a JS Date, which res.json() writes as Date#toISOString() (UTC, to the
+// millisecond): a timestamptz that the server itself turned into JSON text, as json_build_object()
+// does, would read `2026-11-23T15:39:06.415123+00:00` instead.
 const USER_COLUMNS = 'id, name, email, created_at AS "createdAt"'
 const NOTE_COLUMNS = 'id, user_id AS "userId", body, created_at AS "createdAt"'
 const notFound = (res) => res.status(404).json({ error: 'no such user', code: 'NOT_FOUND' })
@@ -130,11 +133,11 @@ app.post('/users', async (req, res) => {
 
 app.get('/users/:id/notes', async (req, res) => {
   if (!isId(req.params.id)) return notFound(res)
+  // One row a note, one of NULLs for a user without notes, none for no such user.
   const { rows } = await query(
-    `SELECT u.id, coalesce(json_agg(json_build_object('id', n.id, 'body', n.body, 'createdAt', n.created_at)
-       ORDER BY n.id) FILTER (WHERE n.id IS NOT NULL), '[]') AS notes
-     FROM demo_users u LEFT JOIN demo_notes n ON n.user_id = u.id WHERE u.id = $1 GROUP BY u.id`, [req.params.id])
-  return rows.length ? res.json(rows[0].notes) : notFound(res)
+    `SELECT n.id, n.body, n.created_at AS "createdAt"
+     FROM demo_users u LEFT JOIN demo_notes n ON n.user_id = u.id WHERE u.id = $1 ORDER BY n.id`, [req.params.id])
+  return rows.length ? res.json(rows.filter((note) => note.id !== null)) : notFound(res)
 })
 
 // Adding a note writes two tables: the note, and the user's last_note_at. One statement keeps both
