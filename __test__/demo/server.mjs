@@ -1,6 +1,7 @@
 // The pg-rust-pool demo: a small Express service over one DatabaseManager: users and their notes,
 // the health endpoints (/health, /health/database, /ready, /live, /status, /metrics), and the
-// pool's events and logs on the console.
+// pool's events and logs on the console. Database errors answer 400 (bad input), 409 (conflict) or
+// 503 (database unavailable), anything else 500 without its details (http-errors.mjs).
 //
 //   npm run demo                                   a throwaway PostgreSQL, port 3000
 //   DATABASE_URL=postgres://… PORT=8080 npm run demo
@@ -11,6 +12,7 @@
 import { createRequire } from 'node:module'
 import express from 'express'
 import { startCluster } from '../harness/cluster.mjs'
+import { httpError } from './http-errors.mjs'
 
 const require = createRequire(import.meta.url)
 const { DatabaseManager, healthHandlers } = require('../..')
@@ -160,11 +162,14 @@ app.get('/time', async (req, res) => {
   res.json(rows[0])
 })
 
-// Express 5 sends a rejected handler here. A DatabaseError's `code` is the server's SQLSTATE
-// (23505 for a duplicate email) or a client code such as POOL_CLOSED; a bad JSON body has a status.
+// Express 5 sends a rejected handler here. http-errors.mjs picks the status from a DatabaseError's
+// `code` (the server's SQLSTATE, such as 23505 for a duplicate email, or a client code such as
+// DATABASE_UNAVAILABLE): 400, 409, 503, else 500. What went wrong on our side goes to the log.
 app.use((err, req, res, next) => {
-  if (!err.status) console.error(err)
-  res.status(err.status ?? 500).json({ error: err.message, code: err.code ?? err.type ?? 'INTERNAL_ERROR' })
+  const { status, body } = httpError(err)
+  if (status === 503) console.error(`${req.method} ${req.path}: 503, ${err.code}: ${err.message}`)
+  else if (status === 500) console.error(`${req.method} ${req.path}: 500,`, err)
+  res.status(status).json(body)
 })
 
 if (!stopping) server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', (error) => {
