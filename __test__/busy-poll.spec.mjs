@@ -38,17 +38,20 @@ async function sleepsPerQuery(db, n) {
   return (engineCounters().sleeps - before) / n
 }
 
-test('between lone queries the engine polls instead of sleeping; with busyPollMicros: 0 it sleeps', async () => {
-  // A wide window, so that a slow test machine's pauses between queries stay inside it.
-  const polled = await withManager({ max: 1, busyPollMicros: 5000 }, (db) => sleepsPerQuery(db, 500))
+test('between lone queries the engine polls instead of sleeping; with busyPollMicros: 0 it sleeps', async (t) => {
+  // The widest window, so that a loaded machine's pauses between queries stay inside it.
+  const polled = await withManager({ max: 1, busyPollMicros: 10000 }, (db) => sleepsPerQuery(db, 500))
   await sleep(50)
   const slept = await withManager({ max: 1, busyPollMicros: 0 }, (db) => sleepsPerQuery(db, 500))
-  // Without polling the engine sleeps once for the call and once for the server's answer.
-  assert.ok(slept >= 1, `without polling the engine slept ${slept} times a query`)
+  t.diagnostic(`sleeps a query: ${polled} polling, ${slept} not`)
+  // Without polling the engine sleeps once for the call and once for the server's answer: about
+  // 1.8 times a query. A loaded machine brings that down to about 1 (the thread, preempted, finds
+  // its next piece of work already there when it runs again): half a sleep a query is the floor.
+  assert.ok(slept >= 0.5, `without polling the engine slept ${slept} times a query`)
   assert.ok(polled < slept / 4, `polling, the engine slept ${polled} times a query (${slept} without)`)
 })
 
-test('the engine stops polling a window after the last query, and an idle pool costs it no CPU', async () => {
+test('the engine stops polling a window after the last query, and an idle pool costs it no CPU', async (t) => {
   await withManager({ max: 2 }, async (db) => {
     for (let i = 0; i < 300; i++) await db.query('SELECT $1::int AS x', [i])
     await Promise.all(Array.from({ length: 20 }, (_, i) => db.query('SELECT $1::int AS x', [i])))
@@ -56,6 +59,7 @@ test('the engine stops polling a window after the last query, and an idle pool c
     const before = engineCounters().ticks
     await sleep(500)
     const used = engineCounters().ticks - before
+    t.diagnostic(`${used} ticks in 500 ms idle`)
     // A thread that kept polling would use all 50 ticks of these 500 ms.
     assert.ok(used <= 5, `the idle engine used ${used} ticks of CPU in 500 ms`)
   })

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline'
 import { startLink } from './harness/netns.mjs'
 import { startProxy } from './harness/proxy.mjs'
 import { PASSWORD } from './harness/cluster.mjs'
-import { sleep } from './helpers.mjs'
+import { sleep, within } from './helpers.mjs'
 
 const TCP_USER_TIMEOUT = 1500
 const KEEPALIVE_DELAY = 1000
@@ -49,17 +49,9 @@ after(async () => {
 
 /** The child's next JSON line, or a failure after 15 s. */
 async function next() {
-  let timer
-  const timeout = new Promise((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error('the child said nothing for 15 s')), 15000)
-  })
-  try {
-    const { value, done } = await Promise.race([lines.next(), timeout])
-    if (done) throw new Error('the child exited')
-    return JSON.parse(value)
-  } finally {
-    clearTimeout(timer)
-  }
+  const { value, done } = await within(lines.next(), 15000, "the child's next line")
+  if (done) throw new Error('the child exited')
+  return JSON.parse(value)
 }
 
 const send = (command) => child.stdin.write(command + '\n')

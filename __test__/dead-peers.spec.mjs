@@ -4,7 +4,7 @@
 // connectionTimeoutMillis; resetting every link under 32 queries in flight fails only those (calls
 // made right after it are retried elsewhere, their requests never having left), and
 // the pool recovers consistent; refused connections fail fast and the pool recovers when they are
-// accepted again; close({ timeoutMillis: 500 }) resolves within a second over a dead link.
+// accepted again; close({ timeoutMillis: 500 }) resolves over a dead link without waiting for it.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { withManager, sleep } from './helpers.mjs'
@@ -30,7 +30,10 @@ function consistent(db) {
 }
 
 test('a query on a link black-holed while it runs settles at its deadline, and the pool goes on', async () => {
-  await throughProxy({ max: 2, cancelTimeoutMillis: 500, connectionTimeoutMillis: 2000 }, async (db, proxy) => {
+  // cancelTimeoutMillis is far from the deadline, so that a query that waited for its cancel to
+  // give up would be seen. min: 0: no connection opened in the background can be idle on the
+  // link when it is black-holed (on a loaded machine one was, and the next query went to it).
+  await throughProxy({ min: 0, max: 2, cancelTimeoutMillis: 1500, connectionTimeoutMillis: 2000 }, async (db, proxy) => {
     await db.query('SELECT 1')
     const running = db.query({ text: 'SELECT pg_sleep(1)', timeoutMillis: 400 })
     await sleep(50)
@@ -38,16 +41,18 @@ test('a query on a link black-holed while it runs settles at its deadline, and t
     const started = Date.now()
     const e = await running.catch((e) => e)
     assert.equal(e.code, 'QUERY_TIMEOUT', e.message)
-    assert.ok(Date.now() - started < 700, `settled ${Date.now() - started} ms after the black hole`)
+    // The deadline is about 350 ms after the black hole; waiting for the cancel would take 1850.
+    assert.ok(Date.now() - started < 1000, `settled ${Date.now() - started} ms after the black hole`)
     // New links pass: the next query gets a connection of its own at once.
     assert.equal((await db.query({ text: 'SELECT 2 AS x', timeoutMillis: 2000 })).rows[0].x, 2)
-    await sleep(700) // past cancelTimeoutMillis: the dead connection is let go of
+    await sleep(2000) // past cancelTimeoutMillis: the dead connection is let go of
     consistent(db)
   })
 })
 
 test('after its idle links are black-holed, the next query is served within connectionTimeoutMillis', { timeout: 30000 }, async () => {
-  await throughProxy({ min: 3, max: 3, connectionTimeoutMillis: 2000, idleTimeoutMillis: 0 }, async (db, proxy) => {
+  // The check of an idle connection waits a quarter of connectionTimeoutMillis, at most 1 s.
+  await throughProxy({ min: 3, max: 3, connectionTimeoutMillis: 4000, idleTimeoutMillis: 0 }, async (db, proxy) => {
     await db.initialize()
     await Promise.all([1, 2, 3].map(() => db.query('SELECT pg_sleep(0.05)')))
     assert.equal(db.getPoolStatistics().idleCount, 3)
@@ -56,7 +61,9 @@ test('after its idle links are black-holed, the next query is served within conn
     const started = Date.now()
     assert.equal((await db.query('SELECT 3 AS x')).rows[0].x, 3)
     const took = Date.now() - started
-    assert.ok(took < 2000, `served after ${took} ms`)
+    // One check (1 s) and a new connection, with slack for a loaded machine; checking each of the
+    // three idle connections in turn would take over 3 s.
+    assert.ok(took < 2500, `served after ${took} ms`)
     consistent(db)
   })
 })
@@ -86,14 +93,15 @@ test('refused connections fail fast with a code; the pool recovers once they are
     const started = Date.now()
     const e = await db.query('SELECT 1').catch((e) => e)
     assert.equal(e.code, 'ECONNREFUSED', e.message)
-    assert.ok(Date.now() - started < 200)
+    // Not retried until connectionTimeoutMillis (2 s).
+    assert.ok(Date.now() - started < 1000, `failed after ${Date.now() - started} ms`)
     await proxy.pass()
     assert.equal((await db.query('SELECT 4 AS x')).rows[0].x, 4)
     consistent(db)
   })
 })
 
-test('close({ timeoutMillis: 500 }) over a dead link resolves within a second; a held client\'s query then rejects with POOL_CLOSED', async () => {
+test('close({ timeoutMillis: 500 }) over a dead link resolves without waiting for it; a held client\'s query then rejects with POOL_CLOSED', async () => {
   await throughProxy({ max: 2 }, async (db, proxy) => {
     const client = await new Promise((resolve) => setImmediate(async () => resolve(await db.getClient())))
     const running = db.query('SELECT pg_sleep(5)').catch((e) => e)
@@ -102,7 +110,9 @@ test('close({ timeoutMillis: 500 }) over a dead link resolves within a second; a
     proxy.blackholeOpen()
     const started = Date.now()
     await db.close({ timeoutMillis: 500 })
-    assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`)
+    // The timeout, with seconds of slack for a loaded machine; the queries' 5 s never come over
+    // the black hole, and a close that waited for the link would wait for TCP to give up.
+    assert.ok(Date.now() - started < 2500, `close took ${Date.now() - started} ms`)
     assert.equal((await running).code, 'POOL_CLOSED')
     assert.equal((await held).code, 'POOL_CLOSED')
     assert.equal((await client.query('SELECT 1').catch((e) => e)).code, 'POOL_CLOSED')

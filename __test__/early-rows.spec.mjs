@@ -7,7 +7,7 @@
 // on an advisory lock the test holds, and a `types` parser counts the values JS has decoded.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { withManager, observer, uniqueName, sleep } from './helpers.mjs'
+import { withManager, observer, uniqueName, sleep, within } from './helpers.mjs'
 
 const TEXT = 25
 const LOCK = 7001
@@ -157,7 +157,7 @@ test('a query ended by the server after its rows went early is not run again', a
     const ended = await holder.query(`SELECT pg_terminate_backend(pid) ${backend}`, [applicationName])
     assert.equal(ended.rowCount, 1)
     // Run again, it would wait on the lock once more.
-    const err = await Promise.race([running, sleep(15000).then(() => 'still running')])
+    const err = await within(running, 15000, 'the query ended by the server')
     assert.equal(err.code, '57P01', 'it fails with the server\'s reason, not run a second time')
     assert.deepEqual((await db.query('SELECT 1 AS x')).rows, [{ x: 1 }])
   }))

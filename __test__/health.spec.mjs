@@ -1,11 +1,11 @@
 // getHealthStatus(): healthy with the server's real version and time; unhealthy with an error code
-// when the server is stopped, and within timeoutMillis + 200 ms when it is frozen; isReplica on a
-// streaming replica. It never rejects.
+// when the server is stopped, and at its timeoutMillis when it is frozen (not at the default 5 s,
+// nor at connectionTimeoutMillis); isReplica on a streaming replica. It never rejects.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startCluster, startReplica } from './harness/cluster.mjs'
 import { withChildren } from './harness/processes.mjs'
-import { DatabaseManager, withManager, observer } from './helpers.mjs'
+import { DatabaseManager, withManager, observer, until } from './helpers.mjs'
 
 const HEALTH_KEYS = ['status', 'responseTimeMs', 'serverVersion', 'databaseTime', 'database', 'isReplica', 'encrypted', 'tls', 'circuit', 'pool']
 
@@ -19,7 +19,7 @@ async function withCluster(fn, start = () => startCluster()) {
   }
 }
 
-test('healthy: the real server version, the server time within a second, the pool', async () => {
+test('healthy: the real server version, the server\'s current time, the pool', async () => {
   const client = await observer()
   const { rows } = await client.query('SHOW server_version')
   await client.end()
@@ -29,7 +29,8 @@ test('healthy: the real server version, the server time within a second, the poo
     assert.equal(h.status, 'healthy')
     assert.equal(h.serverVersion, rows[0].server_version)
     assert.ok(h.databaseTime instanceof Date)
-    assert.ok(Math.abs(h.databaseTime.getTime() - Date.now()) < 1000, `server time ${h.databaseTime.toISOString()}`)
+    // Seconds of slack for a loaded machine; a time misread (its zone, its unit) is off by far more.
+    assert.ok(Math.abs(h.databaseTime.getTime() - Date.now()) < 5000, `server time ${h.databaseTime.toISOString()}`)
     assert.equal(h.database, process.env.PGDATABASE)
     assert.equal(h.isReplica, false)
     // The harness's default server has no TLS.
@@ -50,10 +51,14 @@ test('bad timeoutMillis is the only rejection', async () => {
 
 test('server stopped: unhealthy with an error code; healthy again after a restart', async () => {
   await withCluster(async (cluster) => {
-    const db = new DatabaseManager({ connectionString: cluster.url, max: 2 })
+    // min: 0, so that the pool holds no connection once the server ends it, and the check opens
+    // a new one. (With one still idle, a check on a loaded machine can reach it before the pool
+    // has seen it end, and report CONNECTION_CLOSED.)
+    const db = new DatabaseManager({ connectionString: cluster.url, min: 0, max: 2 })
     try {
       assert.equal((await db.getHealthStatus()).status, 'healthy')
       await cluster.stopServer()
+      await until(() => db.getPoolStatistics().totalConnections === 0, { what: 'the pool letting go of the connection the server ended' })
       const h = await db.getHealthStatus({ timeoutMillis: 2000 })
       assert.equal(h.status, 'unhealthy')
       assert.equal(h.error.code, 'ECONNREFUSED')
@@ -69,7 +74,7 @@ test('server stopped: unhealthy with an error code; healthy again after a restar
   })
 })
 
-test('server frozen: unhealthy within timeoutMillis + 200 ms, and the hung connection is discarded', async () => {
+test('server frozen: unhealthy at timeoutMillis, and the hung connection is discarded', async () => {
   await withCluster(async (cluster) => {
     // min: 0: a background attempt to keep `min` connections would wait on the frozen server.
     const warm = new DatabaseManager({ connectionString: cluster.url, min: 0, max: 2 })
@@ -83,7 +88,9 @@ test('server frozen: unhealthy within timeoutMillis + 200 ms, and the hung conne
         const started = performance.now()
         const h = await db.getHealthStatus({ timeoutMillis: 1000 })
         const elapsed = performance.now() - started
-        assert.ok(elapsed < 1200, `resolved after ${Math.round(elapsed)} ms`)
+        // timeoutMillis (1 s) and up to 2 s late on a loaded machine; a check that ignored it would
+        // end at the default 5 s, or wait for connectionTimeoutMillis (30 s) or the thaw.
+        assert.ok(elapsed < 3000, `resolved after ${Math.round(elapsed)} ms`)
         assert.equal(h.status, 'unhealthy')
         assert.equal(h.error.code, 'QUERY_TIMEOUT')
         assert.match(h.error.message, phase)

@@ -109,6 +109,17 @@ export function runFixture(name, env) {
   return { child, stdout: () => out, stderr: () => err, exited }
 }
 
+/**
+ * `promise`, or a rejection naming `what` once `ms` have passed. The timer is cleared as soon as
+ * `promise` settles: a bare `Promise.race` with `sleep(ms)` would hold the process open for the
+ * rest of `ms` after the file's last test.
+ */
+export function within(promise, ms, what) {
+  let timer
+  const timeout = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms) })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
 /** Like `eventually`, but throws naming `what` when the condition does not hold in time. */
 export async function until(check, { timeoutMs = 3000, what = 'the condition' } = {}) {
   if (!(await eventually(check, timeoutMs))) throw new Error(`${what} did not hold within ${timeoutMs} ms`)

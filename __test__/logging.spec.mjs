@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DatabaseManager } from './helpers.mjs'
+import { DatabaseManager, until } from './helpers.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const PARAMETER = 'parameter-value-7f3a'
@@ -77,7 +77,8 @@ test('slowQueryMillis: 50 logs SELECT pg_sleep(0.1) exactly once, at warn', asyn
   const db = new DatabaseManager({ logLevel: 'debug', slowQueryMillis: 50, logger: (...r) => records.push(r) })
   await db.query('SELECT pg_sleep(0.1)')
   await db.close()
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // Records reach the logger asynchronously; the manager's last one is its connection closing.
+  await until(() => records.some(([, message]) => message === 'connection closed'), { what: 'the last log record' })
   const mentions = records.filter(([, , fields]) => JSON.stringify(fields).includes('pg_sleep'))
   assert.equal(mentions.length, 1)
   assert.equal(mentions[0][0], 'warn')
@@ -99,7 +100,8 @@ test('the logger option gets (level, message, fields), and each manager keeps it
   } finally {
     await Promise.all([a.close(), b.close(), thrower.close()])
   }
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // Records reach the logger asynchronously; the loud manager's last one is its connection closing.
+  await until(() => loud.some(([, message]) => message === 'connection closed'), { what: 'the loud manager\'s last log record' })
   assert.deepEqual(quiet, [])
   const query = loud.find(([, message]) => message === 'query')
   assert.ok(query, JSON.stringify(loud))

@@ -22,8 +22,10 @@ test('max: 2 with both connections held: a third query rejects with POOL_TIMEOUT
     const elapsed = performance.now() - start
     // The issue says 200 ms ± 100 ms. The lower bound is the behaviour (it waited rather than
     // failing at once); the upper bound is wider because on a loaded 2-core test machine the
-    // rejection can reach JS late, while a timer that never fired would wait for the holders.
-    assert.ok(elapsed >= 100 && elapsed <= 600, `rejected after ${Math.round(elapsed)} ms`)
+    // rejection can reach JS late. It still tells the timeout from anything else that could end
+    // the wait: the holders keep their connections until the end, and the default timeout, if
+    // the option were not applied, is 30 s.
+    assert.ok(elapsed >= 100 && elapsed <= 2000, `rejected after ${Math.round(elapsed)} ms`)
     assert.match(err.message, /200 ms/, 'names the timeout')
     assert.match(err.message, /all 2 connections \(`max`\) are in use/, 'names max and the number in use')
     assert.match(err.message, /\b0 requests are waiting/, 'names the number of other requests waiting')

@@ -6,7 +6,7 @@
 // leave the pool consistent and never fail a query that had none.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DatabaseManager, observer, uniqueName, sleep, withManager } from './helpers.mjs'
+import { DatabaseManager, observer, uniqueName, sleep, withManager, eventually, clientElsewhere } from './helpers.mjs'
 import { startCluster } from './harness/cluster.mjs'
 
 const watcher = await observer()
@@ -18,7 +18,7 @@ async function states(applicationName) {
   return rows
 }
 
-test('pg_sleep(10) with timeoutMillis 200 rejects with QUERY_TIMEOUT in 200–700 ms and the backend is idle right after', async () => {
+test('pg_sleep(10) with timeoutMillis 200 rejects with QUERY_TIMEOUT at 200 ms, not 10 s, and the backend is idle right after', async () => {
   const applicationName = uniqueName('qt')
   await withManager({ max: 2, applicationName }, async (db) => {
     await db.query('SELECT 1') // a connection exists: the timing is the statement's
@@ -28,8 +28,10 @@ test('pg_sleep(10) with timeoutMillis 200 rejects with QUERY_TIMEOUT in 200–70
     assert.equal(e.code, 'QUERY_TIMEOUT', e.message)
     assert.equal(e.name, 'DatabaseError')
     assert.match(e.message, /took longer than its timeout \(200 ms, waiting for a connection included\): it was cancelled on the server/)
-    assert.ok(elapsed >= 200 && elapsed < 700, `rejected after ${elapsed} ms`)
-    await sleep(100)
+    // Seconds of slack for a loaded machine, and still far from the statement's 10 s.
+    assert.ok(elapsed >= 200 && elapsed < 3000, `rejected after ${elapsed} ms`)
+    // Cancelled: idle within moments (a statement left running would be active for 10 s).
+    await eventually(async () => (await states(applicationName)).every((r) => r.state === 'idle'), 2000)
     const rows = await states(applicationName)
     assert.ok(rows.every((r) => r.state === 'idle'), JSON.stringify(rows))
     // The cancelled connection serves the next query.
@@ -51,9 +53,8 @@ test('the same through an AbortSignal aborted at 200 ms: AbortError with the rea
     assert.equal(e.name, 'AbortError')
     assert.equal(e.code, 'ABORT_ERR')
     assert.equal(e.cause, reason)
-    assert.ok(elapsed >= 200 && elapsed < 700, `rejected after ${elapsed} ms`)
-    await sleep(100)
-    assert.ok((await states(applicationName)).every((r) => r.state === 'idle'))
+    assert.ok(elapsed >= 200 && elapsed < 3000, `rejected after ${elapsed} ms`)
+    assert.ok(await eventually(async () => (await states(applicationName)).every((r) => r.state === 'idle'), 2000), 'cancelled on the server')
     // An already-aborted signal rejects at once and sends nothing.
     const before = db.getPoolStatistics().queriesExecuted
     const again = await db.query({ text: 'SELECT 1', signal: controller.signal }).catch((e) => e)
@@ -68,14 +69,17 @@ test('the same through an AbortSignal aborted at 200 ms: AbortError with the rea
 test('a query waiting for a connection gives up at its deadline; nothing is sent', async () => {
   const applicationName = uniqueName('qt-wait')
   await withManager({ max: 1, applicationName }, async (db) => {
-    const busy = db.query('SELECT pg_sleep(0.6)')
-    await sleep(50)
+    // Another request holds the only connection, for 3 s at the most: a query that waited for
+    // it rather than for its own deadline would settle after 3 s.
+    const holder = await clientElsewhere(db)
+    const letGo = setTimeout(() => holder.release(), 3000)
     const started = Date.now()
     const e = await db.query({ text: 'SELECT 1', timeoutMillis: 150 }).catch((e) => e)
     assert.equal(e.code, 'QUERY_TIMEOUT')
     assert.match(e.message, /did not get a connection within its timeout \(150 ms/)
-    assert.ok(Date.now() - started < 500)
-    await busy
+    assert.ok(Date.now() - started < 1500, `settled after ${Date.now() - started} ms`)
+    clearTimeout(letGo)
+    await holder.release()
     assert.equal((await db.query('SELECT 3 AS x')).rows[0].x, 3)
     const s = db.getPoolStatistics()
     assert.deepEqual([s.totalCount, s.idleCount, s.activeConnections, s.waitingCount], [1, 1, 0, 0])
@@ -108,7 +112,7 @@ test('queryTimeoutMillis (and pg\'s query_timeout) limit every query; timeoutMil
 test('a statement that ignores its cancel (server stopped with SIGSTOP) has its connection closed after cancelTimeoutMillis', { timeout: 60000 }, async () => {
   const cluster = await startCluster()
   try {
-    await withManager({ connectionString: cluster.url, max: 1, cancelTimeoutMillis: 300, connectionTimeoutMillis: 3000, logLevel: 'off' }, async (db) => {
+    await withManager({ connectionString: cluster.url, max: 1, cancelTimeoutMillis: 1500, connectionTimeoutMillis: 3000, logLevel: 'off' }, async (db) => {
       const pid = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
       const running = db.query({ text: 'SELECT pg_sleep(2)', timeoutMillis: 200 })
       await sleep(50)
@@ -118,11 +122,12 @@ test('a statement that ignores its cancel (server stopped with SIGSTOP) has its 
       const started = Date.now()
       const e = await running.catch((e) => e)
       assert.equal(e.code, 'QUERY_TIMEOUT')
-      // The caller has its answer at the deadline, frozen server or not.
+      // The caller has its answer at the deadline (about 150 ms after the stop), frozen server or
+      // not, and not once its cancel is given up (1650 ms).
       const waited = Date.now() - started
-      assert.ok(waited < 500, `settled ${waited} ms after the stop`)
+      assert.ok(waited < 1000, `settled ${waited} ms after the stop`)
       // Still frozen past cancelTimeoutMillis: the connection is given up.
-      await sleep(700)
+      await sleep(2500)
       process.kill(cluster.pid, 'SIGCONT')
       process.kill(pid, 'SIGCONT')
       // That connection was closed, not reused: the next query runs on a new backend.
@@ -166,7 +171,7 @@ test('a client query with timeoutMillis or a signal is cancelled on the server a
       const started = Date.now()
       const e = await client.query({ text: 'SELECT pg_sleep(10)', timeoutMillis: 200 }).catch((e) => e)
       assert.equal(e.code, 'QUERY_TIMEOUT', e.message)
-      assert.ok(Date.now() - started < 700)
+      assert.ok(Date.now() - started < 3000, `rejected after ${Date.now() - started} ms`)
       const controller = new AbortController()
       setTimeout(() => controller.abort(), 100)
       const aborted = await client.query({ text: 'SELECT pg_sleep(10)', signal: controller.signal }).catch((e) => e)
@@ -203,7 +208,7 @@ test('inside executeTransaction a query past its timeout aborts the transaction,
 test('a client query on a frozen server answers at its deadline; past cancelTimeoutMillis the client\'s connection is closed', { timeout: 60000 }, async () => {
   const cluster = await startCluster()
   try {
-    await withManager({ connectionString: cluster.url, max: 1, cancelTimeoutMillis: 300, logLevel: 'off' }, async (db) => {
+    await withManager({ connectionString: cluster.url, max: 1, cancelTimeoutMillis: 1500, logLevel: 'off' }, async (db) => {
       const client = await db.getClient()
       const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
       const running = client.query({ text: 'SELECT pg_sleep(2)', timeoutMillis: 200 })
@@ -212,8 +217,9 @@ test('a client query on a frozen server answers at its deadline; past cancelTime
       process.kill(cluster.pid, 'SIGSTOP')
       const started = Date.now()
       assert.equal((await running.catch((e) => e)).code, 'QUERY_TIMEOUT')
-      assert.ok(Date.now() - started < 500)
-      await sleep(700)
+      // At the deadline, not once its cancel is given up (as above).
+      assert.ok(Date.now() - started < 1000, `settled ${Date.now() - started} ms after the stop`)
+      await sleep(2500)
       process.kill(cluster.pid, 'SIGCONT')
       process.kill(pid, 'SIGCONT')
       const later = await client.query('SELECT 1').catch((e) => e)

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
-import { DatabaseManager, uniqueName } from './helpers.mjs'
+import { DatabaseManager, uniqueName, until } from './helpers.mjs'
 import {
   makeCertificates, startTlsCluster, CERT_USER, MD5_USER, MD5_PASSWORD, TLS_ONLY_USER, TLS_ONLY_PASSWORD,
   CLIENT_KEY_PASSWORD,
@@ -247,7 +247,7 @@ test('no error, log line at trace, String(manager) or statistic shows a password
       seen.push(String(db), JSON.stringify(db.getPoolStatistics()), db.metrics())
     })
   }
-  await new Promise((resolve) => setTimeout(resolve, 50)) // log lines arrive asynchronously
-  assert.ok(log.lines.length > 4, 'the managers logged')
+  // Log lines arrive asynchronously.
+  await until(() => log.lines.length > 4, { what: 'the managers\' log lines' })
   assertNoSecret([...seen, ...log.lines], [CLIENT_KEY_PASSWORD, TLS_ONLY_PASSWORD, server.password])
 })

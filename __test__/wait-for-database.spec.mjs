@@ -1,6 +1,6 @@
 // Acceptance (issue 5, point 5): waitForDatabase({ timeoutMillis }) retries connecting, with
 // exponential backoff, until the server accepts: it resolves soon after a server that was down
-// starts, and with no server it gives up after the timeout with CONNECT_TIMEOUT and the number
+// starts (not at its timeout), and with no server it gives up after the timeout with CONNECT_TIMEOUT and the number
 // of attempts.
 //
 // The first test stops and starts a server, so it has a cluster of its own. The two slow tests
@@ -11,7 +11,7 @@ import { startCluster, freePort } from './harness/cluster.mjs'
 import { DatabaseManager, rejectsWith, withManager, uniqueName, sleep } from './helpers.mjs'
 
 describe('waitForDatabase', { concurrency: true }, () => {
-  test('with the server stopped, resolves within a second of the server being started 3 s later', async () => {
+  test('with the server stopped, resolves soon after the server is started 3 s later', async () => {
     const cluster = await startCluster()
     try {
       await cluster.stopServer()
@@ -23,8 +23,10 @@ describe('waitForDatabase', { concurrency: true }, () => {
         await cluster.start() // returns once pg_isready sees the server accept connections
         const acceptedAt = performance.now()
         await waiting
+        // Attempts are at most 500 ms apart, then one connection is opened (SCRAM over TCP, slow
+        // on a loaded machine): 2.5 s. Waiting out timeoutMillis would take 6 s more.
         const after = resolvedAt - acceptedAt
-        assert.ok(after <= 1000, `resolved ${Math.round(after)} ms after the server accepted connections`)
+        assert.ok(after <= 2500, `resolved ${Math.round(after)} ms after the server accepted connections`)
         assert.deepEqual((await db.query('SELECT 1 AS one')).rows, [{ one: 1 }])
       })
     } finally {

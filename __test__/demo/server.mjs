@@ -1,6 +1,7 @@
 // The pg-rust-pool demo: a small Express service over one DatabaseManager: users and their notes,
 // the health endpoints (/health, /health/database, /ready, /live, /status, /metrics), and the
-// pool's events and logs on the console.
+// pool's events and logs on the console. Database errors answer 400 (bad input), 409 (conflict) or
+// 503 (database unavailable), anything else 500 without its details (http-errors.mjs).
 //
 //   npm run demo                                   a throwaway PostgreSQL, port 3000
 //   DATABASE_URL=postgres://… PORT=8080 npm run demo
@@ -11,6 +12,7 @@
 import { createRequire } from 'node:module'
 import express from 'express'
 import { startCluster } from '../harness/cluster.mjs'
+import { httpError } from './http-errors.mjs'
 
 const require = createRequire(import.meta.url)
 const { DatabaseManager, healthHandlers } = require('../..')
@@ -80,6 +82,9 @@ try {
   await shutdown(1)
 }
 
+// Every timestamp leaves as a JS Date, which res.json() writes as Date#toISOString() (UTC, to the
+// millisecond): a timestamptz that the server itself turned into JSON text, as json_build_object()
+// does, would read `2026-11-23T15:39:06.415123+00:00` instead.
 const USER_COLUMNS = 'id, name, email, created_at AS "createdAt"'
 const NOTE_COLUMNS = 'id, user_id AS "userId", body, created_at AS "createdAt"'
 const notFound = (res) => res.status(404).json({ error: 'no such user', code: 'NOT_FOUND' })
@@ -130,11 +135,11 @@ app.post('/users', async (req, res) => {
 
 app.get('/users/:id/notes', async (req, res) => {
   if (!isId(req.params.id)) return notFound(res)
+  // One row a note, one of NULLs for a user without notes, none for no such user.
   const { rows } = await query(
-    `SELECT u.id, coalesce(json_agg(json_build_object('id', n.id, 'body', n.body, 'createdAt', n.created_at)
-       ORDER BY n.id) FILTER (WHERE n.id IS NOT NULL), '[]') AS notes
-     FROM demo_users u LEFT JOIN demo_notes n ON n.user_id = u.id WHERE u.id = $1 GROUP BY u.id`, [req.params.id])
-  return rows.length ? res.json(rows[0].notes) : notFound(res)
+    `SELECT n.id, n.body, n.created_at AS "createdAt"
+     FROM demo_users u LEFT JOIN demo_notes n ON n.user_id = u.id WHERE u.id = $1 ORDER BY n.id`, [req.params.id])
+  return rows.length ? res.json(rows.filter((note) => note.id !== null)) : notFound(res)
 })
 
 // Adding a note writes two tables: the note, and the user's last_note_at. One statement keeps both
@@ -157,11 +162,14 @@ app.get('/time', async (req, res) => {
   res.json(rows[0])
 })
 
-// Express 5 sends a rejected handler here. A DatabaseError's `code` is the server's SQLSTATE
-// (23505 for a duplicate email) or a client code such as POOL_CLOSED; a bad JSON body has a status.
+// Express 5 sends a rejected handler here. http-errors.mjs picks the status from a DatabaseError's
+// `code` (the server's SQLSTATE, such as 23505 for a duplicate email, or a client code such as
+// DATABASE_UNAVAILABLE): 400, 409, 503, else 500. What went wrong on our side goes to the log.
 app.use((err, req, res, next) => {
-  if (!err.status) console.error(err)
-  res.status(err.status ?? 500).json({ error: err.message, code: err.code ?? err.type ?? 'INTERNAL_ERROR' })
+  const { status, body } = httpError(err)
+  if (status === 503) console.error(`${req.method} ${req.path}: 503, ${err.code}: ${err.message}`)
+  else if (status === 500) console.error(`${req.method} ${req.path}: 500,`, err)
+  res.status(status).json(body)
 })
 
 if (!stopping) server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', (error) => {

@@ -56,7 +56,16 @@ export function startLink() {
       return child
     },
     cut: () => void ip('link', 'set', here, 'down'),
-    heal: () => void ip('link', 'set', here, 'up'),
+    /**
+     * Puts the link back, and has both ends forget what they learnt of each other meanwhile: an
+     * address resolution that a connect began during the cut is still under way when the link
+     * comes back, and fails the connect with EHOSTUNREACH soon after (seen on a loaded machine).
+     */
+    heal() {
+      ip('link', 'set', here, 'up')
+      ip('neigh', 'flush', 'dev', here)
+      ip('-n', ns, 'neigh', 'flush', 'dev', far)
+    },
     stop() {
       for (const child of children) child.kill('SIGKILL')
       try { ip('link', 'del', here) } catch {}
