@@ -29,7 +29,7 @@ function consistent(db) {
   assert.equal(s.waitingCount, 0)
 }
 
-test('a query on a link black-holed while it runs settles at its deadline, and the pool goes on', async () => {
+test('a query on a link black-holed while it runs settles at its deadline, and the pool goes on', { timeout: 30000 }, async () => {
   // cancelTimeoutMillis is far from the deadline, so that a query that waited for its cancel to
   // give up would be seen. min: 0: no connection opened in the background can be idle on the
   // link when it is black-holed (on a loaded machine one was, and the next query went to it).
@@ -87,7 +87,7 @@ test('resetting every link under 32 queries in flight fails only those; calls ma
   })
 })
 
-test('refused connections fail fast with a code; the pool recovers once they are accepted', async () => {
+test('refused connections fail fast with a code; the pool recovers once they are accepted', { timeout: 30000 }, async () => {
   await throughProxy({ max: 2, connectionTimeoutMillis: 2000, circuitBreaker: false }, async (db, proxy) => {
     await proxy.refuse()
     const started = Date.now()
@@ -101,7 +101,7 @@ test('refused connections fail fast with a code; the pool recovers once they are
   })
 })
 
-test('close({ timeoutMillis: 500 }) over a dead link resolves without waiting for it; a held client\'s query then rejects with POOL_CLOSED', async () => {
+test('close({ timeoutMillis: 500 }) over a dead link resolves without waiting for it; a held client\'s query then rejects with POOL_CLOSED', { timeout: 30000 }, async () => {
   await throughProxy({ max: 2 }, async (db, proxy) => {
     const client = await new Promise((resolve) => setImmediate(async () => resolve(await db.getClient())))
     const running = db.query('SELECT pg_sleep(5)').catch((e) => e)
