@@ -18,11 +18,50 @@ export interface DatabaseManagerOptions {
    */
   connectionString?: string
   /**
-   * Host name, IP address, or a unix-socket directory (a path starting with `/`).
+   * Host name, IP address, or a unix-socket directory (a path starting with `/`); several,
+   * separated by commas, are tried in turn (see `targetSessionAttrs`).
    * Environment: `DB_HOST`, then `PGHOST`.
    * @default 'localhost'
    */
   host?: string
+  /**
+   * Servers to try in turn, each `'host'`, `'host:port'`, `'[IPv6 address]:port'` or a
+   * unix-socket directory; an entry without a port takes `port`. Wins over `host` and the
+   * connection string's hosts.
+   */
+  hosts?: string[]
+  /**
+   * Which server of the hosts a connection may stay on (libpq's `target_session_attrs`):
+   * `'any'`; `'read-write'` / `'read-only'` (by `default_transaction_read_only` and hot
+   * standby); `'primary'` / `'standby'` (by hot standby); `'prefer-standby'` (a standby when
+   * one of the hosts is, else any). A pooled connection whose server changes role (a promotion)
+   * is retired when it comes back to the pool (`remove` reason `'role'`).
+   * Environment: `PGTARGETSESSIONATTRS`; connection string: `target_session_attrs`.
+   * @default 'any'
+   */
+  targetSessionAttrs?: 'any' | 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby'
+  /**
+   * `'random'`: each connection tries the hosts in a random order, spreading connections over
+   * them. `'disable'`: in the order given.
+   * Environment: `PGLOADBALANCEHOSTS`; connection string: `load_balance_hosts`.
+   * @default 'disable'
+   */
+  loadBalanceHosts?: 'disable' | 'random'
+  /**
+   * Read replicas: a second pool (of up to `max` connections) that `readOnly` queries,
+   * transactions and clients use while one of them is reachable (and within
+   * `maxReplicaLagMillis`), falling back to the primary otherwise. Each entry is `'host'`,
+   * `'host:port'` or a connection string whose hosts and ports are taken; everything else
+   * (user, password, database, TLS, …) is the primary's. The replicas are load-balanced at random.
+   */
+  replicas?: string | string[]
+  /**
+   * With `replicas`: how far behind the primary a replica may be, by
+   * `now() - pg_last_xact_replay_timestamp()` (checked at most once a second), before
+   * `readOnly` work goes to the primary instead. 0: no bound.
+   * @default 0
+   */
+  maxReplicaLagMillis?: number
   /**
    * Server port.
    * Environment: `DB_PORT`, then `PGPORT`.
@@ -365,6 +404,8 @@ export interface PoolStatistics {
   circuit: 'closed' | 'open' | 'half-open'
   /** Whose defaults apply: `'production'` with `NODE_ENV=production`, else `'development'`. */
   profile: 'development' | 'production'
+  /** With `replicas`: the replica pool's statistics (the fields above are the primary's). */
+  replica?: PoolStatistics
 }
 
 /** Options of `getHealthStatus()`. */
@@ -407,6 +448,8 @@ export interface HealthStatus {
   pool: PoolStatistics
   /** Why, when unhealthy (`ECONNREFUSED`, `QUERY_TIMEOUT`, `POOL_CLOSED`, `28P01`, …). */
   error?: { code: string; message: string }
+  /** With `replicas`: the replica pool's status, checked at the same time (the fields above are the primary's). */
+  replica?: HealthStatus
 }
 
 /** A health endpoint: answers with a status and JSON (text for `/metrics`); never rejects. */
@@ -453,12 +496,14 @@ export interface HealthHandlers {
 export declare function healthHandlers(manager: DatabaseManager, options?: HealthHandlersOptions): HealthHandlers
 
 /** Why a connection left the pool. */
-export type RemoveReason = 'idle' | 'lifetime' | 'maxUses' | 'broken' | 'closed' | 'destroyed'
+export type RemoveReason = 'idle' | 'lifetime' | 'maxUses' | 'broken' | 'closed' | 'destroyed' | 'role'
 
 /** The connection an event is about. */
 export interface ConnectionInfo {
   /** Server process id of the connection (`pg_backend_pid()`). */
   pid: number
+  /** `'replica'` for a connection of the replica pool (`replicas`); absent for the primary's. */
+  target?: 'replica'
 }
 
 /** A `remove` event. */
@@ -554,6 +599,19 @@ export interface QueryConfig {
    * @default the manager's `types`
    */
   types?: CustomTypes
+  /** With `replicas`: run it on a replica while one is usable (see `QueryOptions`). */
+  readOnly?: boolean
+}
+
+/** The third argument of `query(text, values, options)`. */
+export interface QueryOptions {
+  /**
+   * With `replicas`: run the query on a replica while one is reachable (and within
+   * `maxReplicaLagMillis`), else on the primary; a query that could not reach the replica runs
+   * on the primary. Without `replicas` it changes nothing.
+   * @default false
+   */
+  readOnly?: boolean
 }
 
 /** node-postgres' per-query `types`: a parser for each type OID. */
@@ -622,7 +680,7 @@ export interface PoolClient {
    * Runs one query on this client's connection, with the same semantics as
    * `DatabaseManager.query`. After `release()` it rejects with `CLIENT_RELEASED`.
    */
-  query<R = any>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>>
+  query<R = any>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
   /** Runs one query given as an object. */
   query<R = any>(config: QueryConfig): Promise<QueryResult<R>>
   /**
@@ -655,6 +713,8 @@ export interface TransactionOptions {
   isolationLevel?: 'read committed' | 'repeatable read' | 'serializable'
   /**
    * `true` begins `READ ONLY` (a write then fails with `25006`), `false` begins `READ WRITE`.
+   * With `replicas`, `true` also runs it on a replica while one is usable; if the replica
+   * cannot be reached, the whole transaction (the callback included) runs again on the primary.
    * @default the server's `default_transaction_read_only`
    */
   readOnly?: boolean
@@ -773,9 +833,10 @@ export declare class DatabaseManager extends EventEmitter<DatabaseManagerEvents>
    * `getClient()`) and asks this manager for another connection waits like any caller, but
    * gets `POOL_DEADLOCK` at once when every connection is held by code waiting so (a deadlock).
    * Aborting `signal` gives up the wait for a
-   * connection (one that comes later goes straight back) with an `AbortError`.
+   * connection (one that comes later goes straight back) with an `AbortError`. With `replicas`,
+   * `readOnly: true` checks out a replica's connection while one is usable, else the primary's.
    */
-  getClient(options?: { signal?: AbortSignal }): Promise<PoolClient>
+  getClient(options?: { signal?: AbortSignal; readOnly?: boolean }): Promise<PoolClient>
   /**
    * Runs `fn` in a transaction: `BEGIN` (with `options`), `await fn(client)`, `COMMIT`, and
    * resolves to what `fn` returned. The first query `fn` runs checks out the connection and

@@ -4,7 +4,7 @@ import {
   type ConnectionInfo, type Notice, type RemoveInfo, type RemoveReason, type CloseOptions, type WaitForDatabaseOptions,
   healthHandlers, type PoolStatistics, type LatencySummary, type LastError, type HealthStatus, type HealthOptions,
   type HealthHandler, type HealthHandlers, type HealthHandlersOptions, type LogLevel, type Logger,
-  type PoolClient, type TransactionOptions, type SslMode, type SslOptions, type DatabaseManagerEvents, type CustomTypes,
+  type PoolClient, type TransactionOptions, type SslMode, type SslOptions, type DatabaseManagerEvents, type CustomTypes, type QueryOptions,
 } from '..'
 import { createServer } from 'node:http'
 
@@ -48,7 +48,13 @@ const options: DatabaseManagerOptions = {
   cancelTimeoutMillis: 5000,
   tcpUserTimeoutMillis: 30000,
   circuitBreaker: { failureThreshold: 5, resetTimeoutMillis: 10000 },
+  hosts: ['db1:5432', 'db2', '[::1]:5433', '/var/run/postgresql'],
+  targetSessionAttrs: 'prefer-standby',
+  loadBalanceHosts: 'random',
+  replicas: ['replica1:5432', 'postgres://replica2:5433/app'],
+  maxReplicaLagMillis: 5000,
 }
+const oneReplica: DatabaseManagerOptions = { replicas: 'replica1', host: 'a,b', targetSessionAttrs: 'read-write', loadBalanceHosts: 'disable' }
 const noBreaker: DatabaseManagerOptions = { circuitBreaker: false }
 const pgNamed: DatabaseManagerOptions = { query_timeout: 1000 }
 const mode: SslMode = 'verify-ca'
@@ -99,6 +105,15 @@ async function main(): Promise<void> {
   const parsers: CustomTypes | undefined = config.types
   const events: DatabaseManagerEvents['remove'][0]['reason'] = 'idle'
   await db.query(config)
+  const readOptions: QueryOptions = { readOnly: true }
+  await db.query('SELECT 1', [], readOptions)
+  await db.query({ text: 'SELECT 1', readOnly: true })
+  ;(await db.getClient({ readOnly: true })).release()
+  await db.executeTransaction((c) => c.query('SELECT 1'), { readOnly: true })
+  db.on('connect', (info: ConnectionInfo) => void (info.target === 'replica'))
+  const replicaStats: PoolStatistics | undefined = db.getPoolStatistics().replica
+  const replicaHealth: HealthStatus | undefined = (await db.getHealthStatus()).replica
+  void [oneReplica, replicaStats, replicaHealth]
   try {
     await db.query('SELEKT')
   } catch (e) {

@@ -38,10 +38,13 @@ class EventBridge {
   #manager
   #native
   #drained = []
+  /** `{ target: 'replica' }` for the replica pool's events (lib/replicas.js), else nothing. */
+  #target
 
-  constructor(manager, native) {
+  constructor(manager, native, target) {
     this.#manager = manager
     this.#native = native
+    this.#target = target === undefined ? {} : { target }
     native.listen((event) => this.#deliver(event))
     // newListener fires before the listener is added, so it is counted by hand.
     manager.on('newListener', (name) => {
@@ -68,13 +71,13 @@ class EventBridge {
         return
       case 'error': {
         const error = fromNative(event.error)
-        const info = { pid: event.pid }
+        const info = { pid: event.pid, ...this.#target }
         if (manager.listenerCount('error') > 0) emitSafely(manager, 'error', error, info)
         else warn(`an idle connection (server pid ${event.pid}) failed and was removed; add an 'error' listener to handle this: ${error.code}: ${error.message}`)
         return
       }
       case 'remove':
-        emitSafely(manager, 'remove', { pid: event.pid, reason: event.reason })
+        emitSafely(manager, 'remove', { pid: event.pid, reason: event.reason, ...this.#target })
         return
       case 'circuitOpen':
         emitSafely(manager, 'circuitOpen', fromNative(event.error))
@@ -83,10 +86,10 @@ class EventBridge {
         emitSafely(manager, 'circuitClose')
         return
       case 'notice':
-        emitSafely(manager, 'notice', notice(event.error), { pid: event.pid })
+        emitSafely(manager, 'notice', notice(event.error), { pid: event.pid, ...this.#target })
         return
       default:
-        emitSafely(manager, event.kind, { pid: event.pid })
+        emitSafely(manager, event.kind, { pid: event.pid, ...this.#target })
     }
   }
 

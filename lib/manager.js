@@ -18,6 +18,7 @@ const { executeTransaction, TransactionCount } = require('./transaction')
 const { Leaks } = require('./leak')
 const { Delivery } = require('./delivery')
 const { limitedCall, untilAborted, abortedBefore, checkSignal } = require('./abort')
+const { Replicas, replicaOptions, mergeMetrics } = require('./replicas')
 
 /** Throws INVALID_ARGUMENT unless `signal` is undefined or an AbortSignal. */
 function checkSignalArgument(signal, trace) {
@@ -28,31 +29,70 @@ function checkSignalArgument(signal, trace) {
   }
 }
 
+/** What clients, transactions and queries need of one native pool of a manager. */
+function target(manager, native, parsers) {
+  return {
+    manager,
+    native,
+    parsers,
+    leaks: new Leaks(manager, native),
+    delivery: new Delivery(native),
+    transactions: new TransactionCount(native),
+  }
+}
+
+/** Sends a query on `shared`'s pool: `send` of lib/query.js. */
+function sender(shared) {
+  const { native, delivery } = shared
+  return (text, values, early, limit) => limit === undefined
+    ? delivery.call((id) => native.query(id, text, values), early)
+    // A query with `timeoutMillis` or `signal`: the engine limits it, and the signal reaches it.
+    : limitedCall(delivery, native, limit.signal, early,
+      (id) => native.queryLimited(id, text, values, { timeoutMillis: limit.timeoutMillis, abortable: limit.signal !== undefined }))
+}
+
+/** Whether a call asked for a replica: `{ readOnly: true }` in its options or query config. */
+function readOnly(options, config) {
+  if (options?.readOnly !== undefined) return options.readOnly === true
+  return config !== null && typeof config === 'object' && config.readOnly === true
+}
+
 class DatabaseManager extends EventEmitter {
   #native
   #parsers
   #events
   /** What clients and transactions need of this manager. */
   #shared
+  #send
+  /** The read replicas (`replicas`), or undefined. */
+  #replicas
+  #replicaEvents
 
   /** @param {import('../index').DatabaseManagerOptions} [options] */
   constructor(options) {
     super()
     const trace = captureTrace(DatabaseManager)
+    let replicaNative
     try {
       this.#parsers = new Parsers(options?.types, options?.int8)
-      this.#native = new NativePool(nativeOptions(options, this.#parsers))
+      const native = nativeOptions(options, this.#parsers)
+      this.#native = new NativePool(native)
+      if (options?.replicas !== undefined) replicaNative = new NativePool(replicaOptions(native, options.replicas))
     } catch (e) {
       // OptionError from the facade's checks, InvalidArg from the native resolver.
       if (e instanceof OptionError || e.code === 'InvalidArg') throw clientError('INVALID_CONFIG', e.message, trace)
       throw e
     }
     this.#events = new EventBridge(this, this.#native)
-    const delivery = new Delivery(this.#native)
     if (options?.logger) forwardLogs(this.#native, options.logger)
-    const leaks = new Leaks(this, this.#native)
-    const transactions = new TransactionCount(this.#native)
-    this.#shared = { manager: this, native: this.#native, parsers: this.#parsers, leaks, delivery, transactions }
+    this.#shared = target(this, this.#native, this.#parsers)
+    this.#send = sender(this.#shared)
+    if (replicaNative !== undefined) {
+      this.#replicaEvents = new EventBridge(this, replicaNative, 'replica')
+      if (options.logger) forwardLogs(replicaNative, options.logger)
+      const shared = target(this, replicaNative, this.#parsers)
+      this.#replicas = new Replicas(shared, sender(shared), options.maxReplicaLagMillis)
+    }
   }
 
   /** Opens `min` connections (at least one) and runs a check query; rejects if it cannot. */
@@ -74,22 +114,17 @@ class DatabaseManager extends EventEmitter {
     if (outcome.error) throw fromNative(outcome.error, trace)
   }
 
-  /** Runs a query on a pooled connection. */
-  query(textOrConfig, values) {
+  /** Runs a query on a pooled connection (a replica's, for `readOnly` with `replicas`). */
+  query(textOrConfig, values, options) {
+    if (this.#replicas !== undefined && readOnly(options, textOrConfig)) {
+      return this.#replicas.run((send) => runQuery(send, this.#parsers, textOrConfig, values),
+        () => runQuery(this.#send, this.#parsers, textOrConfig, values))
+    }
     // Code that holds a client of this manager must not wait for a second connection.
     const send = holds(this) ? this.#queryHolding : this.#send
     return runQuery(send, this.#parsers, textOrConfig, values)
   }
 
-  #send = (text, values, early, limit) => limit === undefined
-    ? this.#shared.delivery.call((id) => this.#native.query(id, text, values), early)
-    : this.#sendLimited(text, values, early, limit)
-
-  /** A query with `timeoutMillis` or `signal`: the engine limits it, and the signal reaches it. */
-  #sendLimited(text, values, early, { timeoutMillis, signal }) {
-    return limitedCall(this.#shared.delivery, this.#native, signal, early,
-      (id) => this.#native.queryLimited(id, text, values, { timeoutMillis, abortable: signal !== undefined }))
-  }
   #queryHolding = (text, values, early) => this.#shared.delivery.call((id) => this.#native.queryHolding(id, text, values), early)
 
   /** Checks out a client; `release()` it when done. */
@@ -100,7 +135,10 @@ class DatabaseManager extends EventEmitter {
     if (signal?.aborted) return Promise.reject(abortedBefore(signal, trace))
     // Aborted while it waits for a connection, the call gives up; a connection that comes after
     // goes straight back.
-    return untilAborted(getClient(this.#shared, trace), signal,
+    const checkedOut = this.#replicas !== undefined && options?.readOnly === true
+      ? this.#replicas.run((_, shared) => getClient(shared, trace), () => getClient(this.#shared, trace))
+      : getClient(this.#shared, trace)
+    return untilAborted(checkedOut, signal,
       'getClient() was aborted (its AbortSignal fired) while it waited for a connection', trace,
       (client) => client.release())
   }
@@ -110,6 +148,12 @@ class DatabaseManager extends EventEmitter {
     // Errors take V8's async stack trace (see lib/errors.js); the leak detector, when it is on,
     // reports where a transaction's client was acquired.
     const trace = this.#shared.leaks.tracing ? captureTrace(this.executeTransaction) : undefined
+    if (this.#replicas !== undefined && options?.readOnly === true) {
+      // Work that failed for want of the replica runs again, whole, on the primary: as with
+      // `retries`, the callback may be called twice.
+      return this.#replicas.run((_, shared) => executeTransaction(shared, trace, work, options),
+        () => executeTransaction(this.#shared, trace, work, options))
+    }
     return executeTransaction(this.#shared, trace, work, options)
   }
 
@@ -121,25 +165,37 @@ class DatabaseManager extends EventEmitter {
   async close({ timeoutMillis } = {}) {
     const trace = captureTrace(this.close)
     if (timeoutMillis !== undefined) checkTimeout(timeoutMillis, 0, trace)
-    await this.#native.close(timeoutMillis)
-    await this.#events.drain()
+    const replica = this.#replicas?.shared.native
+    await Promise.all([this.#native.close(timeoutMillis), replica?.close(timeoutMillis)])
+    await Promise.all([this.#events.drain(), this.#replicaEvents?.drain()])
   }
 
   /** Sizes, counters and recent latencies of the pool; synchronous and cheap. */
   getPoolStatistics() {
     this.#shared.transactions.report()
-    return this.#native.statistics()
+    const statistics = this.#native.statistics()
+    if (this.#replicas !== undefined) {
+      this.#replicas.shared.transactions.report()
+      statistics.replica = this.#replicas.shared.native.statistics()
+    }
+    return statistics
   }
 
   /** Checks the database within `timeoutMillis`; resolves even when it is down or hung. */
   getHealthStatus(options) {
-    return healthStatus(this.#native, options, captureTrace(this.getHealthStatus))
+    const trace = captureTrace(this.getHealthStatus)
+    const primary = healthStatus(this.#native, options, trace)
+    if (this.#replicas === undefined) return primary
+    return Promise.all([primary, healthStatus(this.#replicas.shared.native, options, trace)])
+      .then(([status, replica]) => ({ ...status, replica }))
   }
 
   /** The statistics in the Prometheus text exposition format. */
   metrics() {
     this.#shared.transactions.report()
-    return this.#native.metrics()
+    if (this.#replicas === undefined) return this.#native.metrics()
+    this.#replicas.shared.transactions.report()
+    return mergeMetrics(this.#native.metrics(), this.#replicas.shared.native.metrics())
   }
 
   /**
@@ -151,7 +207,8 @@ class DatabaseManager extends EventEmitter {
   }
 
   toString() {
-    return `DatabaseManager(${this.#native.describe()})`
+    const replica = this.#replicas?.shared.native
+    return `DatabaseManager(${this.#native.describe()}${replica ? `, replicas ${replica.describe()}` : ''})`
   }
 
   [inspect.custom]() {

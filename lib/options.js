@@ -5,15 +5,17 @@
 const { INT8_MODES } = require('./types')
 
 const STRING = ['connectionString', 'host', 'database', 'user', 'password', 'applicationName', 'name', 'logLevel',
-  'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'channelBinding', 'sslnegotiation']
+  'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'channelBinding', 'sslnegotiation',
+  'targetSessionAttrs', 'loadBalanceHosts']
 // Never shown in a message, not even their type's value.
 const SECRET = new Set(['password', 'sslpassword'])
 const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeout', 'maxPreparedStatements',
   'idleTimeoutMillis', 'maxLifetimeSeconds', 'maxUses', 'keepAliveInitialDelayMillis', 'slowQueryMillis',
   'leakDetectionThreshold', 'busyPollMicros', 'queryTimeoutMillis', 'cancelTimeoutMillis',
-  'tcpUserTimeoutMillis']
+  'tcpUserTimeoutMillis', 'maxReplicaLagMillis']
 const BOOLEAN = ['statementCache', 'keepAlive', 'logParameters']
-const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger', 'ssl', 'query_timeout', 'circuitBreaker'])
+const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger', 'ssl', 'query_timeout', 'circuitBreaker',
+  'hosts', 'replicas'])
 // node-postgres's `ssl` object: the tls.connect options it passes on that mean something here.
 // `require` is not a tls option, but guides for hosted databases write it; it asks for TLS, as
 // the object itself does.
@@ -79,6 +81,20 @@ function nativeOptions(options, parsers) {
       if (options.queryTimeoutMillis !== undefined) throw new OptionError('`query_timeout` is node-postgres\'s name for `queryTimeoutMillis`: give one of them')
       if (typeof value !== 'number' || Number.isNaN(value)) throw new OptionError(`\`query_timeout\` must be a number (got ${describe(value)})`)
       out.queryTimeoutMillis = value
+      continue
+    }
+    if (key === 'hosts' || key === 'replicas') {
+      // `replicas` is the manager's (lib/replicas.js): it makes a second pool, not a setting.
+      const list = typeof value === 'string' && key === 'replicas' ? [value] : value
+      if (!Array.isArray(list) || list.length === 0 || !list.every((h) => typeof h === 'string')) {
+        throw new OptionError(`\`${key}\` must be a non-empty array of strings such as 'db1.example.com:5432'${key === 'replicas' ? ' or connection strings' : ''} (got ${describe(value)})`)
+      }
+      if (key === 'hosts') out.hosts = list
+      continue
+    }
+    if (key === 'maxReplicaLagMillis') {
+      if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw new OptionError(`\`maxReplicaLagMillis\` must be a whole number of milliseconds from 0 (no bound) to 2147483647 (got ${describe(value)})`)
+      if (options.replicas === undefined) throw new OptionError('`maxReplicaLagMillis` bounds the lag of `replicas`: give `replicas` too, or leave it out')
       continue
     }
     if (key === 'circuitBreaker') {

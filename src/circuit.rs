@@ -126,10 +126,17 @@ impl Circuit {
     /// After an attempt that failed with `error`. A `background` attempt (the pool keeping
     /// `min` connections) counts only as a probe: no caller waited for it, and it retries on its
     /// own schedule, so it must not open the circuit for the callers.
+    ///
+    /// A server that answered but is not what `targetSessionAttrs` asks for does not count: the
+    /// database is up, and during a failover the standby that is about to be promoted answers so
+    /// until it is; an open circuit would keep the pool from it for `resetTimeoutMillis` after.
     pub fn failed(&self, error: &Error, background: bool) -> Change {
         let Some(settings) = self.settings else {
             return Change::None;
         };
+        if error.code() == "NO_SUITABLE_SERVER" {
+            return Change::None;
+        }
         let mut inner = self.lock();
         let open = match &mut *inner {
             Inner::Closed { .. } if background => false,

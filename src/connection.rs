@@ -5,6 +5,7 @@
 //! carries, and dropping the client (rather than aborting the task) lets the task say Terminate to
 //! the server before the socket closes.
 use crate::circuit::{Change, Circuit};
+use crate::config::topology::SessionAttrs;
 use crate::connect::{Connector, Noted, Task};
 use crate::engine::WritesTogether;
 use crate::error::{Error, Result, ServerError};
@@ -359,6 +360,14 @@ impl managed::Manager for Manager {
 
     async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
         let mut reason = conn.expired();
+        if reason.is_none()
+            && self.connector.session_attrs() != SessionAttrs::Any
+            && conn.noted.role_changed.load(Ordering::Relaxed)
+        {
+            // Promoted, or read-only by default now: it may no longer be what
+            // `targetSessionAttrs` asked for, and a new connection finds one that is.
+            reason = Some(Reason::Role);
+        }
         let idle = metrics.last_used();
         if reason.is_none() && idle > CHECK_IDLE_AFTER {
             let idle_since = Instant::now() - idle;

@@ -20,6 +20,9 @@ pub enum Reason {
     Closed,
     /// The user destroyed it (`client.release(true)`).
     Destroyed,
+    /// Its server changed role (a promotion, `default_transaction_read_only`) while
+    /// `targetSessionAttrs` asks for a kind of server.
+    Role,
 }
 
 impl Reason {
@@ -32,6 +35,7 @@ impl Reason {
             Reason::Broken => "broken",
             Reason::Closed => "closed",
             Reason::Destroyed => "destroyed",
+            Reason::Role => "role",
         }
     }
 }

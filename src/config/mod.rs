@@ -5,7 +5,9 @@
 //!
 //! | setting | option | environment, first set wins | default |
 //! |---|---|---|---|
-//! | host | `host` | `DB_HOST`, `PGHOST` | `localhost` |
+//! | hosts | `hosts`, `host` | `DB_HOST`, `PGHOST` | `localhost` |
+//! | which server will do | `targetSessionAttrs` | `PGTARGETSESSIONATTRS` | `any` |
+//! | host order | `loadBalanceHosts` | `PGLOADBALANCEHOSTS` | `disable` |
 //! | port | `port` | `DB_PORT`, `PGPORT` | 5432 |
 //! | database | `database` | `DB_NAME`, `PGDATABASE` | the user name |
 //! | user | `user` | `DB_USER`, `PGUSER` | `USER`, else `postgres` |
@@ -41,6 +43,7 @@ pub mod profile;
 mod settings;
 mod sources;
 pub mod tls;
+pub mod topology;
 mod url;
 
 pub use describe::describe;
@@ -48,6 +51,7 @@ use logging::log_settings;
 use settings::*;
 pub use settings::{environment, ENVIRONMENT};
 use sources::*;
+use topology::resolve_topology;
 use url::*;
 
 /// Options as the user gave them (the JS `options` object, already converted at the edge).
@@ -56,8 +60,15 @@ use url::*;
 pub struct Options {
     /// `postgres://user:password@host:port/database?…` or libpq `key=value` pairs.
     pub connection_string: Option<String>,
-    /// Host name, IP address, or a unix-socket directory (starts with `/`).
+    /// Host name, IP address, or a unix-socket directory (starts with `/`); several separated
+    /// by commas.
     pub host: Option<String>,
+    /// Servers as `host`, `host:port`, `[IPv6]:port` or a unix-socket directory.
+    pub hosts: Option<Vec<String>>,
+    /// libpq's `target_session_attrs`.
+    pub target_session_attrs: Option<String>,
+    /// `disable` or `random`.
+    pub load_balance_hosts: Option<String>,
     /// Server port.
     pub port: Option<f64>,
     /// Database name.
@@ -135,8 +146,12 @@ pub struct LogSettings {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Connection parameters, password included (never printed: tokio-postgres' `Debug` of
-    /// `Config` redacts it).
+    /// `Config` redacts it), with every server of `topology`.
     pub pg: tokio_postgres::Config,
+    /// The same without any server, for a connection to add the one it tries.
+    pub per_host: tokio_postgres::Config,
+    /// The servers, their order, and which of them will do.
+    pub topology: topology::Topology,
     /// Largest number of connections.
     pub max: usize,
     /// Connections kept open even when idle.
@@ -200,45 +215,7 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         carry_over(url, &mut pg);
     }
 
-    // Hosts: a connection string may list several (with their `hostaddr`s); the others give one.
-    let url_hosts = url.filter(|u| !u.get_hosts().is_empty() || !u.get_hostaddrs().is_empty());
-    let hosts_from_url = options.host.is_none() && url_hosts.is_some();
-    if let Some(host) = not_empty(
-        options
-            .host
-            .clone()
-            .map(|h| (h, Source::Option(HOST.option))),
-    )? {
-        pg.host(host.0);
-    } else if let Some(url) = url_hosts {
-        for host in url.get_hosts() {
-            match host {
-                Host::Tcp(h) => pg.host(h),
-                Host::Unix(path) => pg.host_path(path),
-            };
-        }
-        for addr in url.get_hostaddrs() {
-            pg.hostaddr(*addr);
-        }
-    } else {
-        let host = not_empty(sources.env(HOST.env).map(|(h, s)| (h.to_owned(), s)))?;
-        pg.host(host.map_or(defaults::HOST.to_owned(), |(h, _)| h));
-    }
-
-    let url_port = sources.url("port", |u| url_ports(u).first().map(|p| u64::from(*p)));
-    match sources.integer(&PORT, options.port, url_port, PORT_NUMBER)? {
-        Some((_, Source::Url { .. })) if hosts_from_url => {
-            for port in url.map_or(&[][..], url_ports) {
-                pg.port(*port);
-            }
-        }
-        Some((port, _)) => {
-            pg.port(port as u16);
-        }
-        None => {
-            pg.port(defaults::PORT);
-        }
-    }
+    let topology = resolve_topology(options, &sources)?;
 
     let user = not_empty(sources.text(&USER, options.user.as_deref(), "user", |u| u.get_user()))?
         .map(|(user, _)| user)
@@ -425,7 +402,7 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
     let (url_tls, url_name) = sources
         .url
         .as_ref()
-        .map_or((&[][..], DATABASE_URL), |u| (&u.tls[..], u.name));
+        .map_or((&[][..], DATABASE_URL), |u| (&u.libpq[..], u.name));
     let tls = tls::resolve(&options.tls, url_tls, url_name, &sources)?;
     pg.ssl_mode(tls.first_attempt())
         .channel_binding(tls.channel_binding)
@@ -434,8 +411,16 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         } else {
             tokio_postgres::config::SslNegotiation::Postgres
         });
+    // Each connection is to one server: `per_host` gets it added (`Target::add_to`); `pg` lists
+    // them all, for `describe`.
+    let per_host = pg.clone();
+    for target in &topology.targets {
+        target.add_to(&mut pg);
+    }
     Ok(Config {
         pg,
+        per_host,
+        topology,
         max: max as usize,
         min: min as usize,
         connection_timeout: (connection_timeout > 0)

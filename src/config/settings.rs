@@ -15,6 +15,14 @@ pub(super) const PORT: Setting = Setting {
     option: "port",
     env: &["DB_PORT", "PGPORT"],
 };
+pub(super) const TARGET_SESSION_ATTRS: Setting = Setting {
+    option: "targetSessionAttrs",
+    env: &["PGTARGETSESSIONATTRS"],
+};
+pub(super) const LOAD_BALANCE_HOSTS: Setting = Setting {
+    option: "loadBalanceHosts",
+    env: &["PGLOADBALANCEHOSTS"],
+};
 pub(super) const DATABASE: Setting = Setting {
     option: "database",
     env: &["DB_NAME", "PGDATABASE"],
@@ -133,6 +141,8 @@ pub const ENVIRONMENT: &[&str] = &[
     "PGUSER",
     "PGPASSWORD",
     "PGAPPNAME",
+    "PGTARGETSESSIONATTRS",
+    "PGLOADBALANCEHOSTS",
     "LOG_LEVEL",
     OS_USER,
     NODE_ENV,

@@ -80,8 +80,9 @@ pub(super) fn env_integer(source: Source, text: &str, bounds: Bounds) -> Result<
 pub(super) struct Url {
     pub(super) name: &'static str,
     pub(super) pg: tokio_postgres::Config,
-    /// Its TLS parameters, which tokio-postgres does not parse (see `tls::URL_PARAMETERS`).
-    pub(super) tls: Vec<(String, String)>,
+    /// Its parameters that tokio-postgres does not parse: TLS (see `tls::URL_PARAMETERS`) and
+    /// `target_session_attrs` (see `topology`).
+    pub(super) libpq: Vec<(String, String)>,
     /// The string as given (never shown: it may hold a password).
     pub(super) text: String,
 }

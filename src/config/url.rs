@@ -22,7 +22,7 @@ pub(super) fn parse_url(name: &'static str, text: &str) -> Result<Url> {
             )));
         }
     }
-    let (text, tls) = tls::take_url_parameters(text);
+    let (text, libpq) = tls::take_url_parameters(text);
     let pg = tokio_postgres::Config::from_str(&text).map_err(|e| {
         // tokio-postgres' reasons may quote characters of the string (part of a password,
         // perhaps); only its "invalid value for option `name`", whose name is one of its own
@@ -61,7 +61,7 @@ pub(super) fn parse_url(name: &'static str, text: &str) -> Result<Url> {
     Ok(Url {
         name,
         pg,
-        tls,
+        libpq,
         text: text.to_owned(),
     })
 }
@@ -79,10 +79,10 @@ pub(super) fn url_password_has_percent(text: &str) -> bool {
 
 /// Copies the connection string's parameters that no option or environment variable sets.
 pub(super) fn carry_over(url: &tokio_postgres::Config, pg: &mut tokio_postgres::Config) {
+    // Not its `target_session_attrs` and `load_balance_hosts`: `topology` applies them, one
+    // server per connection.
     pg.keepalives(url.get_keepalives())
-        .keepalives_idle(url.get_keepalives_idle())
-        .target_session_attrs(url.get_target_session_attrs())
-        .load_balance_hosts(url.get_load_balance_hosts());
+        .keepalives_idle(url.get_keepalives_idle());
     if let Some(interval) = url.get_keepalives_interval() {
         pg.keepalives_interval(interval);
     }

@@ -5,13 +5,16 @@
 //! `connect_timeout` covers only TCP), and errors that say what went wrong and what to change.
 //! Nothing else calls `tokio_postgres::connect` or names a TLS type.
 use crate::config::tls::SslMode;
+use crate::config::topology::{SessionAttrs, Target};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{CancelToken, Client, Socket};
 
 mod errors;
+mod role;
 mod task;
 pub mod tls;
 
@@ -26,7 +29,12 @@ pub type Connection = tokio_postgres::Connection<Socket, Stream>;
 /// Opens connections and sends cancel requests for one manager.
 #[derive(Clone)]
 pub struct Connector {
+    /// Everything but the server, which each attempt adds.
     pg: tokio_postgres::Config,
+    /// The servers, tried in this order (or at random).
+    targets: Arc<[Target]>,
+    random: bool,
+    session_attrs: SessionAttrs,
     tls: tls::MakeTls,
     mode: SslMode,
     deadline: Option<Duration>,
@@ -42,7 +50,10 @@ impl Connector {
     pub fn new(config: &Config) -> Result<Self> {
         let (tls, mode) = tls::build(&config.tls)?;
         Ok(Connector {
-            pg: config.pg.clone(),
+            pg: config.per_host.clone(),
+            targets: config.topology.targets.clone().into(),
+            random: config.topology.random,
+            session_attrs: config.topology.session_attrs,
             tls,
             mode,
             deadline: config.connection_timeout,
@@ -63,22 +74,95 @@ impl Connector {
         named
     }
 
-    /// Opens a connection within the connect deadline: the client, and the task to spawn.
+    /// The `targetSessionAttrs` in force.
+    pub fn session_attrs(&self) -> SessionAttrs {
+        self.session_attrs
+    }
+
+    /// Opens a connection to a server that will do, within the connect deadline: the client,
+    /// and the task to spawn. The servers are tried in turn (in a random order with
+    /// `loadBalanceHosts: 'random'`), each within its share of the time left, so that one that
+    /// does not answer leaves time for the next. A server that answers but is not what
+    /// `targetSessionAttrs` asks for is passed over; under `prefer-standby`, the first such one
+    /// serves when no server is a standby.
     pub async fn connect(&self) -> Result<(Client, Connection)> {
-        match self.deadline {
-            Some(deadline) => tokio::time::timeout(deadline, self.attempts())
-                .await
-                .map_err(|_| {
-                    Error::ConnectTimeout(format!(
-                        "could not connect to the server within {} ms \
-                         (`connectionTimeoutMillis`) (connecting as {}, sslmode={}): check that \
-                         it is running and reachable",
-                        deadline.as_millis(),
-                        self.target,
-                        self.mode
-                    ))
-                })?,
-            None => self.attempts().await,
+        let started = Instant::now();
+        let order = self.order();
+        let mut fallback = None;
+        let mut last = None;
+        for (i, target) in order.iter().enumerate() {
+            let attempt = async {
+                let (client, mut connection) = self.attempts(target).await?;
+                let fits = match self.session_attrs {
+                    SessionAttrs::Any => (true, true),
+                    attrs => {
+                        let role = role::of(&client, &mut connection).await?;
+                        (attrs.prefers(role), attrs.accepts(role))
+                    }
+                };
+                Ok((client, connection, fits))
+            };
+            let outcome = match self.deadline {
+                Some(deadline) => {
+                    let share =
+                        deadline.saturating_sub(started.elapsed()) / (order.len() - i) as u32;
+                    tokio::time::timeout(share, attempt)
+                        .await
+                        .unwrap_or_else(|_| Err(self.timed_out(deadline)))
+                }
+                None => attempt.await,
+            };
+            match outcome {
+                Ok((client, connection, (true, _))) => return Ok((client, connection)),
+                Ok((client, connection, (false, true))) => {
+                    fallback.get_or_insert((client, connection));
+                }
+                Ok(_) => last = Some(self.unsuitable()),
+                Err(e) => last = Some(e),
+            }
+        }
+        match (fallback, last) {
+            (Some(connected), _) => Ok(connected),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(self.unsuitable()),
+        }
+    }
+
+    /// The servers in the order this connection tries them.
+    fn order(&self) -> Vec<&Target> {
+        let mut order: Vec<&Target> = self.targets.iter().collect();
+        if self.random && order.len() > 1 {
+            use rand::seq::SliceRandom;
+            order.shuffle(&mut rand::rng());
+        }
+        order
+    }
+
+    fn timed_out(&self, deadline: Duration) -> Error {
+        Error::ConnectTimeout(format!(
+            "could not connect to the server within {} ms (`connectionTimeoutMillis`) \
+             (connecting as {}, sslmode={}): check that it is running and reachable",
+            deadline.as_millis(),
+            self.target,
+            self.mode
+        ))
+    }
+
+    fn unsuitable(&self) -> Error {
+        let (which, is) = if self.targets.len() > 1 {
+            ("none of the servers", "is")
+        } else {
+            ("the server", "is not")
+        };
+        Error::Connect {
+            code: "NO_SUITABLE_SERVER",
+            message: format!(
+                "{which} at {} {is} what targetSessionAttrs={} asks for (each answered, and was \
+                 left): check which server is the primary and which are standbys, or relax \
+                 `targetSessionAttrs`",
+                self.target,
+                self.session_attrs.as_str()
+            ),
         }
     }
 
@@ -87,24 +171,26 @@ impl Connector {
     /// when the server refused TLS or the handshake failed (a root certificate was given and did
     /// not verify). Unlike libpq, a wrong password is not tried a second time: it would fail the
     /// same way, and under `prefer` it would go out again in plain text.
-    async fn attempts(&self) -> Result<(Client, Connection)> {
+    async fn attempts(&self, target: &Target) -> Result<(Client, Connection)> {
         use tokio_postgres::config::SslMode as Pg;
-        let first = self.attempt(self.pg.get_ssl_mode()).await;
+        let first = self.attempt(target, self.pg.get_ssl_mode()).await;
         let second = match (self.mode, &first) {
             (SslMode::Allow, Err(e)) if errors::refused(e) => Pg::Prefer,
             (SslMode::Prefer, Err(e)) if errors::refused(e) || errors::is_tls(e) => Pg::Disable,
             _ => return first.map_err(|e| errors::classify(e, self)),
         };
-        self.attempt(second)
+        self.attempt(target, second)
             .await
             .map_err(|e| errors::classify(e, self))
     }
 
     async fn attempt(
         &self,
+        target: &Target,
         mode: tokio_postgres::config::SslMode,
     ) -> std::result::Result<(Client, Connection), tokio_postgres::Error> {
         let mut pg = self.pg.clone();
+        target.add_to(&mut pg);
         pg.ssl_mode(mode);
         pg.connect(self.tls.clone()).await
     }

@@ -1,6 +1,7 @@
 //! A connection's task as the pool runs it: tokio-postgres's connection, polled for the messages
 //! the server sends outside any answer, so the pool learns what only those say.
 use super::Connection;
+use crate::config::topology::ROLE_SETTINGS;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +32,9 @@ pub struct Noted {
     /// `n`, on a connection that then failed with the count still `n`, never left: its only turn
     /// failed before writing it (`Conn::turns`).
     pub turns: AtomicU64,
+    /// The server reported a `topology::ROLE_SETTINGS` value other than the one the session
+    /// started with: a standby was promoted, or `default_transaction_read_only` changed.
+    pub role_changed: AtomicBool,
 }
 
 /// Runs a connection (as awaiting `tokio_postgres::Connection` does), notes what its messages
@@ -41,6 +45,8 @@ pub struct Task {
     on_notice: Box<dyn Fn(&DbError) + Send>,
     /// The [`RENDERING`] settings as the session started.
     started: [Option<String>; 3],
+    /// The `ROLE_SETTINGS` as the session started.
+    role: [Option<String>; 2],
 }
 
 impl Task {
@@ -51,11 +57,13 @@ impl Task {
         on_notice: Box<dyn Fn(&DbError) + Send>,
     ) -> Self {
         let started = RENDERING.map(|name| connection.parameter(name).map(str::to_owned));
+        let role = ROLE_SETTINGS.map(|name| connection.parameter(name).map(str::to_owned));
         Task {
             connection,
             noted,
             on_notice,
             started,
+            role,
         }
     }
 
@@ -64,6 +72,14 @@ impl Task {
         RENDERING
             .iter()
             .zip(&self.started)
+            .any(|(name, started)| self.connection.parameter(name) != started.as_deref())
+    }
+
+    /// Whether a `ROLE_SETTINGS` value differs from its value at the start.
+    fn role_changed(&self) -> bool {
+        ROLE_SETTINGS
+            .iter()
+            .zip(&self.role)
             .any(|(name, started)| self.connection.parameter(name) != started.as_deref())
     }
 }
@@ -94,6 +110,9 @@ impl Future for Task {
         // with is passed on; checked here, after each turn, it is seen before that answer is.
         if !self.noted.rendering_changed.load(Ordering::Relaxed) && self.rendering_changed() {
             self.noted.rendering_changed.store(true, Ordering::Relaxed);
+        }
+        if !self.noted.role_changed.load(Ordering::Relaxed) && self.role_changed() {
+            self.noted.role_changed.store(true, Ordering::Relaxed);
         }
         polled
     }

@@ -24,6 +24,12 @@ pub struct PoolOptions {
     /// See `index.d.ts`.
     pub host: Option<String>,
     /// See `index.d.ts`.
+    pub hosts: Option<Vec<String>>,
+    /// See `index.d.ts`.
+    pub target_session_attrs: Option<String>,
+    /// See `index.d.ts`.
+    pub load_balance_hosts: Option<String>,
+    /// See `index.d.ts`.
     pub port: Option<f64>,
     /// See `index.d.ts`.
     pub database: Option<String>,
@@ -156,6 +162,9 @@ impl From<&PoolOptions> for config::Options {
         config::Options {
             connection_string: o.connection_string.clone(),
             host: o.host.clone(),
+            hosts: o.hosts.clone(),
+            target_session_attrs: o.target_session_attrs.clone(),
+            load_balance_hosts: o.load_balance_hosts.clone(),
             port: o.port,
             database: o.database.clone(),
             user: o.user.clone(),

@@ -48,4 +48,5 @@ fn unix(path: &str) -> Host {
 mod errors;
 mod precedence;
 mod settings;
+mod topology;
 mod url;

@@ -35,6 +35,9 @@ fn the_user_defaults_to_user_and_the_database_to_the_user() {
 fn every_option_is_used() {
     let options = Options {
         host: Some("db.example".into()),
+        hosts: None,
+        target_session_attrs: Some("prefer-standby".into()),
+        load_balance_hosts: Some("random".into()),
         port: Some(6543.0),
         database: Some("app".into()),
         user: Some("me".into()),
@@ -70,6 +73,11 @@ fn every_option_is_used() {
         },
     };
     let c = ok(&options, &[]);
+    assert_eq!(
+        c.topology.session_attrs,
+        crate::config::topology::SessionAttrs::PreferStandby
+    );
+    assert!(c.topology.random);
     assert_eq!(c.tls.mode, tls::SslMode::VerifyFull);
     assert_eq!(c.pg.get_ssl_mode(), SslMode::Require);
     assert_eq!(c.name.as_deref(), Some("main"));

@@ -27,6 +27,8 @@ fn the_environment_table_lists_every_variable_read() {
         &TCP_USER_TIMEOUT,
         &CIRCUIT_THRESHOLD,
         &CIRCUIT_RESET,
+        &TARGET_SESSION_ATTRS,
+        &LOAD_BALANCE_HOSTS,
     ];
     let mut read: Vec<&str> = settings
         .iter()

@@ -38,8 +38,8 @@ fn url_parameters_are_used() {
     assert_eq!(c.connection_timeout, Some(Duration::from_secs(7)));
     assert_eq!(c.pg.get_ssl_mode(), SslMode::Require);
     assert_eq!(
-        c.pg.get_target_session_attrs(),
-        tokio_postgres::config::TargetSessionAttrs::ReadWrite
+        c.topology.session_attrs,
+        crate::config::topology::SessionAttrs::ReadWrite
     );
     let c = ok(&url("postgres:///db?port=6001"), &[]);
     assert_eq!(c.pg.get_ports(), [6001]);

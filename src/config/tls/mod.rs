@@ -206,7 +206,7 @@ pub struct TlsOptions {
 
 /// The connection string's TLS parameters, which tokio-postgres does not parse (or not all of
 /// their values): taken out of the string before it is parsed.
-pub const URL_PARAMETERS: [&str; 8] = [
+pub const URL_PARAMETERS: [&str; 9] = [
     "sslmode",
     "sslrootcert",
     "sslcert",
@@ -216,6 +216,8 @@ pub const URL_PARAMETERS: [&str; 8] = [
     "sslnegotiation",
     // node-postgres's switch to libpq's semantics, which are the only ones here.
     "uselibpqcompat",
+    // Not TLS: tokio-postgres knows only three of its six values (see `topology`).
+    super::topology::URL_SESSION_ATTRS,
 ];
 
 /// The environment variables read here (`HOME` for libpq's default root certificate file).
