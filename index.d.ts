@@ -680,7 +680,7 @@ export interface PoolClient {
    * Runs one query on this client's connection, with the same semantics as
    * `DatabaseManager.query`. After `release()` it rejects with `CLIENT_RELEASED`.
    */
-  query<R = any>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
+  query<R = any>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>>
   /** Runs one query given as an object. */
   query<R = any>(config: QueryConfig): Promise<QueryResult<R>>
   /**
@@ -822,9 +822,10 @@ export declare class DatabaseManager extends EventEmitter<DatabaseManagerEvents>
    * Runs one query on a pooled connection. A string without values that holds several
    * statements resolves to an array of results, one per statement. With every connection busy,
    * a single statement may share one that other manager queries run on (pipelined, at most eight
-   * per hand-out) rather than wait.
+   * per hand-out) rather than wait. `options.readOnly` (or `readOnly` in the config) sends it
+   * to a replica (see `replicas`).
    */
-  query<R = any>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>>
+  query<R = any>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
   /** Runs one query given as an object. */
   query<R = any>(config: QueryConfig): Promise<QueryResult<R>>
   /**
