@@ -34,8 +34,9 @@ export interface DatabaseManagerOptions {
    * Which server of the hosts a connection may stay on (libpq's `target_session_attrs`):
    * `'any'`; `'read-write'` / `'read-only'` (by `default_transaction_read_only` and hot
    * standby); `'primary'` / `'standby'` (by hot standby); `'prefer-standby'` (a standby when
-   * one of the hosts is, else any). A pooled connection whose server changes role (a promotion)
-   * is retired when it comes back to the pool (`remove` reason `'role'`).
+   * one of the hosts is, else any). A pooled connection whose server changes role (a promotion:
+   * the server says so with its answer to the session's next command) is retired when next
+   * taken from the pool (`remove` reason `'role'`).
    * Environment: `PGTARGETSESSIONATTRS`; connection string: `target_session_attrs`.
    * @default 'any'
    */

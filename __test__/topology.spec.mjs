@@ -141,10 +141,13 @@ describe('a primary and a streaming replica', { timeout: 120_000 }, () => {
   it('recovers within 5 s of a failover with host=old,new and target_session_attrs=read-write', async () => {
     const url = `postgres://${primary.user}:${primary.password}@127.0.0.1:${primary.port},127.0.0.1:${replica.port}/postgres?target_session_attrs=read-write`
     const manager = new DatabaseManager({ connectionString: url, connectionTimeoutMillis: 3000 })
-    const removed = []
-    manager.on('remove', (info) => removed.push(info.reason))
     manager.on('error', () => {})
+    // A pool that wants a standby, with an idle connection to the one about to be promoted.
+    const standby = new DatabaseManager({ ...base(), hosts: [at(replica)], targetSessionAttrs: 'standby', circuitBreaker: false })
+    const removed = []
+    standby.on('remove', (info) => removed.push(info.reason))
     try {
+      assert.equal((await standby.query(IN_RECOVERY)).rows[0].standby, true)
       assert.equal((await manager.query(IN_RECOVERY)).rows[0].port, primary.port)
       await manager.query("INSERT INTO topo (note) VALUES ('before the failover')")
       await primary.stopServer()
@@ -167,8 +170,15 @@ describe('a primary and a streaming replica', { timeout: 120_000 }, () => {
         const { rows } = await manager.query("INSERT INTO topo (note) VALUES ('after') RETURNING inet_server_port() AS port")
         assert.equal(rows[0].port, replica.port)
       }
+      // A session learns of the promotion with the answer to its next command (the server
+      // reports in_hot_standby then): that query has run, and the connection is retired when
+      // next taken; no server is a standby now.
+      assert.equal((await standby.query(IN_RECOVERY)).rows[0].standby, false)
+      await assert.rejects(standby.query(IN_RECOVERY), { code: 'NO_SUITABLE_SERVER' })
+      assert.deepEqual(removed, ['role'])
     } finally {
       await manager.close()
+      await standby.close()
     }
   })
 })
