@@ -18,6 +18,7 @@ const { executeTransaction, TransactionCount } = require('./transaction')
 const { Leaks } = require('./leak')
 const { Delivery } = require('./delivery')
 const { limitedCall, untilAborted, abortedBefore, checkSignal } = require('./abort')
+const { Channels } = require('./listen')
 
 /** Throws INVALID_ARGUMENT unless `signal` is undefined or an AbortSignal. */
 function checkSignalArgument(signal, trace) {
@@ -32,6 +33,8 @@ class DatabaseManager extends EventEmitter {
   #native
   #parsers
   #events
+  /** LISTEN/NOTIFY: each channel's callbacks. */
+  #channels
   /** What clients and transactions need of this manager. */
   #shared
 
@@ -52,6 +55,7 @@ class DatabaseManager extends EventEmitter {
     if (options?.logger) forwardLogs(this.#native, options.logger)
     const leaks = new Leaks(this, this.#native)
     const transactions = new TransactionCount(this.#native)
+    this.#channels = new Channels(this, this.#native, delivery)
     this.#shared = { manager: this, native: this.#native, parsers: this.#parsers, leaks, delivery, transactions }
   }
 
@@ -114,6 +118,19 @@ class DatabaseManager extends EventEmitter {
   }
 
   /**
+   * Calls `onNotification({ channel, payload, processId })` for each notification on `channel`;
+   * resolves, once LISTEN is in force on the server, to an async function that stops it.
+   */
+  listen(channel, onNotification) {
+    return this.#channels.listen(channel, onNotification, captureTrace(this.listen))
+  }
+
+  /** Sends a notification on `channel` (`pg_notify`) from a pooled connection. */
+  notify(channel, payload) {
+    return this.#channels.notify(channel, payload, captureTrace(this.notify))
+  }
+
+  /**
    * Stops new work, waits for queries in flight (at most `timeoutMillis` when given), closes every
    * connection, and resolves once their events have reached the listeners. Later calls reject
    * with POOL_CLOSED.
@@ -121,6 +138,7 @@ class DatabaseManager extends EventEmitter {
   async close({ timeoutMillis } = {}) {
     const trace = captureTrace(this.close)
     if (timeoutMillis !== undefined) checkTimeout(timeoutMillis, 0, trace)
+    this.#channels.close()
     await this.#native.close(timeoutMillis)
     await this.#events.drain()
   }
