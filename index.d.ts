@@ -407,6 +407,20 @@ export interface PoolStatistics {
   profile: 'development' | 'production'
   /** With `replicas`: the replica pool's statistics (the fields above are the primary's). */
   replica?: PoolStatistics
+  /** The LISTEN connection of `listen()` (outside `max`, so not in the counts above). */
+  listen: ListenStatistics
+}
+
+/** `getPoolStatistics().listen`: the manager's one LISTEN connection. */
+export interface ListenStatistics {
+  /** Whether it is open with every channel listened in force (false before the first `listen()`, while it reconnects, and after `close()`). */
+  connected: boolean
+  /** Channels listened, each once however many callbacks it has. */
+  channels: number
+  /** Times it was re-established after being lost while channels were listened. */
+  reconnects: number
+  /** Notifications it received (those of channels unlistened in JS but not yet on the server included). */
+  notifications: number
 }
 
 /** Options of `getHealthStatus()`. */
@@ -505,6 +519,36 @@ export interface ConnectionInfo {
   pid: number
   /** `'replica'` for a connection of the replica pool (`replicas`); absent for the primary's. */
   target?: 'replica'
+}
+
+/** The second argument of an `error` event. */
+export interface ErrorInfo extends ConnectionInfo {
+  /** `true` when the error concerns the LISTEN connection (it was lost) or an `onNotification` callback. */
+  listen?: true
+  /** For a callback that threw: the channel of the notification it was given. */
+  channel?: string
+}
+
+/** A `listen` event: the LISTEN connection opened, or opened again after it was lost. */
+export interface ListenInfo extends ConnectionInfo {
+  /** Every channel listened, all in force on this connection. */
+  channels: string[]
+  /**
+   * `true` when it replaces a connection lost while channels were listened: notifications sent
+   * in between were missed (the server keeps none for a session that is gone), so re-read what
+   * they would have told you.
+   */
+  reconnected: boolean
+}
+
+/** A notification, as pg's `notification` event gives it. */
+export interface Notification {
+  /** The channel, as given to `listen()`. */
+  channel: string
+  /** The payload; `''` when none was sent. */
+  payload: string
+  /** Server process id of the session that sent it. */
+  processId: number
 }
 
 /** A `remove` event. */
@@ -657,7 +701,7 @@ export interface ServerFields {
 /**
  * Every error this package reports. `code` is the SQLSTATE for server errors (as in
  * node-postgres) or one of the client codes: `POOL_CLOSED`, `POOL_TIMEOUT`, `POOL_DEADLOCK`,
- * `CONNECT_TIMEOUT`, `QUERY_TIMEOUT`, `ABORT_ERR` (with `name` `'AbortError'`), `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as
+ * `CONNECT_TIMEOUT`, `QUERY_TIMEOUT`, `ABORT_ERR` (with `name` `'AbortError'`), `NOTIFICATION_CALLBACK_ERROR` (an `error` event's only), `CONNECTION_CLOSED`, `CONNECTION_ERROR` (or the OS error name such as
  * `ECONNREFUSED`), `CLIENT_RELEASED`, `TRANSACTION_TIMEOUT`, `TRANSACTION_ON_POOL` (a manager query that would
  * leave a transaction open), `INVALID_ARGUMENT`,
  * `INVALID_CONFIG`, `DECODE_ERROR`, `RESULT_TOO_LARGE` (a value longer than a JS string can
@@ -667,6 +711,8 @@ export interface ServerFields {
 export declare class DatabaseError extends Error {
   /** SQLSTATE or client code. */
   code: string
+  /** For `ABORT_ERR`, the signal's reason; for `NOTIFICATION_CALLBACK_ERROR`, what the callback threw. */
+  cause?: unknown
 }
 
 /** DatabaseError carries the server's fields (declaration merging with the class above). */
@@ -772,10 +818,12 @@ export interface DatabaseManagerEvents {
   remove: [info: RemoveInfo]
   /**
    * An idle connection failed (the server ended it, the network dropped it), or the server
-   * ended one a client held between queries. Without a listener this is printed as a warning,
-   * never thrown.
+   * ended one a client held between queries; or the LISTEN connection was lost (`info.listen`;
+   * it reconnects while channels are listened), or an `onNotification` callback threw or
+   * rejected (`code: 'NOTIFICATION_CALLBACK_ERROR'`, `cause`: what it threw, `info.channel`).
+   * Without a listener this is printed as a warning, never thrown.
    */
-  error: [error: DatabaseError, info: ConnectionInfo]
+  error: [error: DatabaseError, info: ErrorInfo]
   /** A client was held past `leakDetectionThreshold`, or collected without `release()`. */
   leak: [warning: LeakWarning]
   /** The circuit breaker opened after `failureThreshold` failed connection attempts in a row; the last one's error. */
@@ -787,6 +835,11 @@ export interface DatabaseManagerEvents {
    * skipping"), shaped as node-postgres passes notices.
    */
   notice: [notice: Notice, info: ConnectionInfo]
+  /**
+   * The LISTEN connection opened with every channel listened in force; with `reconnected: true`
+   * after it was lost, when notifications may have been missed.
+   */
+  listen: [info: ListenInfo]
 }
 
 /** A NOTICE or WARNING from the server, as node-postgres's `notice` event gives it (not an Error). */
@@ -874,6 +927,26 @@ export declare class DatabaseManager extends EventEmitter<DatabaseManagerEvents>
   getHealthStatus(options?: HealthOptions): Promise<HealthStatus>
   /** The statistics in the Prometheus text exposition format, names under `pg_rust_pool_`. */
   metrics(): string
+  /**
+   * Calls `onNotification` for every notification on `channel` (a name as given: case, spaces
+   * and quotes are kept; at most 63 bytes), in the order the server sent them. Resolves, once
+   * `LISTEN` is in force on the server, to a function that stops it; the last one of a channel
+   * sends `UNLISTEN`. Every channel of the manager shares one connection, outside `max`, opened
+   * by the first call; lost, it is opened again (at once, then at most 500 ms apart), listens
+   * again, and emits `listen` with `reconnected: true`. A callback that throws or rejects is
+   * reported as an `error` event. While any channel is listened the process stays alive.
+   * @throws {DatabaseError} `INVALID_ARGUMENT` for an empty name, one with a NUL or longer than
+   * 63 bytes, or a callback that is not a function; `POOL_CLOSED` after `close()`; the connect
+   * error when the connection cannot be opened now.
+   */
+  listen(channel: string, onNotification: (notification: Notification) => void | Promise<void>): Promise<() => Promise<void>>
+  /**
+   * Sends a notification (`SELECT pg_notify(channel, payload)`) from a pooled connection, outside
+   * any transaction; inside one, run that query on its client so it is sent at commit.
+   * @throws {DatabaseError} `INVALID_ARGUMENT` as for `listen()`; `22023` for a payload of 8000
+   * bytes or more (the server's limit).
+   */
+  notify(channel: string, payload?: string): Promise<void>
   /**
    * Whether the last attempt to reach the server (a connect, a query) succeeded: false before
    * the first and while the database is down. With `waitForDatabase()`, lets a service start

@@ -62,6 +62,8 @@ test('the scrape parses, follows the format, and its counters equal getPoolStati
       pg_rust_pool_connections_min: 'gauge',
       pg_rust_pool_waiting_requests: 'gauge',
       pg_rust_pool_circuit_open: 'gauge',
+      pg_rust_pool_listen_connected: 'gauge',
+      pg_rust_pool_listen_channels: 'gauge',
       pg_rust_pool_queries_total: 'counter',
       pg_rust_pool_transactions_total: 'counter',
       pg_rust_pool_errors_total: 'counter',
@@ -69,11 +71,13 @@ test('the scrape parses, follows the format, and its counters equal getPoolStati
       pg_rust_pool_connections_created_total: 'counter',
       pg_rust_pool_connections_removed_total: 'counter',
       pg_rust_pool_circuit_openings_total: 'counter',
+      pg_rust_pool_listen_reconnects_total: 'counter',
+      pg_rust_pool_notifications_received_total: 'counter',
       pg_rust_pool_acquire_duration_seconds: 'histogram',
       pg_rust_pool_query_duration_seconds: 'histogram',
     })
     const f = families(text)
-    assert.equal(Object.keys(f).length, 14, 'the parser read every family')
+    assert.equal(Object.keys(f).length, 18, 'the parser read every family')
     assert.ok(Object.values(f).every((family) => family.help.length > 0))
     assert.equal(single(f.pg_rust_pool_queries_total), stats.queriesExecuted)
     assert.equal(stats.queriesExecuted, 42)

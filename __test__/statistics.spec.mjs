@@ -7,7 +7,7 @@ import { withManager, uniqueName } from './helpers.mjs'
 const FIELDS = [
   'totalCount', 'idleCount', 'waitingCount', 'totalConnections', 'idleConnections', 'activeConnections',
   'waitingRequests', 'maxConnections', 'minConnections', 'utilization', 'queriesExecuted', 'transactionsExecuted',
-  'errors', 'poolExhaustedCount', 'connectionsCreated', 'connectionsRemoved', 'acquireTime', 'queryTime', 'lastError', 'circuit', 'profile',
+  'errors', 'poolExhaustedCount', 'connectionsCreated', 'connectionsRemoved', 'acquireTime', 'queryTime', 'lastError', 'circuit', 'profile', 'listen',
 ]
 
 function inconsistency(s) {

@@ -5,6 +5,7 @@ import {
   healthHandlers, type PoolStatistics, type LatencySummary, type LastError, type HealthStatus, type HealthOptions,
   type HealthHandler, type HealthHandlers, type HealthHandlersOptions, type LogLevel, type Logger,
   type PoolClient, type TransactionOptions, type SslMode, type SslOptions, type DatabaseManagerEvents, type CustomTypes, type QueryOptions,
+  type Notification, type ListenInfo, type ListenStatistics, type ErrorInfo,
 } from '..'
 import { createServer } from 'node:http'
 
@@ -169,6 +170,21 @@ async function main(): Promise<void> {
     health.isReplica, health.encrypted, health.tls?.version, health.tls?.cipher, health.circuit, health.pool.circuit, health.pool.profile, db.isConnected, health.pool.totalCount, health.error?.code, health.error?.message,
   ]
   const scrape: string = db.metrics()
+  const unlisten: () => Promise<void> = await db.listen('jobs', (notification: Notification) => {
+    const parts: [string, string, number] = [notification.channel, notification.payload, notification.processId]
+    void parts
+  })
+  await db.listen('async jobs', async (notification: Notification) => void notification.payload)
+  await db.notify('jobs', 'payload')
+  await db.notify('jobs')
+  await unlisten()
+  db.on('listen', (info: ListenInfo) => {
+    const parts: [number, string[], boolean] = [info.pid, info.channels, info.reconnected]
+    void parts
+  })
+  db.on('error', (err: DatabaseError, info: ErrorInfo) => void [err.cause, info.pid, info.listen, info.channel])
+  const listening: ListenStatistics = stats.listen
+  const listenParts: [boolean, number, number, number] = [listening.connected, listening.channels, listening.reconnects, listening.notifications]
   const handlerOptions: HealthHandlersOptions = { timeoutMillis: 2000 }
   const handlers: HealthHandlers = healthHandlers(db, handlerOptions)
   const each: HealthHandler[] = [handlers.health, handlers.database, handlers.ready, handlers.live, handlers.status, handlers.metrics, handlers.routes['/ready']]
@@ -180,7 +196,7 @@ async function main(): Promise<void> {
   const description: string = db.toString()
   const closing: CloseOptions = { timeoutMillis: 1000 }
   await db.close(closing)
-  void [parsers, events, n, command, count, oid, asArray, meta, description, total, results, level, logger, counts, times, lastParts, healthParts, scrape, each, withSsl, pgNamed, noBreaker]
+  void [listenParts, parsers, events, n, command, count, oid, asArray, meta, description, total, results, level, logger, counts, times, lastParts, healthParts, scrape, each, withSsl, pgNamed, noBreaker]
 }
 
 void main

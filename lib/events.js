@@ -34,6 +34,15 @@ function emitSafely(manager, name, ...args) {
   }
 }
 
+/**
+ * Emits `error` with `error` and `info`, or, with no `error` listener, reports `unheard` as a
+ * process warning: never a throw.
+ */
+function emitError(manager, error, info, unheard) {
+  if (manager.listenerCount('error') > 0) emitSafely(manager, 'error', error, info)
+  else warn(`${unheard}: ${error.code}: ${error.message}${error.cause?.stack ? `\n${error.cause.stack}` : ''}`)
+}
+
 class EventBridge {
   #manager
   #native
@@ -69,13 +78,15 @@ class EventBridge {
       case 'drained':
         this.#drained.shift()?.()
         return
-      case 'error': {
-        const error = fromNative(event.error)
-        const info = { pid: event.pid, ...this.#target }
-        if (manager.listenerCount('error') > 0) emitSafely(manager, 'error', error, info)
-        else warn(`an idle connection (server pid ${event.pid}) failed and was removed; add an 'error' listener to handle this: ${error.code}: ${error.message}`)
+      case 'error':
+        if (event.reason === 'listen') {
+          emitError(manager, fromNative(event.error), { pid: event.pid, listen: true, ...this.#target },
+            `the LISTEN connection (server pid ${event.pid}) was lost; it reconnects while channels are listened, and notifications sent meanwhile are missed (the 'listen' event says when it is back); add an 'error' listener to handle this`)
+        } else {
+          emitError(manager, fromNative(event.error), { pid: event.pid, ...this.#target },
+            `an idle connection (server pid ${event.pid}) failed and was removed; add an 'error' listener to handle this`)
+        }
         return
-      }
       case 'remove':
         emitSafely(manager, 'remove', { pid: event.pid, reason: event.reason, ...this.#target })
         return
@@ -87,6 +98,9 @@ class EventBridge {
         return
       case 'notice':
         emitSafely(manager, 'notice', notice(event.error), { pid: event.pid, ...this.#target })
+        return
+      case 'listen':
+        emitSafely(manager, 'listen', { pid: event.pid, channels: event.channels, reconnected: event.reconnected })
         return
       default:
         emitSafely(manager, event.kind, { pid: event.pid, ...this.#target })
@@ -109,4 +123,4 @@ class EventBridge {
   }
 }
 
-module.exports = { EventBridge }
+module.exports = { EventBridge, emitError }

@@ -19,6 +19,7 @@ const { Leaks } = require('./leak')
 const { Delivery } = require('./delivery')
 const { limitedCall, untilAborted, abortedBefore, checkSignal } = require('./abort')
 const { Replicas, replicaOptions, mergeMetrics } = require('./replicas')
+const { Channels } = require('./listen')
 
 /** Throws INVALID_ARGUMENT unless `signal` is undefined or an AbortSignal. */
 function checkSignalArgument(signal, trace) {
@@ -61,6 +62,8 @@ class DatabaseManager extends EventEmitter {
   #native
   #parsers
   #events
+  /** LISTEN/NOTIFY: each channel's callbacks. */
+  #channels
   /** What clients and transactions need of this manager. */
   #shared
   #send
@@ -93,6 +96,7 @@ class DatabaseManager extends EventEmitter {
       const shared = target(this, replicaNative, this.#parsers)
       this.#replicas = new Replicas(shared, sender(shared), options.maxReplicaLagMillis)
     }
+    this.#channels = new Channels(this, this.#native, this.#shared.delivery)
   }
 
   /** Opens `min` connections (at least one) and runs a check query; rejects if it cannot. */
@@ -158,6 +162,19 @@ class DatabaseManager extends EventEmitter {
   }
 
   /**
+   * Calls `onNotification({ channel, payload, processId })` for each notification on `channel`;
+   * resolves, once LISTEN is in force on the server, to an async function that stops it.
+   */
+  listen(channel, onNotification) {
+    return this.#channels.listen(channel, onNotification, captureTrace(this.listen))
+  }
+
+  /** Sends a notification on `channel` (`pg_notify`) from a pooled connection. */
+  notify(channel, payload) {
+    return this.#channels.notify(channel, payload, captureTrace(this.notify))
+  }
+
+  /**
    * Stops new work, waits for queries in flight (at most `timeoutMillis` when given), closes every
    * connection, and resolves once their events have reached the listeners. Later calls reject
    * with POOL_CLOSED.
@@ -165,6 +182,7 @@ class DatabaseManager extends EventEmitter {
   async close({ timeoutMillis } = {}) {
     const trace = captureTrace(this.close)
     if (timeoutMillis !== undefined) checkTimeout(timeoutMillis, 0, trace)
+    this.#channels.close()
     const replica = this.#replicas?.shared.native
     await Promise.all([this.#native.close(timeoutMillis), replica?.close(timeoutMillis)])
     await Promise.all([this.#events.drain(), this.#replicaEvents?.drain()])

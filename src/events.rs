@@ -87,6 +87,25 @@ pub enum Event {
         /// The notice, as a server error (`Error::Server`) with its severity.
         notice: Error,
     },
+    /// The LISTEN connection opened, or opened again after it was lost, and every channel
+    /// listened is in force on it.
+    Listen {
+        /// Server process id of the LISTEN connection.
+        pid: i32,
+        /// The channels listened.
+        channels: Vec<String>,
+        /// Whether it replaces a connection lost while channels were listened: notifications
+        /// sent in between were missed.
+        reconnected: bool,
+    },
+    /// The LISTEN connection failed; it is opened again while channels are listened. Delivered
+    /// as an `error`.
+    ListenLost {
+        /// Server process id of the lost connection.
+        pid: i32,
+        /// What happened.
+        error: Error,
+    },
 }
 
 /// Bit of each event kind in the listener mask; the facade takes them from [`kind::NAMES`].
@@ -107,10 +126,12 @@ pub mod kind {
     pub const CIRCUIT_CLOSE: u32 = 64;
     /// `notice`
     pub const NOTICE: u32 = 128;
+    /// `listen`
+    pub const LISTEN: u32 = 256;
 
     /// Each kind's JS event name and bit: the facade takes this table (`constants()`), so the
     /// two sides cannot disagree.
-    pub const NAMES: [(&str, u32); 8] = [
+    pub const NAMES: [(&str, u32); 9] = [
         ("connect", CONNECT),
         ("acquire", ACQUIRE),
         ("release", RELEASE),
@@ -119,6 +140,7 @@ pub mod kind {
         ("circuitOpen", CIRCUIT_OPEN),
         ("circuitClose", CIRCUIT_CLOSE),
         ("notice", NOTICE),
+        ("listen", LISTEN),
     ];
 }
 

@@ -2,8 +2,8 @@
 //!
 //! The core modules hold no napi types, so `cargo test` exercises them without Node. The napi
 //! edge is `options` (the JS-facing shapes and their conversions), `manager` (the exported pool
-//! class, clients included, by handle: `handles`) and `delivery` (call outcomes on their way to
-//! JS). docs/architecture.md draws the layers and follows one query through them.
+//! class, clients included, by handle: `handles`), `delivery` (call outcomes on their way to
+//! JS) and `notifications` (LISTEN/NOTIFY calls, and notifications on their way to JS). docs/architecture.md draws the layers and follows one query through them.
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod handles;
 pub mod health;
+pub mod listen;
 pub mod log;
 pub mod metrics;
 pub mod params;
@@ -37,4 +38,5 @@ pub mod wire;
 
 mod delivery;
 mod manager;
+mod notifications;
 mod options;

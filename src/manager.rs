@@ -133,12 +133,7 @@ impl NativePool {
     #[napi]
     pub fn drain_events(&self) {
         if let Some(sink) = &self.sink {
-            let marker = JsEvent {
-                kind: "drained".into(),
-                pid: 0,
-                reason: None,
-                error: None,
-            };
+            let marker = JsEvent::bare("drained", 0);
             sink.0.call(marker, ThreadsafeFunctionCallMode::NonBlocking);
         }
     }

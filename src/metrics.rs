@@ -55,6 +55,16 @@ pub fn render(s: &Snapshot, acquire: &Histogram, query: &Histogram, pool: Option
              (open or half-open), else 0.",
             u64::from(s.circuit != crate::circuit::State::Closed),
         ),
+        (
+            "listen_connected",
+            "1 while the LISTEN connection is open with every channel listened in force, else 0.",
+            u64::from(s.listen.connected),
+        ),
+        (
+            "listen_channels",
+            "Channels listened on the LISTEN connection.",
+            s.listen.channels,
+        ),
     ];
     for (name, help, value) in gauges {
         out.family(name, "gauge", help);
@@ -87,6 +97,16 @@ pub fn render(s: &Snapshot, acquire: &Histogram, query: &Histogram, pool: Option
             "circuit_openings_total",
             "Times the circuit breaker opened.",
             s.circuit_openings,
+        ),
+        (
+            "listen_reconnects_total",
+            "Times the LISTEN connection was re-established after it was lost.",
+            s.listen.reconnects,
+        ),
+        (
+            "notifications_received_total",
+            "Notifications received on the LISTEN connection.",
+            s.listen.notifications,
         ),
     ];
     for (name, help, value) in counters {
@@ -194,6 +214,12 @@ mod tests {
             circuit: crate::circuit::State::Closed,
             circuit_openings: 0,
             profile: "development",
+            listen: crate::stats::Listening {
+                connected: true,
+                channels: 2,
+                reconnects: 1,
+                notifications: 7,
+            },
         }
     }
 
@@ -236,6 +262,10 @@ mod tests {
             "pg_rust_pool_connections{state=\"active\"} 2",
             "pg_rust_pool_connections{state=\"idle\"} 1",
             "pg_rust_pool_waiting_requests 4",
+            "pg_rust_pool_listen_connected 1",
+            "pg_rust_pool_listen_channels 2",
+            "pg_rust_pool_listen_reconnects_total 1",
+            "pg_rust_pool_notifications_received_total 7",
             "# TYPE pg_rust_pool_query_duration_seconds histogram",
             "pg_rust_pool_query_duration_seconds_bucket{le=\"0.0001\"} 0",
             "pg_rust_pool_query_duration_seconds_bucket{le=\"5\"} 3",

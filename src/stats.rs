@@ -199,6 +199,19 @@ impl Stats {
     }
 }
 
+/// The manager's LISTEN connection, for `getPoolStatistics().listen` (see `listen`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Listening {
+    /// Whether it is open, with every channel listened in force.
+    pub connected: bool,
+    /// Channels listened (each once, however many callbacks it has).
+    pub channels: u64,
+    /// Times it was re-established after it was lost while channels were listened.
+    pub reconnects: u64,
+    /// Notifications it received.
+    pub notifications: u64,
+}
+
 /// A snapshot of the pool for `getPoolStatistics()`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -238,6 +251,8 @@ pub struct Snapshot {
     pub circuit_openings: u64,
     /// The defaults' profile (`NODE_ENV`).
     pub profile: &'static str,
+    /// The LISTEN connection.
+    pub listen: Listening,
 }
 
 #[cfg(test)]

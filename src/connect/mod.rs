@@ -18,7 +18,7 @@ mod role;
 mod task;
 pub mod tls;
 
-pub use task::{Noted, Task};
+pub use task::{Noted, OnNotifications, Task};
 
 /// The stream of a connection: TLS or plain, decided per connection.
 pub type Stream = <tls::MakeTls as MakeTlsConnect<Socket>>::Stream;

@@ -1,5 +1,6 @@
 //! A connection's task as the pool runs it: tokio-postgres's connection, polled for the messages
-//! the server sends outside any answer, so the pool learns what only those say.
+//! the server sends outside any answer (notices, notifications), so the pool learns what only
+//! those say.
 use super::Connection;
 use crate::config::topology::ROLE_SETTINGS;
 use std::future::Future;
@@ -8,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio_postgres::error::{DbError, SqlState};
-use tokio_postgres::AsyncMessage;
+use tokio_postgres::{AsyncMessage, Notification};
 
 /// The session settings the server reports when they change (ParameterStatus) that change how it
 /// writes values as text. `extra_float_digits` and `bytea_output` are not reported: the
@@ -37,12 +38,17 @@ pub struct Noted {
     pub role_changed: AtomicBool,
 }
 
+/// Where a connection's notifications go: every one that arrived in one turn, together.
+pub type OnNotifications = Box<dyn Fn(Vec<Notification>) + Send>;
+
 /// Runs a connection (as awaiting `tokio_postgres::Connection` does), notes what its messages
-/// say in a [`Noted`], and passes each notice on.
+/// say in a [`Noted`], and passes each notice on, and its notifications if asked.
 pub struct Task {
     connection: Connection,
     noted: Arc<Noted>,
     on_notice: Box<dyn Fn(&DbError) + Send>,
+    /// Without it (a pooled connection), notifications are dropped.
+    on_notifications: Option<OnNotifications>,
     /// The [`RENDERING`] settings as the session started.
     started: [Option<String>; 3],
     /// The `ROLE_SETTINGS` as the session started.
@@ -62,9 +68,17 @@ impl Task {
             connection,
             noted,
             on_notice,
+            on_notifications: None,
             started,
             role,
         }
+    }
+
+    /// The same task, handing the notifications of each turn to `on_notifications` at once, so
+    /// that a burst costs one call rather than one per notification.
+    pub fn with_notifications(mut self, on_notifications: OnNotifications) -> Self {
+        self.on_notifications = Some(on_notifications);
+        self
     }
 
     /// Whether a [`RENDERING`] setting differs from its value at the start.
@@ -88,6 +102,7 @@ impl Future for Task {
     type Output = Result<(), tokio_postgres::Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut arrived = Vec::new();
         let polled = loop {
             let message = self.connection.poll_message(cx);
             if matches!(message, Poll::Pending | Poll::Ready(Some(Ok(_)))) {
@@ -100,12 +115,20 @@ impl Future for Task {
                     }
                     (self.on_notice)(&notice);
                 }
+                Poll::Ready(Some(Ok(AsyncMessage::Notification(n)))) => {
+                    if self.on_notifications.is_some() {
+                        arrived.push(n);
+                    }
+                }
                 Poll::Ready(Some(Ok(_))) => {}
                 Poll::Ready(Some(Err(e))) => break Poll::Ready(Err(e)),
                 Poll::Ready(None) => break Poll::Ready(Ok(())),
                 Poll::Pending => break Poll::Pending,
             }
         };
+        if let (false, Some(on_notifications)) = (arrived.is_empty(), &self.on_notifications) {
+            on_notifications(arrived);
+        }
         // A ParameterStatus is taken in by tokio-postgres as it reads, before the answer it came
         // with is passed on; checked here, after each turn, it is seen before that answer is.
         if !self.noted.rendering_changed.load(Ordering::Relaxed) && self.rendering_changed() {

@@ -82,36 +82,106 @@ impl From<Error> for JsError {
 #[napi(object)]
 pub struct JsEvent {
     /// `connect`, `acquire`, `release`, `remove`, `error`, `circuitOpen`, `circuitClose`,
-    /// `notice`, or `drained` (the facade's marker that every earlier event has been delivered).
+    /// `notice`, `listen`, or `drained` (the facade's marker that every earlier event has been
+    /// delivered).
     pub kind: String,
     /// Server process id of the connection.
     pub pid: i32,
-    /// Why a connection was removed.
+    /// Why a connection was removed; `listen` for an `error` of the LISTEN connection.
     pub reason: Option<String>,
     /// What failed, for `error` and `circuitOpen`; the notice's fields, for `notice`.
     pub error: Option<JsError>,
+    /// The channels listened, for `listen`.
+    pub channels: Option<Vec<String>>,
+    /// Whether the LISTEN connection replaces one that was lost, for `listen`.
+    pub reconnected: Option<bool>,
+}
+
+impl JsEvent {
+    /// An event with nothing but its kind and pid.
+    pub fn bare(kind: &str, pid: i32) -> Self {
+        JsEvent {
+            kind: kind.to_owned(),
+            pid,
+            reason: None,
+            error: None,
+            channels: None,
+            reconnected: None,
+        }
+    }
 }
 
 impl From<Event> for JsEvent {
     fn from(e: Event) -> Self {
-        let (kind, pid, reason, error) = match e {
-            Event::Connect { pid } => ("connect", pid, None, None),
-            Event::Acquire { pid } => ("acquire", pid, None, None),
-            Event::Release { pid } => ("release", pid, None, None),
-            Event::Remove { pid, reason } => {
-                ("remove", pid, Some(reason.as_str().to_owned()), None)
-            }
-            Event::Error { pid, error } => ("error", pid, None, Some(error.into())),
-            Event::CircuitOpen { error } => ("circuitOpen", 0, None, Some(error.into())),
-            Event::CircuitClose => ("circuitClose", 0, None, None),
-            Event::Notice { pid, notice } => ("notice", pid, None, Some(notice.into())),
+        let (kind, pid) = match &e {
+            Event::Connect { pid } => ("connect", *pid),
+            Event::Acquire { pid } => ("acquire", *pid),
+            Event::Release { pid } => ("release", *pid),
+            Event::Remove { pid, .. } => ("remove", *pid),
+            Event::Error { pid, .. } | Event::ListenLost { pid, .. } => ("error", *pid),
+            Event::CircuitOpen { .. } => ("circuitOpen", 0),
+            Event::CircuitClose => ("circuitClose", 0),
+            Event::Notice { pid, .. } => ("notice", *pid),
+            Event::Listen { pid, .. } => ("listen", *pid),
         };
-        JsEvent {
-            kind: kind.to_owned(),
-            pid,
-            reason,
-            error,
+        let mut event = JsEvent::bare(kind, pid);
+        match e {
+            Event::Remove { reason, .. } => event.reason = Some(reason.as_str().to_owned()),
+            Event::Error { error, .. } | Event::CircuitOpen { error } => {
+                event.error = Some(error.into())
+            }
+            Event::ListenLost { error, .. } => {
+                event.reason = Some("listen".to_owned());
+                event.error = Some(error.into());
+            }
+            Event::Notice { notice, .. } => event.error = Some(notice.into()),
+            Event::Listen {
+                channels,
+                reconnected,
+                ..
+            } => {
+                event.channels = Some(channels);
+                event.reconnected = Some(reconnected);
+            }
+            Event::Connect { .. }
+            | Event::Acquire { .. }
+            | Event::Release { .. }
+            | Event::CircuitClose => {}
         }
+        event
+    }
+}
+
+/// Notifications that arrived together, as columns: the facade builds pg's `{ channel,
+/// payload, processId }` from each row.
+#[napi(object)]
+pub struct JsNotifications {
+    /// Each notification's channel.
+    pub channels: Vec<String>,
+    /// Each one's payload (`''` when none was given).
+    pub payloads: Vec<String>,
+    /// Server process id of the session that sent each one (pg's `processId`).
+    pub senders: Vec<i32>,
+    /// Server process id of the LISTEN connection that received each one.
+    pub pids: Vec<i32>,
+}
+
+impl From<Vec<(i32, Notification)>> for JsNotifications {
+    fn from(arrived: Vec<(i32, Notification)>) -> Self {
+        let n = arrived.len();
+        let mut batch = JsNotifications {
+            channels: Vec::with_capacity(n),
+            payloads: Vec::with_capacity(n),
+            senders: Vec::with_capacity(n),
+            pids: Vec::with_capacity(n),
+        };
+        for (pid, notification) in arrived {
+            batch.channels.push(notification.channel().to_owned());
+            batch.payloads.push(notification.payload().to_owned());
+            batch.senders.push(notification.process_id());
+            batch.pids.push(pid);
+        }
+        batch
     }
 }
 
@@ -192,6 +262,8 @@ pub struct JsStatistics {
     pub circuit: String,
     /// The defaults' profile: `development` or `production` (`NODE_ENV`).
     pub profile: String,
+    /// The LISTEN connection.
+    pub listen: JsListening,
 }
 
 impl From<Snapshot> for JsStatistics {
@@ -227,6 +299,31 @@ impl From<Snapshot> for JsStatistics {
             }),
             circuit: s.circuit.as_str().to_owned(),
             profile: s.profile.to_owned(),
+            listen: s.listen.into(),
+        }
+    }
+}
+
+/// `getPoolStatistics().listen`: the LISTEN connection.
+#[napi(object)]
+pub struct JsListening {
+    /// Whether it is open with every channel listened in force.
+    pub connected: bool,
+    /// Channels listened.
+    pub channels: u32,
+    /// Times it was re-established after being lost while channels were listened.
+    pub reconnects: f64,
+    /// Notifications received.
+    pub notifications: f64,
+}
+
+impl From<Listening> for JsListening {
+    fn from(l: Listening) -> Self {
+        JsListening {
+            connected: l.connected,
+            channels: l.channels as u32,
+            reconnects: l.reconnects as f64,
+            notifications: l.notifications as f64,
         }
     }
 }

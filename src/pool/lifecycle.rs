@@ -202,7 +202,8 @@ impl Pool {
     }
 
     /// Stops new calls and waits for calls in flight. Past `timeout`, the statements still running
-    /// are cancelled and their connections cut. Then every connection is closed and waited for.
+    /// are cancelled and their connections cut. Then every connection, the LISTEN one included, is
+    /// closed and waited for.
     /// A second call, concurrent or later, waits for the same close.
     pub async fn close(&self, timeout: Option<Duration>) {
         self.closed
@@ -241,7 +242,13 @@ impl Pool {
                     .get_application_name()
                     .unwrap_or(crate::config::defaults::APPLICATION_NAME);
                 let goodbye = async {
-                    futures_util::future::join_all(closing).await;
+                    let mut pids = pids;
+                    let (_, listening) = futures_util::future::join(
+                        futures_util::future::join_all(closing),
+                        self.listener.close(),
+                    )
+                    .await;
+                    pids.extend(listening);
                     crate::connection::wait_until_gone(&self.pool.manager().connector, name, &pids)
                         .await;
                 };

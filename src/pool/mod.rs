@@ -1,7 +1,9 @@
 //! The pool: deadpool's managed pool of [`Conn`]s, the lifecycle state every entry point checks,
 //! what happens when a connection is handed out and comes back (events, retirement), where a
 //! manager query runs (a connection of its own or a place on a shared one, see `share`), the
-//! maintenance that keeps `min` connections and closes idle ones, and a graceful close.
+//! maintenance that keeps `min` connections and closes idle ones, a graceful close, and the
+//! entry points of LISTEN/NOTIFY (`channels`, over `listen::Listener`).
+mod channels;
 mod dispatch;
 mod lifecycle;
 
@@ -17,6 +19,7 @@ pub use crate::connection::{Conn, Manager, Object, Stopper};
 use crate::deadline::{Abort, Limit, Stage};
 use crate::error::{Error, Result, CANCELLED, ENDED_BEFORE_RUNNING};
 use crate::events::{kind, Event, Events, Reason};
+use crate::listen::Listener;
 use crate::log::Log;
 use crate::params::Param;
 use crate::query::{self, EarlyRows, QueryOptions};
@@ -72,6 +75,8 @@ pub struct Pool {
     /// [`Pool::wait_holding`]), and the signal of each change of their number.
     holding_waiters: AtomicUsize,
     holding_changed: Notify,
+    /// The LISTEN connection, outside `max` (see `channels`).
+    listener: Listener,
 }
 
 /// A caller counted among [`Pool::holding_waiters`] while it waits.
@@ -126,10 +131,12 @@ impl Pool {
             Redactor::new(config.pg.get_password()).also(config.tls.key_password.as_deref());
         let stats = Arc::new(Stats::new(redactor.clone()));
         let log = Arc::new(Log::new(config.log.clone(), config.name.clone(), redactor));
+        let connector = Arc::new(Connector::new(&config)?);
+        let listener = Listener::new(&connector, &config, events.clone(), log.clone());
         let manager = Manager {
             stats: stats.clone(),
             log: log.clone(),
-            connector: Arc::new(Connector::new(&config)?),
+            connector,
             check_wait: crate::connection::check_wait(config.connection_timeout),
             dead_before: Default::default(),
             circuit: Circuit::new(config.circuit),
@@ -176,6 +183,7 @@ impl Pool {
             fill_retry: Mutex::new((None, FILL_RETRY_FIRST)),
             holding_waiters: AtomicUsize::new(0),
             holding_changed: Notify::new(),
+            listener,
         })
     }
 
@@ -223,6 +231,7 @@ impl Pool {
             circuit: self.pool.manager().circuit.state(),
             circuit_openings: self.pool.manager().circuit.openings(),
             profile: self.config.profile,
+            listen: self.listener.snapshot(),
         }
     }
 
