@@ -12,7 +12,7 @@ const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeo
   'idleTimeoutMillis', 'maxLifetimeSeconds', 'maxUses', 'keepAliveInitialDelayMillis', 'slowQueryMillis',
   'leakDetectionThreshold', 'busyPollMicros', 'queryTimeoutMillis', 'cancelTimeoutMillis',
   'tcpUserTimeoutMillis']
-const BOOLEAN = ['statementCache', 'keepAlive', 'logParameters']
+const BOOLEAN = ['statementCache', 'pgbouncer', 'keepAlive', 'logParameters']
 const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger', 'ssl', 'query_timeout', 'circuitBreaker'])
 // node-postgres's `ssl` object: the tls.connect options it passes on that mean something here.
 // `require` is not a tls option, but guides for hosted databases write it; it asks for TLS, as

@@ -23,6 +23,7 @@ pub mod health;
 pub mod log;
 pub mod metrics;
 pub mod params;
+pub mod pinned;
 pub mod pool;
 pub mod query;
 pub mod redact;
@@ -33,6 +34,7 @@ pub mod split;
 pub mod statements;
 pub mod stats;
 pub mod txstate;
+pub mod typeinfo;
 pub mod wire;
 
 mod delivery;

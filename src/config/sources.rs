@@ -82,6 +82,8 @@ pub(super) struct Url {
     pub(super) pg: tokio_postgres::Config,
     /// Its TLS parameters, which tokio-postgres does not parse (see `tls::URL_PARAMETERS`).
     pub(super) tls: Vec<(String, String)>,
+    /// Its `pgbouncer` parameter, as written.
+    pub(super) pgbouncer: Option<String>,
     /// The string as given (never shown: it may hold a password).
     pub(super) text: String,
 }

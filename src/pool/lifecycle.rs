@@ -240,6 +240,10 @@ impl Pool {
                     .pg
                     .get_application_name()
                     .unwrap_or(crate::config::defaults::APPLICATION_NAME);
+                // Behind PgBouncer the server processes are PgBouncer's, and stay.
+                if self.config.pgbouncer {
+                    pids.clear();
+                }
                 let goodbye = async {
                     futures_util::future::join_all(closing).await;
                     crate::connection::wait_until_gone(&self.pool.manager().connector, name, &pids)
