@@ -246,6 +246,12 @@ fn may_lack_type(e: &Error) -> bool {
 /// and a failure of its own comes back the same. A failure inside a transaction block has
 /// aborted it: the statement leaves the cache but does not run again, which would only fail with
 /// 25P02.
+///
+/// A statement run unnamed (PgBouncer's transaction mode) is parsed again with each run, so never
+/// stale on the server; it is described again where a prepared one would be prepared again. A
+/// prepared-statement error (26000, 42P05) from one other than EXECUTE, DEALLOCATE or PREPARE can
+/// only come from a type lookup tokio-postgres made outside a describe, whose statement may be
+/// left on some server connection: the connection is poisoned, so that it is closed.
 async fn execute_cached(
     conn: &Conn,
     sql: &str,
@@ -255,11 +261,9 @@ async fn execute_cached(
     early: Option<&dyn EarlyRows>,
     from_cache: bool,
 ) -> Result<ResultSet> {
-    if prepared.statement.is_none() {
-        return execute_unnamed(conn, sql, prepared, params, options, early).await;
-    }
+    let unnamed = prepared.statement.is_none();
     match run(conn, sql, &prepared, params, options, early).await {
-        Err(e) if is_stale(&e) || (from_cache && may_lack_type(&e)) => {
+        Err(e) if !unnamed && (is_stale(&e) || (from_cache && may_lack_type(&e))) => {
             conn.statements.remove(sql);
             if options.in_transaction {
                 return Err(e);
@@ -273,40 +277,16 @@ async fn execute_cached(
             if &*prepared.command != "SELECT" || rows_went {
                 return Err(Error::Decode(e));
             }
-            let again = prepare(conn, sql, prepared.command).await?;
-            run(conn, sql, &again, params, options, early).await
-        }
-        outcome => outcome,
-    }
-}
-
-/// Runs a statement described for PgBouncer's transaction mode, parsed again with each run, so
-/// never stale on the server. Values that fail to decode mean that a type it returns changed on
-/// the server: the connection forgets what it knew of types, and a SELECT whose rows had not
-/// reached JS is described again and runs again. A prepared-statement error (26000, 42P05) from
-/// a statement other than EXECUTE, DEALLOCATE or PREPARE can only come from a type lookup
-/// tokio-postgres made outside a describe, whose statement may be left on some server
-/// connection: the connection is poisoned, so that it is closed.
-async fn execute_unnamed(
-    conn: &Conn,
-    sql: &str,
-    prepared: Prepared,
-    params: &[Param],
-    options: &QueryOptions,
-    early: Option<&dyn EarlyRows>,
-) -> Result<ResultSet> {
-    match run(conn, sql, &prepared, params, options, early).await {
-        Err(Error::Decode(e)) => {
-            conn.forget_types();
-            let rows_went = early.is_some_and(|early| early.sent());
-            if &*prepared.command != "SELECT" || rows_went {
-                return Err(Error::Decode(e));
-            }
-            let again = describe(conn, sql, prepared.command, options).await?;
+            let again = if unnamed {
+                describe(conn, sql, prepared.command, options).await?
+            } else {
+                prepare(conn, sql, prepared.command).await?
+            };
             run(conn, sql, &again, params, options, early).await
         }
         Err(Error::Server(e))
-            if matches!(e.code.as_str(), "26000" | "42P05")
+            if unnamed
+                && matches!(e.code.as_str(), "26000" | "42P05")
                 && !matches!(&*prepared.command, "EXECUTE" | "DEALLOCATE" | "PREPARE") =>
         {
             // Most likely a column of a type this connection had not seen, after the statement
