@@ -473,7 +473,10 @@ export type RemoveReason = 'idle' | 'lifetime' | 'maxUses' | 'broken' | 'closed'
 
 /** The connection an event is about. */
 export interface ConnectionInfo {
-  /** Server process id of the connection (`pg_backend_pid()`). */
+  /**
+   * Server process id of the connection (`pg_backend_pid()`); with `pgbouncer`, whose server
+   * process changes with every transaction, a negative number of the pool's own.
+   */
   pid: number
 }
 
