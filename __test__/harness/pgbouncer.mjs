@@ -34,9 +34,9 @@ function dropRootArgs() {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function ready(port) {
+function ready(pgIsReady, port) {
   return new Promise((resolve) => {
-    execFile(join(findBinDir(), 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q'], (error) => resolve(!error))
+    execFile(pgIsReady, ['-h', '127.0.0.1', '-p', String(port), '-q'], (error) => resolve(!error))
   })
 }
 
@@ -114,11 +114,12 @@ export async function startPgBouncer({ port: serverPort, root }, { poolMode = 't
     },
   }
   const shown = () => log().trim().replace(/^/gm, '  ') || '  (pgbouncer wrote nothing)'
+  const pgIsReady = join(findBinDir(), 'pg_isready')
   const deadline = Date.now() + START_TIMEOUT_MS
   while (Date.now() < deadline) {
     if (spawnError) throw new Error(`could not run setpriv: ${spawnError.message}`)
     if (exited) throw new Error(`pgbouncer exited during startup (${exited}); its log:\n${shown()}`)
-    if (await ready(port)) return bouncer
+    if (await ready(pgIsReady, port)) return bouncer
     await sleep(50)
   }
   await bouncer.stop()
