@@ -114,7 +114,7 @@ export interface DatabaseManagerOptions {
   connectionTimeoutMillis?: number
   /**
    * Server-side `statement_timeout` of every connection, in milliseconds; 0 means none.
-   * A statement running longer fails with SQLSTATE `57014`.
+   * A statement running longer fails with SQLSTATE `57014`. Refused with `pgbouncer`.
    * Environment: `DB_STATEMENT_TIMEOUT`.
    * @default 0
    */
@@ -155,12 +155,27 @@ export interface DatabaseManagerOptions {
   cancelTimeoutMillis?: number
   /**
    * Keep prepared statements per connection, keyed by SQL text, so a repeated query costs one
-   * round trip. Set `false` behind PgBouncer in transaction mode.
-   * @default true
+   * round trip. `false` prepares, runs and closes a statement per query, which PgBouncer in
+   * transaction mode still breaks: behind it use `pgbouncer: true`, which turns this off (and
+   * refuses `statementCache: true`).
+   * @default true; false with `pgbouncer`
    */
   statementCache?: boolean
   /**
-   * Most prepared statements each connection keeps (least recently used go first).
+   * PgBouncer in transaction pooling mode: no named prepared statement is used
+   * outside a transaction block, nor left on a server connection, and nothing depends on the
+   * session. Each query runs as the unnamed statement in one round trip; each SQL text is
+   * described once per connection inside a short transaction of its own (two round trips).
+   * `statementTimeout`, `options` and a connection string's `options` are refused
+   * (`INVALID_CONFIG`): set them on the server with `ALTER ROLE … SET`. `pid` in events is then
+   * a negative number of the pool's own. Connection string: `?pgbouncer=true`.
+   * Environment: `DB_PGBOUNCER`.
+   * @default false
+   */
+  pgbouncer?: boolean
+  /**
+   * Most prepared statements each connection keeps (least recently used go first); with
+   * `pgbouncer`, most statement descriptions.
    * @default 256
    */
   maxPreparedStatements?: number
@@ -224,6 +239,7 @@ export interface DatabaseManagerOptions {
   /**
    * Server settings applied to every connection at startup, e.g.
    * `{ search_path: 'app,public', timezone: 'UTC', idle_in_transaction_session_timeout: 60000 }`.
+   * Refused with `pgbouncer` (PgBouncer refuses the startup parameter they travel in).
    * @default {}
    */
   options?: Record<string, string | number | boolean>
@@ -515,7 +531,10 @@ export type RemoveReason = 'idle' | 'lifetime' | 'maxUses' | 'broken' | 'closed'
 
 /** The connection an event is about. */
 export interface ConnectionInfo {
-  /** Server process id of the connection (`pg_backend_pid()`). */
+  /**
+   * Server process id of the connection (`pg_backend_pid()`); with `pgbouncer`, whose server
+   * process changes with every transaction, a negative number of the pool's own.
+   */
   pid: number
   /** `'replica'` for a connection of the replica pool (`replicas`); absent for the primary's. */
   target?: 'replica'

@@ -22,6 +22,7 @@ const options: DatabaseManagerOptions = {
   connectionTimeoutMillis: 30000,
   statementTimeout: 0,
   statementCache: true,
+  pgbouncer: false,
   maxPreparedStatements: 256,
   types: { 1700: (text: string) => Number(text) },
   int8: 'bigint',

@@ -24,6 +24,7 @@ pub mod listen;
 pub mod log;
 pub mod metrics;
 pub mod params;
+pub mod pinned;
 pub mod pool;
 pub mod query;
 pub mod redact;
@@ -34,6 +35,7 @@ pub mod split;
 pub mod statements;
 pub mod stats;
 pub mod txstate;
+pub mod typeinfo;
 pub mod wire;
 
 mod delivery;

@@ -4,6 +4,7 @@ use crate::connection::Conn;
 use crate::convert::ColumnBuilder;
 use crate::error::{Error, Result};
 use crate::params::{check_count, check_given, Param};
+use crate::pinned::{self, Block};
 use crate::result::{Field, ResultSet};
 use crate::simple;
 use crate::split::{
@@ -13,7 +14,6 @@ use crate::statements::Prepared;
 use futures_util::{pin_mut, StreamExt};
 use std::sync::Arc;
 use tokio_postgres::types::{FromSql, Type};
-use tokio_postgres::Statement;
 
 /// How queries run on a connection.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +25,37 @@ pub struct QueryOptions {
     /// The connection may be inside a transaction block: a multi-statement string then runs in
     /// it rather than in a transaction of its own, whose COMMIT would end the caller's.
     pub in_transaction: bool,
+    /// Whether `in_transaction` is known for sure: not while the answer to a BEGIN sent with the
+    /// query is still to come, nor once the client lost track (see `txstate::TxState::Unknown`).
+    pub transaction_certain: bool,
+    /// PgBouncer's transaction mode (`pgbouncer`): statements run unnamed, each SQL text
+    /// described once per connection (`pinned`).
+    pub pgbouncer: bool,
+}
+
+impl QueryOptions {
+    /// Where the connection stands with respect to a transaction block, as far as known.
+    fn block(&self) -> Block {
+        match (self.in_transaction, self.transaction_certain) {
+            (false, _) => Block::Outside,
+            (true, true) => Block::Inside,
+            (true, false) => Block::Unknown,
+        }
+    }
+}
+
+/// The type a parameter is sent with behind PgBouncer: OID 0, which leaves it to the server to
+/// infer, as node-postgres leaves every parameter.
+fn unspecified() -> Type {
+    static UNSPECIFIED: std::sync::LazyLock<Type> = std::sync::LazyLock::new(|| {
+        Type::new(
+            "unspecified".into(),
+            0,
+            tokio_postgres::types::Kind::Pseudo,
+            "pg_catalog".into(),
+        )
+    });
+    UNSPECIFIED.clone()
 }
 
 /// Takes the rows of a long result before its statement ends, so that JS turns them into values
@@ -79,9 +110,19 @@ pub async fn execute(
     early: Option<&dyn EarlyRows>,
 ) -> Result<Vec<ResultSet>> {
     check_count(params)?;
-    // A query this connection ran before: one statement, command known, nothing to lex.
-    let outcome = match options
-        .statement_cache
+    if conn.poisoned() {
+        return Err(Error::ConnectionClosed(
+            "the connection was closed: describing a statement behind PgBouncer failed half way, \
+             and what it left on the server connection goes with it; run the transaction again"
+                .into(),
+        ));
+    }
+    if options.pgbouncer {
+        conn.check_descriptions();
+    }
+    // A query this connection ran (or described) before: one statement, command known, nothing
+    // to lex.
+    let outcome = match (options.statement_cache || options.pgbouncer)
         .then(|| conn.statements.get(sql))
         .flatten()
     {
@@ -119,7 +160,9 @@ async fn execute_uncached(
     }
     if params.is_empty() && statements.len() > 1 {
         let (in_transaction, text_oids) = (options.in_transaction, &options.text_oids);
-        return simple::run_many(conn, sql, &statements, in_transaction, text_oids).await;
+        let pgbouncer = options.pgbouncer;
+        return simple::run_many(conn, sql, &statements, in_transaction, pgbouncer, text_oids)
+            .await;
     }
     let Some(first) = statements.first() else {
         // An empty query: the server answers EmptyQueryResponse, node-postgres an empty result.
@@ -131,6 +174,13 @@ async fn execute_uncached(
             rows: 0,
         }]);
     };
+    if options.pgbouncer {
+        let command: Arc<str> = first.command.as_str().into();
+        let prepared = describe(conn, sql, command, options).await?;
+        return Ok(vec![
+            execute_cached(conn, sql, prepared, params, options, early, false).await?,
+        ]);
+    }
     if !options.statement_cache {
         // Prepared, run, and closed again when `statement` drops: no named statement stays.
         let prepared = Prepared::new(
@@ -150,6 +200,24 @@ async fn execute_uncached(
 /// Prepares `sql` and keeps it in the connection's cache.
 async fn prepare(conn: &Conn, sql: &str, command: Arc<str>) -> Result<Prepared> {
     let prepared = Prepared::new(conn.client().prepare(sql).await?, command);
+    conn.statements.insert(sql, prepared.clone());
+    Ok(prepared)
+}
+
+/// Describes `sql` for PgBouncer's transaction mode (`pinned`) and keeps its shape in the
+/// connection's cache.
+async fn describe(
+    conn: &Conn,
+    sql: &str,
+    command: Arc<str>,
+    options: &QueryOptions,
+) -> Result<Prepared> {
+    let described = pinned::describe(conn, &[sql], options.block(), false).await?;
+    let shape = described
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(Error::Internal("no description".into())))?;
+    let prepared = Prepared::unnamed(Arc::new(shape), command);
     conn.statements.insert(sql, prepared.clone());
     Ok(prepared)
 }
@@ -178,6 +246,12 @@ fn may_lack_type(e: &Error) -> bool {
 /// and a failure of its own comes back the same. A failure inside a transaction block has
 /// aborted it: the statement leaves the cache but does not run again, which would only fail with
 /// 25P02.
+///
+/// A statement run unnamed (PgBouncer's transaction mode) is parsed again with each run, so never
+/// stale on the server; it is described again where a prepared one would be prepared again. A
+/// prepared-statement error (26000, 42P05) from one other than EXECUTE, DEALLOCATE or PREPARE can
+/// only come from a type lookup tokio-postgres made outside a describe, whose statement may be
+/// left on some server connection: the connection is poisoned, so that it is closed.
 async fn execute_cached(
     conn: &Conn,
     sql: &str,
@@ -187,8 +261,9 @@ async fn execute_cached(
     early: Option<&dyn EarlyRows>,
     from_cache: bool,
 ) -> Result<ResultSet> {
+    let unnamed = prepared.statement.is_none();
     match run(conn, sql, &prepared, params, options, early).await {
-        Err(e) if is_stale(&e) || (from_cache && may_lack_type(&e)) => {
+        Err(e) if !unnamed && (is_stale(&e) || (from_cache && may_lack_type(&e))) => {
             conn.statements.remove(sql);
             if options.in_transaction {
                 return Err(e);
@@ -197,14 +272,28 @@ async fn execute_cached(
             run(conn, sql, &again, params, options, early).await
         }
         Err(Error::Decode(e)) => {
-            conn.client().clear_type_cache();
-            conn.statements.clear();
+            conn.forget_types();
             let rows_went = early.is_some_and(|early| early.sent());
             if &*prepared.command != "SELECT" || rows_went {
                 return Err(Error::Decode(e));
             }
-            let again = prepare(conn, sql, prepared.command).await?;
+            let again = if unnamed {
+                describe(conn, sql, prepared.command, options).await?
+            } else {
+                prepare(conn, sql, prepared.command).await?
+            };
             run(conn, sql, &again, params, options, early).await
+        }
+        Err(Error::Server(e))
+            if unnamed
+                && matches!(e.code.as_str(), "26000" | "42P05")
+                && !matches!(&*prepared.command, "EXECUTE" | "DEALLOCATE" | "PREPARE") =>
+        {
+            // Most likely a column of a type this connection had not seen, after the statement
+            // was described: the other connections describe theirs again before they meet it.
+            conn.poison();
+            conn.descriptions_changed();
+            Err(Error::Server(e))
         }
         outcome => outcome,
     }
@@ -221,10 +310,11 @@ async fn run(
     early: Option<&dyn EarlyRows>,
 ) -> Result<ResultSet> {
     let Prepared {
-        statement,
+        shape,
         command,
         server_text,
         session_text,
+        ..
     } = prepared;
     let executed = match &**command {
         "EXECUTE" => executed_command(conn, sql).await,
@@ -232,11 +322,10 @@ async fn run(
     };
     let command = executed.as_deref().unwrap_or(command);
     if *server_text || (*session_text && conn.session_rendering()) {
-        return simple::run_inlined(conn, sql, statement, command, params, &options.text_oids)
-            .await;
+        return simple::run_inlined(conn, sql, shape, command, params, &options.text_oids).await;
     }
     let skipped_before = conn.skipped_creates();
-    let mut result = collect(conn, statement, command, params, options, early).await?;
+    let mut result = collect(conn, sql, prepared, command, params, options, early).await?;
     if result.row_count == Some(0)
         && command == "SELECT"
         && conn.skipped_creates() != skipped_before
@@ -267,28 +356,39 @@ async fn executed_command(conn: &Conn, sql: &str) -> Option<String> {
 
 /// Executes a prepared statement and gathers its rows into columns; a long result's rows go to
 /// `early` each time they pass [`EARLY_BYTES`]. Only for a command whose tag counts its rows: the
-/// log reports that count, and the result keeps only the last rows.
+/// log reports that count, and the result keeps only the last rows. A statement without a
+/// prepared one runs as the unnamed statement, in one round trip; should its rows' columns not
+/// be those described (the tables changed since), the rows' own are used, and the description
+/// is dropped.
 async fn collect(
     conn: &Conn,
-    statement: &Statement,
+    sql: &str,
+    prepared: &Prepared,
     command: &str,
     params: &[Param],
     options: &QueryOptions,
     early: Option<&dyn EarlyRows>,
 ) -> Result<ResultSet> {
-    check_given(statement.params().len(), params)?;
-    let columns = statement.columns();
-    let builders = || -> Vec<ColumnBuilder> {
-        columns
-            .iter()
-            .map(|c| ColumnBuilder::new(c.type_(), options.text_oids.contains(&c.type_().oid())))
+    let shape = &prepared.shape;
+    check_given(shape.params, params)?;
+    let builders_of = |types: &mut dyn Iterator<Item = &Type>| -> Vec<ColumnBuilder> {
+        types
+            .map(|ty| ColumnBuilder::new(ty, options.text_oids.contains(&ty.oid())))
             .collect()
     };
-    let fields: Vec<Field> = columns.iter().map(Field::of).collect();
+    let mut types: Vec<Type> = shape.types.clone();
+    let mut fields: Vec<Field> = shape.fields.clone();
     let early = early.filter(|_| has_row_count(command));
-    let mut kept = builders();
-    let stream = conn.client().query_raw(statement, params.iter()).await?;
+    let mut kept = builders_of(&mut types.iter());
+    let stream = match &prepared.statement {
+        Some(statement) => conn.client().query_raw(statement, params.iter()).await?,
+        None => {
+            let typed = params.iter().map(|p| (p, unspecified()));
+            conn.client().query_typed_raw(sql, typed).await?
+        }
+    };
     pin_mut!(stream);
+    let mut checked = prepared.statement.is_some();
     let (mut rows, mut bytes) = (0usize, 0usize);
     // A value that fails to decode (or to fit in JS) does not stop the stream: the rest of the
     // response is read so the connection stays in step with the server, and the first such error
@@ -298,6 +398,25 @@ async fn collect(
         let row = row?;
         if decode_error.is_some() {
             continue;
+        }
+        if !checked {
+            checked = true;
+            let columns = row.columns();
+            let same = columns.len() == types.len()
+                && columns
+                    .iter()
+                    .zip(types.iter().zip(&fields))
+                    .all(|(c, (t, f))| c.type_().oid() == t.oid() && c.name() == f.name);
+            if !same {
+                conn.descriptions_changed();
+                if conn.with_types(|t| t.may_have_looked_up(columns.iter().map(|c| c.type_()))) {
+                    // tokio-postgres looked a type up outside any describe (`typeinfo`).
+                    conn.poison();
+                }
+                types = columns.iter().map(|c| c.type_().clone()).collect();
+                fields = columns.iter().map(Field::of).collect();
+                kept = builders_of(&mut types.iter());
+            }
         }
         rows += 1;
         for (i, builder) in kept.iter_mut().enumerate() {
@@ -316,7 +435,7 @@ async fn collect(
             }
         }
         if let Some(early) = early.filter(|_| bytes >= EARLY_BYTES && decode_error.is_none()) {
-            let columns = std::mem::replace(&mut kept, builders());
+            let columns = std::mem::replace(&mut kept, builders_of(&mut types.iter()));
             early.send(ResultSet {
                 command: None,
                 row_count: None,

@@ -12,18 +12,20 @@
 //! types come from the prepared statement: the one already prepared for a single statement, and
 //! for a string of several, each row-returning statement prepared once the string has run (a
 //! statement whose objects the string dropped again, or whose columns differ, keeps its values
-//! as text).
+//! as text); behind PgBouncer, described in a transaction of their own (`pinned`).
 use crate::connection::Conn;
 use crate::convert::ColumnBuilder;
 use crate::error::{Error, Result};
 use crate::params::{check_given, Param};
+use crate::pinned::{self, Block};
 use crate::result::{Field, ResultSet};
 use crate::split::{controls_transaction, has_row_count, placeholders, Statement as Parsed};
+use crate::statements::Shape;
 use futures_util::future::join_all;
 use futures_util::{pin_mut, StreamExt};
 use std::fmt::Write;
 use std::sync::Arc;
-use tokio_postgres::{Column, SimpleColumn, SimpleQueryMessage, SimpleQueryRow, Statement};
+use tokio_postgres::{SimpleColumn, SimpleQueryMessage, SimpleQueryRow};
 
 /// One statement's result as the simple protocol returned it.
 #[derive(Default)]
@@ -43,6 +45,7 @@ pub async fn run_many(
     sql: &str,
     statements: &[Parsed<'_>],
     in_transaction: bool,
+    pgbouncer: bool,
     text_oids: &[u32],
 ) -> Result<Vec<ResultSet>> {
     let returned = run(conn, sql).await?;
@@ -54,7 +57,20 @@ pub async fn run_many(
         .collect();
     let may_be_in_block =
         in_transaction || statements.iter().any(|s| controls_transaction(&s.command));
-    let mut described = describe(conn, &texts, may_be_in_block).await.into_iter();
+    let described = if pgbouncer {
+        let block = if may_be_in_block {
+            Block::Unknown
+        } else {
+            Block::Outside
+        };
+        match pinned::describe(conn, &texts, block, true).await {
+            Ok(shapes) => shapes.into_iter().map(Result::ok).collect(),
+            Err(_) => texts.iter().map(|_| None).collect(),
+        }
+    } else {
+        describe(conn, &texts, may_be_in_block).await
+    };
+    let mut described = described.into_iter();
     returned
         .into_iter()
         .enumerate()
@@ -67,12 +83,7 @@ pub async fn run_many(
             // The server's results follow the statements; one that `split` saw differently
             // (it should not) gets no command rather than another's.
             let command = statements.get(i).map_or("", |s| s.command.as_str());
-            build(
-                r,
-                command,
-                columns.as_ref().map(Statement::columns),
-                text_oids,
-            )
+            build(r, command, columns.as_ref(), text_oids)
         })
         .collect()
 }
@@ -81,15 +92,15 @@ pub async fn run_many(
 pub async fn run_inlined(
     conn: &Conn,
     sql: &str,
-    statement: &Statement,
+    shape: &Shape,
     command: &str,
     params: &[Param],
     text_oids: &[u32],
 ) -> Result<ResultSet> {
-    check_given(statement.params().len(), params)?;
+    check_given(shape.params, params)?;
     let text = inline(sql, params)?;
     let returned = run(conn, &text).await?.pop().unwrap_or_default();
-    build(returned, command, Some(statement.columns()), text_oids)
+    build(returned, command, Some(shape), text_oids)
 }
 
 /// Sends `sql` as one simple query and gathers each statement's result.
@@ -115,7 +126,7 @@ async fn run(conn: &Conn, sql: &str) -> Result<Vec<Returned>> {
 /// Prepares each of `texts` to learn its result's column types; `None` for one that fails. On a
 /// connection that may be inside a transaction block the statements are prepared under a
 /// savepoint, so that one that fails does not abort the block; in an aborted block nothing is.
-async fn describe(conn: &Conn, texts: &[&str], may_be_in_block: bool) -> Vec<Option<Statement>> {
+async fn describe(conn: &Conn, texts: &[&str], may_be_in_block: bool) -> Vec<Option<Shape>> {
     const SAVEPOINT: &str = "pg_rust_pool_describe";
     if texts.is_empty() {
         return Vec::new();
@@ -134,10 +145,10 @@ async fn describe(conn: &Conn, texts: &[&str], may_be_in_block: bool) -> Vec<Opt
     } else {
         false
     };
-    let prepared: Vec<Option<Statement>> = join_all(texts.iter().map(|t| client.prepare(t)))
+    let prepared: Vec<Option<Shape>> = join_all(texts.iter().map(|t| client.prepare(t)))
         .await
         .into_iter()
-        .map(std::result::Result::ok)
+        .map(|prepared| prepared.ok().map(|s| Shape::of(&s)))
         .collect();
     if guarded {
         let end = if prepared.iter().all(Option::is_some) {
@@ -156,19 +167,26 @@ async fn describe(conn: &Conn, texts: &[&str], may_be_in_block: bool) -> Vec<Opt
 fn build(
     returned: Returned,
     command: &str,
-    columns: Option<&[Column]>,
+    shape: Option<&Shape>,
     text_oids: &[u32],
 ) -> Result<ResultSet> {
     let names = returned.names.as_deref().unwrap_or(&[]);
-    let columns = columns.filter(|columns| {
-        columns.len() == names.len() && columns.iter().zip(names).all(|(c, n)| c.name() == n.name())
+    let shape = shape.filter(|shape| {
+        shape.fields.len() == names.len()
+            && shape
+                .fields
+                .iter()
+                .zip(names)
+                .all(|(f, n)| f.name == n.name())
     });
-    let (fields, mut builders): (Vec<Field>, Vec<ColumnBuilder>) = match columns {
-        Some(columns) => columns
+    let (fields, mut builders): (Vec<Field>, Vec<ColumnBuilder>) = match shape {
+        Some(shape) => shape
+            .fields
             .iter()
-            .map(|c| {
-                let user = text_oids.contains(&c.type_().oid());
-                (Field::of(c), ColumnBuilder::server_text(c.type_(), user))
+            .zip(&shape.types)
+            .map(|(field, ty)| {
+                let user = text_oids.contains(&ty.oid());
+                (field.clone(), ColumnBuilder::server_text(ty, user))
             })
             .unzip(),
         None => names

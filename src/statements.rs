@@ -1,19 +1,50 @@
 //! Each connection's bounded cache of prepared statements, keyed by SQL text, least recently used
 //! out first, each with its command word (so a cached query is not lexed again). Dropping a
-//! tokio-postgres `Statement` closes it on the server.
+//! tokio-postgres `Statement` closes it on the server. In PgBouncer's transaction mode the cache
+//! holds statements' shapes only, each described once per connection (`pinned`).
 //!
 //! Several queries may run on one connection at once (a pipelined BEGIN, a shared connection), so
 //! the cache sits behind a mutex; each method holds it only for a map operation, never across an
 //! `.await`.
+use crate::result::Field;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use tokio_postgres::types::Type;
 use tokio_postgres::Statement;
 
-/// A prepared statement and the command word its tag starts with.
+/// What running a statement needs to know of it: how many parameters it takes, and its result
+/// columns' fields and types. Taken from a statement prepared on the connection, whether it stays
+/// prepared there or was only described (PgBouncer's transaction mode).
+#[derive(Debug)]
+pub struct Shape {
+    /// How many parameters the statement takes.
+    pub params: usize,
+    /// Its result's fields, as node-postgres reports them.
+    pub fields: Vec<Field>,
+    /// The type of each field.
+    pub types: Vec<Type>,
+}
+
+impl Shape {
+    /// The shape of `statement`.
+    pub fn of(statement: &Statement) -> Shape {
+        let columns = statement.columns();
+        Shape {
+            params: statement.params().len(),
+            fields: columns.iter().map(Field::of).collect(),
+            types: columns.iter().map(|c| c.type_().clone()).collect(),
+        }
+    }
+}
+
+/// A statement, the command word its tag starts with, and how its columns are read.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// The statement.
-    pub statement: Statement,
+    /// The statement prepared on the connection; `None` for one run as the unnamed statement,
+    /// parsed again with each run (PgBouncer's transaction mode).
+    pub statement: Option<Statement>,
+    /// Its parameters and columns.
+    pub shape: Arc<Shape>,
     /// Its command (`SELECT`, `INSERT`, …).
     pub command: Arc<str>,
     /// Whether a column's text can come only from the server (`simple::run_inlined`).
@@ -23,19 +54,23 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// `statement`, whose command is `command`.
+    /// `statement`, prepared on the connection, whose command is `command`.
     pub fn new(statement: Statement, command: Arc<str>) -> Prepared {
-        use crate::convert::text::{server_renders, session_renders};
-        let types = || {
-            statement
-                .columns()
-                .iter()
-                .map(tokio_postgres::Column::type_)
-        };
+        let shape = Arc::new(Shape::of(&statement));
         Prepared {
-            server_text: types().any(server_renders),
-            session_text: types().any(session_renders),
-            statement,
+            statement: Some(statement),
+            ..Prepared::unnamed(shape, command)
+        }
+    }
+
+    /// A statement of this `shape` run as the unnamed statement, whose command is `command`.
+    pub fn unnamed(shape: Arc<Shape>, command: Arc<str>) -> Prepared {
+        use crate::convert::text::{server_renders, session_renders};
+        Prepared {
+            statement: None,
+            server_text: shape.types.iter().any(server_renders),
+            session_text: shape.types.iter().any(session_renders),
+            shape,
             command,
         }
     }

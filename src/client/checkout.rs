@@ -111,6 +111,8 @@ impl Checkout {
         let before = self.state;
         // Behind a BEGIN the statement runs inside the transaction block it opens.
         self.options.in_transaction = begin.is_some() || before != TxState::Idle;
+        // A BEGIN whose answer is not in yet may have failed.
+        self.options.transaction_certain = begin.is_none() && before != TxState::Unknown;
         // Until the outcome is known: dropped half way, the checkout closes its connection.
         self.state = TxState::Unknown;
         let pool = self.lease.pool();
@@ -195,7 +197,9 @@ impl Checkout {
         let Ok(conn) = self.conn() else {
             return false;
         };
-        let clean = if destroy || conn.client().is_closed() {
+        // A poisoned connection is closed as it is: behind PgBouncer, closing it inside a
+        // transaction makes PgBouncer close the server connection too (see `pinned`).
+        let clean = if destroy || conn.client().is_closed() || conn.poisoned() {
             false
         } else if open {
             match conn.client().batch_execute("ROLLBACK").await {

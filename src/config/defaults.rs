@@ -9,6 +9,9 @@ pub const USER: &str = "postgres";
 pub const APPLICATION_NAME: &str = "pg-rust-pool";
 /// On: a repeated query then costs one round trip instead of two.
 pub const STATEMENT_CACHE: bool = true;
+/// Off: with a server of its own each connection keeps prepared statements, a round trip saved
+/// per query; PgBouncer's transaction mode, which cannot keep them, is asked for (`pgbouncer`).
+pub const PGBOUNCER: bool = false;
 /// Hundreds of distinct statements cover most applications; each costs server memory.
 pub const MAX_PREPARED_STATEMENTS: usize = 256;
 /// Off, as in HikariCP: how long is too long depends on the application.

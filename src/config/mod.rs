@@ -17,7 +17,8 @@
 //! | idle connections kept | `min` | `DB_POOL_MIN` | 0 |
 //! | acquire and connect timeout | `connectionTimeoutMillis` | `DB_TIMEOUT` | 30000 ms |
 //! | statement timeout | `statementTimeout` | `DB_STATEMENT_TIMEOUT` | the server's |
-//! | statement cache | `statementCache` | — | on |
+//! | statement cache | `statementCache` | — | on (off with `pgbouncer`) |
+//! | PgBouncer's transaction mode | `pgbouncer` | `DB_PGBOUNCER` | off |
 //! | its size per connection | `maxPreparedStatements` | — | 256 |
 //! | log level | `logLevel` | `LOG_LEVEL` | `warn` |
 //! | slow query threshold | `slowQueryMillis` | — | off |
@@ -39,18 +40,22 @@ use tokio_postgres::config::Host;
 pub mod defaults;
 mod describe;
 mod logging;
+mod pgbouncer;
 pub mod profile;
 mod settings;
 mod sources;
+mod startup;
 pub mod tls;
 pub mod topology;
 mod url;
 
 pub use describe::describe;
 use logging::log_settings;
+use pgbouncer::*;
 use settings::*;
 pub use settings::{environment, ENVIRONMENT};
 use sources::*;
+use startup::*;
 use topology::resolve_topology;
 use url::*;
 
@@ -89,6 +94,9 @@ pub struct Options {
     pub statement_timeout: Option<f64>,
     /// Whether each connection keeps prepared statements.
     pub statement_cache: Option<bool>,
+    /// PgBouncer's transaction mode: no named statement outside a transaction block, no session
+    /// settings.
+    pub pgbouncer: Option<bool>,
     /// Size of each connection's statement cache.
     pub max_prepared_statements: Option<f64>,
     /// Close idle connections above `min` after this many ms (0 = never).
@@ -160,7 +168,10 @@ pub struct Config {
     pub connection_timeout: Option<Duration>,
     /// Whether each connection keeps prepared statements.
     pub statement_cache: bool,
-    /// Size of each connection's statement cache.
+    /// PgBouncer's transaction mode (`pgbouncer`): statements run unnamed, described once per
+    /// connection inside a transaction; nothing depends on the session.
+    pub pgbouncer: bool,
+    /// Size of each connection's statement cache (with `pgbouncer`: of its descriptions).
     pub max_prepared_statements: usize,
     /// Idle connections above `min` close after this; `None` keeps them.
     pub idle_timeout: Option<Duration>,
@@ -263,23 +274,9 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         .map_or_else(|| defaults::APPLICATION_NAME.to_owned(), |(name, _)| name);
     pg.application_name(&application_name);
 
-    // The statement timeout travels as a startup option. The server applies startup options in
-    // order, so the one that should win goes last: an explicit `statementTimeout` after the
-    // connection string's `options`, `DB_STATEMENT_TIMEOUT` before them.
-    let timeout = sources.integer(&STATEMENT_TIMEOUT, options.statement_timeout, None, MILLIS)?;
-    let timeout = timeout.map(|(ms, source)| (format!("-c statement_timeout={ms}"), source));
-    let url_options = url.and_then(|u| u.get_options()).map(str::to_owned);
-    let settings = server_settings(&options.server_settings)?;
-    let startup: Vec<String> = match timeout {
-        Some((timeout, Source::Option(_))) => [url_options, settings, Some(timeout)],
-        Some((timeout, _)) => [Some(timeout), url_options, settings],
-        None => [url_options, settings, None],
-    }
-    .into_iter()
-    .flatten()
-    .collect();
-    if !startup.is_empty() {
-        pg.options(startup.join(" "));
+    let pgbouncer = pgbouncer(options.pgbouncer, &sources)?;
+    if let Some(startup) = startup_options(options, &sources, pgbouncer)? {
+        pg.options(startup);
     }
 
     let profile = profile::of(env.get(NODE_ENV).map(String::as_str));
@@ -425,7 +422,9 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         min: min as usize,
         connection_timeout: (connection_timeout > 0)
             .then(|| Duration::from_millis(connection_timeout)),
-        statement_cache: options.statement_cache.unwrap_or(defaults::STATEMENT_CACHE),
+        statement_cache: pgbouncer.is_none()
+            && options.statement_cache.unwrap_or(defaults::STATEMENT_CACHE),
+        pgbouncer: pgbouncer.is_some(),
         max_prepared_statements,
         idle_timeout: (idle_timeout > 0).then(|| Duration::from_millis(idle_timeout)),
         max_lifetime: (max_lifetime > 0).then(|| Duration::from_secs(max_lifetime)),
@@ -442,32 +441,6 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
         tls,
         password_note,
     })
-}
-
-/// The `options` server settings as startup options (`-c name=value …`), with the escaping the
-/// server's option splitter expects: a backslash before spaces and backslashes.
-fn server_settings(settings: &[(String, String)]) -> Result<Option<String>> {
-    let mut out = Vec::with_capacity(settings.len());
-    for (name, value) in settings {
-        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-        if !valid {
-            return Err(Error::config(format!(
-                "`options` keys must be server setting names such as search_path (got {name:?})"
-            )));
-        }
-        let mut escaped = String::with_capacity(value.len());
-        for c in value.chars() {
-            if c == '\\' || c.is_whitespace() {
-                escaped.push('\\');
-            }
-            escaped.push(c);
-        }
-        out.push(format!("-c {name}={escaped}"));
-    }
-    Ok((!out.is_empty()).then(|| out.join(" ")))
 }
 
 #[cfg(test)]

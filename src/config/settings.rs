@@ -55,6 +55,10 @@ pub(super) const STATEMENT_TIMEOUT: Setting = Setting {
     option: "statementTimeout",
     env: &["DB_STATEMENT_TIMEOUT"],
 };
+pub(super) const PGBOUNCER: Setting = Setting {
+    option: "pgbouncer",
+    env: &["DB_PGBOUNCER"],
+};
 pub(super) const MAX_PREPARED_STATEMENTS: Setting = Setting {
     option: "maxPreparedStatements",
     env: &[],
@@ -135,6 +139,7 @@ pub const ENVIRONMENT: &[&str] = &[
     "DB_QUERY_TIMEOUT",
     "DB_IDLE_TIMEOUT",
     "DB_LEAK_DETECTION_THRESHOLD",
+    "DB_PGBOUNCER",
     "PGHOST",
     "PGPORT",
     "PGDATABASE",

@@ -83,6 +83,8 @@ pub(super) struct Url {
     /// Its parameters that tokio-postgres does not parse: TLS (see `tls::URL_PARAMETERS`) and
     /// `target_session_attrs` (see `topology`).
     pub(super) libpq: Vec<(String, String)>,
+    /// Its `pgbouncer` parameter, as written.
+    pub(super) pgbouncer: Option<String>,
     /// The string as given (never shown: it may hold a password).
     pub(super) text: String,
 }

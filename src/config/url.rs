@@ -22,7 +22,16 @@ pub(super) fn parse_url(name: &'static str, text: &str) -> Result<Url> {
             )));
         }
     }
-    let (text, libpq) = tls::take_url_parameters(text);
+    let mut names = tls::URL_PARAMETERS.to_vec();
+    names.push(PGBOUNCER_PARAMETER);
+    let (text, mut libpq) = tls::take_url_parameters(text, &names);
+    // The last `pgbouncer=` wins, as the last of any parameter does in libpq.
+    let pgbouncer = libpq
+        .iter()
+        .rev()
+        .find(|(name, _)| name == PGBOUNCER_PARAMETER)
+        .map(|(_, value)| value.clone());
+    libpq.retain(|(name, _)| name != PGBOUNCER_PARAMETER);
     let pg = tokio_postgres::Config::from_str(&text).map_err(|e| {
         // tokio-postgres' reasons may quote characters of the string (part of a password,
         // perhaps); only its "invalid value for option `name`", whose name is one of its own
@@ -39,8 +48,8 @@ pub(super) fn parse_url(name: &'static str, text: &str) -> Result<Url> {
             None if reason.starts_with("unknown option") => Error::config(format!(
                 "{name} has a parameter this driver does not know; it supports host, hostaddr, \
                  port, dbname, user, password, options, application_name, sslmode, \
-                 connect_timeout, keepalives, target_session_attrs, channel_binding and \
-                 load_balance_hosts"
+                 connect_timeout, keepalives, target_session_attrs, channel_binding, \
+                 load_balance_hosts and pgbouncer"
             )),
             None => Error::config(format!(
                 "{name} is not a valid connection string: {URL_SHAPE}"
@@ -62,6 +71,7 @@ pub(super) fn parse_url(name: &'static str, text: &str) -> Result<Url> {
         name,
         pg,
         libpq,
+        pgbouncer,
         text: text.to_owned(),
     })
 }

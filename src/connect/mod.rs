@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{CancelToken, Client, Socket};
 
+mod cancel;
 mod errors;
 mod role;
 mod task;
@@ -42,6 +43,10 @@ pub struct Connector {
     target: String,
     /// Added to a failed password authentication (see `Config::password_note`).
     password_note: Option<String>,
+    /// Cancel requests go over a socket of the seam's own and wait for the other end to close
+    /// it, as libpq's do (`cancel`): with one host, whose the connection's must be, and behind
+    /// PgBouncer (`pgbouncer`), to its first host.
+    wait_on_cancel: bool,
 }
 
 impl Connector {
@@ -59,6 +64,7 @@ impl Connector {
             deadline: config.connection_timeout,
             target: config::describe(config),
             password_note: config.password_note.clone(),
+            wait_on_cancel: config.pgbouncer || config.topology.targets.len() <= 1,
         })
     }
 
@@ -198,6 +204,10 @@ impl Connector {
     /// Asks the server to cancel the statement running on the connection of `token`, over the
     /// same transport (TLS or not) that connection uses.
     pub async fn cancel(&self, token: &CancelToken) -> Result<()> {
+        if self.wait_on_cancel {
+            // See `cancel`: PgBouncer 1.18 exits when the socket closes too soon.
+            return self.cancel_and_wait(token).await;
+        }
         token
             .cancel_query(self.tls.clone())
             .await

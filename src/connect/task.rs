@@ -26,7 +26,9 @@ pub struct Noted {
     pub skipped_creates: AtomicU64,
     /// The server reported a [`RENDERING`] setting other than the one the session started with
     /// (`SET`, `set_config()`, a `DO` block): sticky, as the pool cannot tell what else changed.
-    pub rendering_changed: AtomicBool,
+    /// Shared by every connection of a pool behind PgBouncer, whose server connections go
+    /// from one client to another.
+    pub rendering_changed: Arc<AtomicBool>,
     /// How many turns of the connection ended without an error. In each turn tokio-postgres
     /// reads what the server sent before it writes what was asked: a turn that fails reading
     /// (the peer reset the connection) writes nothing. So a request made while this count was

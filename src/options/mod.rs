@@ -51,6 +51,8 @@ pub struct PoolOptions {
     /// See `index.d.ts`.
     pub statement_cache: Option<bool>,
     /// See `index.d.ts`.
+    pub pgbouncer: Option<bool>,
+    /// See `index.d.ts`.
     pub max_prepared_statements: Option<f64>,
     /// See `index.d.ts`.
     pub idle_timeout_millis: Option<f64>,
@@ -176,6 +178,7 @@ impl From<&PoolOptions> for config::Options {
             connection_timeout_millis: o.connection_timeout_millis,
             statement_timeout: o.statement_timeout,
             statement_cache: o.statement_cache,
+            pgbouncer: o.pgbouncer,
             max_prepared_statements: o.max_prepared_statements,
             idle_timeout_millis: o.idle_timeout_millis,
             max_lifetime_seconds: o.max_lifetime_seconds,

@@ -348,6 +348,7 @@ impl Pool {
             let never_left = small && place.conn().turns() == turns;
             let ended_before = place.settle(&outcome).await;
             let unsent = place.conn().ended_between_requests();
+            let poisoned = place.conn().poisoned();
             let cut = self.cut_off(place.conn().pid());
             // The last query on the lane gives the connection back.
             drop(place);
@@ -355,7 +356,10 @@ impl Pool {
                 return Err(Error::ClosedDuringCall);
             }
             let retry = match &outcome {
-                Err(Error::Server(e)) => ENDED_BEFORE_RUNNING.contains(&e.code.as_str()),
+                Err(Error::Server(e)) => {
+                    ENDED_BEFORE_RUNNING.contains(&e.code.as_str())
+                        || (poisoned && e.code == "26000" && is_select(sql))
+                }
                 // A string of several statements may have run some of them before the server
                 // ended the connection: only a single statement left unsent is sure not to have run.
                 Err(Error::ConnectionClosed(_)) => {
@@ -404,4 +408,12 @@ impl Pool {
             place.hold().retire();
         }
     }
+}
+
+/// Whether `sql` is one SELECT: behind PgBouncer, one that failed because tokio-postgres looked up
+/// a type outside a describe (a column of a type the connection had not met, after the tables
+/// changed) runs again on another connection, which describes it first. It ran on the server,
+/// but running a SELECT twice changes nothing (as `query::execute_cached` assumes too).
+fn is_select(sql: &str) -> bool {
+    matches!(split(sql).as_slice(), [only] if only.command == "SELECT")
 }

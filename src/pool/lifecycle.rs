@@ -241,6 +241,10 @@ impl Pool {
                     .pg
                     .get_application_name()
                     .unwrap_or(crate::config::defaults::APPLICATION_NAME);
+                // Behind PgBouncer the server processes are PgBouncer's, and stay.
+                if self.config.pgbouncer {
+                    pids.clear();
+                }
                 let goodbye = async {
                     let mut pids = pids;
                     let (_, listening) = futures_util::future::join(

@@ -147,6 +147,9 @@ impl Pool {
                 .pg
                 .get_options()
                 .is_some_and(crate::split::startup_changes_rendering),
+            pgbouncer: config.pgbouncer,
+            shared_rendering: config.pgbouncer.then(Default::default),
+            description_changes: Default::default(),
         };
         let pool = managed::Pool::builder(manager)
             .max_size(config.max)
@@ -162,8 +165,10 @@ impl Pool {
             .map_err(|e| Error::Internal(format!("could not build the pool: {e}")))?;
         let query_options = QueryOptions {
             statement_cache: config.statement_cache,
+            pgbouncer: config.pgbouncer,
             text_oids,
             in_transaction: false,
+            transaction_certain: true,
         };
         Ok(Pool {
             pool,

@@ -46,6 +46,7 @@ fn unix(path: &str) -> Host {
 }
 
 mod errors;
+mod pgbouncer;
 mod precedence;
 mod settings;
 mod topology;

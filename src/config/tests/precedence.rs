@@ -48,6 +48,7 @@ fn every_option_is_used() {
         connection_timeout_millis: Some(1500.0),
         statement_timeout: Some(250.0),
         statement_cache: Some(false),
+        pgbouncer: Some(false),
         max_prepared_statements: Some(32.0),
         leak_detection_threshold: Some(5000.0),
         connection_string: None,

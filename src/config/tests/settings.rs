@@ -14,6 +14,7 @@ fn the_environment_table_lists_every_variable_read() {
         &MIN,
         &CONNECTION_TIMEOUT,
         &STATEMENT_TIMEOUT,
+        &PGBOUNCER,
         &MAX_PREPARED_STATEMENTS,
         &IDLE_TIMEOUT,
         &MAX_LIFETIME,

@@ -371,6 +371,7 @@ fn client_certificates_and_their_password() {
 fn url_parameters_are_taken_out_of_both_forms() {
     let (rest, taken) = take_url_parameters(
         "postgres://u@h/db?sslmode=verify-full&application_name=x&sslrootcert=%2Fa%20b",
+        &URL_PARAMETERS,
     );
     assert_eq!(rest, "postgres://u@h/db?application_name=x");
     assert_eq!(
@@ -380,8 +381,10 @@ fn url_parameters_are_taken_out_of_both_forms() {
             ("sslrootcert".to_owned(), "/a b".to_owned())
         ]
     );
-    let (rest, taken) =
-        take_url_parameters("host=h sslmode = 'verify-ca' dbname=app sslkey='/k\\'s.pem' user=u");
+    let (rest, taken) = take_url_parameters(
+        "host=h sslmode = 'verify-ca' dbname=app sslkey='/k\\'s.pem' user=u",
+        &URL_PARAMETERS,
+    );
     assert_eq!(
         rest.split_whitespace().collect::<Vec<_>>(),
         ["host=h", "dbname=app", "user=u"]
@@ -393,6 +396,6 @@ fn url_parameters_are_taken_out_of_both_forms() {
             ("sslkey".to_owned(), "/k's.pem".to_owned())
         ]
     );
-    let (rest, taken) = take_url_parameters("postgres://u@h/db");
+    let (rest, taken) = take_url_parameters("postgres://u@h/db", &URL_PARAMETERS);
     assert_eq!((rest.as_str(), taken.len()), ("postgres://u@h/db", 0));
 }

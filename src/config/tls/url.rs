@@ -1,9 +1,12 @@
 //! libpq's TLS parameters taken out of a connection string, which tokio-postgres would refuse.
-use super::*;
 
-/// Takes the TLS parameters of [`URL_PARAMETERS`] out of a connection string, in either form,
-/// and returns the rest with them. Values are percent-decoded (URL) or unquoted (key=value).
-pub(in crate::config) fn take_url_parameters(text: &str) -> (String, Vec<(String, String)>) {
+/// Takes the parameters named in `names` (the TLS ones of [`super::URL_PARAMETERS`], and others
+/// tokio-postgres does not know) out of a connection string, in either form, and returns the
+/// rest with them. Values are percent-decoded (URL) or unquoted (key=value).
+pub(in crate::config) fn take_url_parameters(
+    text: &str,
+    names: &[&str],
+) -> (String, Vec<(String, String)>) {
     let mut taken = Vec::new();
     if text.contains("://") {
         let Some((head, query)) = text.split_once('?') else {
@@ -12,7 +15,7 @@ pub(in crate::config) fn take_url_parameters(text: &str) -> (String, Vec<(String
         let mut kept = Vec::new();
         for pair in query.split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if URL_PARAMETERS.contains(&key) {
+            if names.contains(&key) {
                 taken.push((key.to_owned(), percent_decode(value)));
             } else {
                 kept.push(pair);
@@ -77,7 +80,7 @@ pub(in crate::config) fn take_url_parameters(text: &str) -> (String, Vec<(String
             }
         }
         let end = chars.peek().map_or(text.len(), |&(i, _)| i);
-        if URL_PARAMETERS.contains(&key.as_str()) {
+        if names.contains(&key.as_str()) {
             taken.push((key, value));
         } else {
             rest.push_str(&text[start..end]);

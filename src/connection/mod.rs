@@ -13,11 +13,15 @@ use crate::events::{kind, Event, Events, Reason};
 use crate::log::Log;
 use crate::statements::StatementCache;
 use crate::stats::Stats;
+use crate::typeinfo::TypeStatements;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
+
+mod stop;
+pub use stop::{wait_until_gone, Cancel, Stopper};
 
 /// A connection idle longer than this is checked with a round trip before it is handed out: long
 /// enough that a busy pool never pays for it, short enough to catch connections a firewall or a
@@ -29,11 +33,11 @@ tokio::task_local! {
     pub static BACKGROUND: bool;
 }
 
+/// The next connection number behind PgBouncer (see `Conn::pid`).
+static NEXT_BOUNCED: AtomicI32 = AtomicI32::new(0);
+
 /// How long closing a connection waits for its task to say goodbye to the server.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
-
-/// How long a background cancel request may take: a hung server never answers it.
-const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
 /// A connection as the pool hands it out.
 pub type Object = managed::Object<Manager>;
@@ -67,6 +71,14 @@ pub struct Conn {
     connector: Arc<Connector>,
     /// What the connection's task learned from the server's messages.
     noted: Arc<Noted>,
+    /// The lookup statements tokio-postgres keeps on this client (PgBouncer's transaction mode).
+    types: Mutex<TypeStatements>,
+    /// Something half done may be left on the server connection: the connection takes no more
+    /// queries, and is closed, not rolled back, when it comes back (see `pinned`).
+    poisoned: AtomicBool,
+    /// The pool's count of description changes (`Manager::description_changes`), and its value
+    /// when this connection's descriptions were last known good.
+    description_changes: (Arc<AtomicU64>, AtomicU64),
 }
 
 impl Conn {
@@ -88,6 +100,48 @@ impl Conn {
         self.noted.skipped_creates.load(Ordering::Relaxed)
     }
 
+    /// Calls `f` with what the connection keeps of tokio-postgres's type lookups.
+    pub fn with_types<T>(&self, f: impl FnOnce(&mut TypeStatements) -> T) -> T {
+        // The state stays consistent whatever panicked while it was held.
+        f(&mut self.types.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Forgets every type the client looked up, and every statement prepared or described on
+    /// the connection (after a type they return changed on the server).
+    pub fn forget_types(&self) {
+        self.client().clear_type_cache();
+        self.statements.clear();
+        self.with_types(TypeStatements::forget_types);
+    }
+
+    /// Records that a statement described on this connection returned other columns than
+    /// described: the tables or types changed on the server, so every connection of the pool
+    /// describes its statements again (see [`Conn::check_descriptions`]).
+    pub fn descriptions_changed(&self) {
+        self.description_changes.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Forgets the connection's descriptions if any connection found one out of date since it
+    /// last looked: one atomic read per query.
+    pub fn check_descriptions(&self) {
+        let (pool, seen) = &self.description_changes;
+        let now = pool.load(Ordering::SeqCst);
+        if seen.swap(now, Ordering::SeqCst) != now {
+            self.statements.clear();
+        }
+    }
+
+    /// Marks the connection as not to be used again (see [`Conn::poisoned`]).
+    pub fn poison(&self) {
+        self.poisoned.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether something half done may be left on the server connection: the connection then
+    /// takes no more queries, and is closed, not rolled back, when it comes back.
+    pub fn poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::SeqCst)
+    }
+
     /// The tokio-postgres client.
     pub fn client(&self) -> &tokio_postgres::Client {
         self.shared_client()
@@ -100,7 +154,8 @@ impl Conn {
             .expect("a Conn has its client until it is closed")
     }
 
-    /// The server process id of this connection.
+    /// The server process id of this connection; behind PgBouncer (`pgbouncer`), whose server
+    /// process changes with each transaction, a negative number of the pool's own.
     pub fn pid(&self) -> i32 {
         self.pid
     }
@@ -131,7 +186,7 @@ impl Conn {
     /// Why the connection must be retired once `more` uses are counted, if it must: it is closed,
     /// would reach `max_uses` (0: no limit), or is past its lifetime.
     pub fn retirement(&self, more: u64, max_uses: u64) -> Option<Reason> {
-        if self.client().is_closed() {
+        if self.client().is_closed() || self.poisoned() {
             Some(Reason::Broken)
         } else if max_uses > 0 && self.uses + more >= max_uses {
             Some(Reason::MaxUses)
@@ -173,91 +228,6 @@ impl Conn {
     }
 }
 
-/// How long a close waits to see its backends leave the server.
-const GONE_WAIT: Duration = Duration::from_secs(2);
-
-/// Waits until the server no longer lists the backends `pids`, so that a closed pool has really
-/// let go of them: a backend exits a few milliseconds after its client says Terminate. Looks
-/// through one short-lived connection of its own; a server it cannot reach has let go anyway.
-/// That connection's backend outlives the look by the same few milliseconds, so it goes by an
-/// application name of its own: code that counts the pool's backends by name right after close
-/// (a spec does) must not find it.
-pub async fn wait_until_gone(connector: &Connector, application_name: &str, pids: &[i32]) {
-    if pids.is_empty() {
-        return;
-    }
-    let connector = connector.named(&format!("{application_name} (close check)"));
-    let look = async {
-        let (client, connection) = connector.connect().await?;
-        let task = tokio::spawn(connection);
-        let gone = async {
-            loop {
-                let row = client
-                    .query_one(
-                        "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)",
-                        &[&pids],
-                    )
-                    .await?;
-                if row.get::<_, i64>(0) == 0 {
-                    return Ok::<_, Error>(());
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-        .await;
-        drop(client);
-        let _ = task.await;
-        gone
-    };
-    if let Ok(Err(e)) = tokio::time::timeout(GONE_WAIT, look).await {
-        tracing::debug!("could not confirm that the closed connections left the server: {e}");
-    }
-}
-
-/// Cancels the statement running on one connection: a CancelRequest on a new transport of the
-/// same kind (TLS or not) as the connection's.
-#[derive(Clone)]
-pub struct Cancel {
-    token: tokio_postgres::CancelToken,
-    connector: Arc<Connector>,
-    pid: i32,
-}
-
-impl Cancel {
-    /// The server process id of the connection.
-    pub fn pid(&self) -> i32 {
-        self.pid
-    }
-
-    /// Sends the cancel request; the server answers nothing, so success means it was delivered.
-    pub async fn send(&self) -> Result<()> {
-        self.connector.cancel(&self.token).await
-    }
-}
-
-/// Stops a checked-out connection from outside: cancels its running statement on the server,
-/// then cuts the connection so that its backend ends.
-pub struct Stopper {
-    cancel: Cancel,
-    task: Option<tokio::task::AbortHandle>,
-}
-
-impl Stopper {
-    /// Cuts the connection now and asks the server to cancel its statement in the background
-    /// (for at most [`CANCEL_WAIT`]): for a caller that cannot wait, such as a drop.
-    pub fn cut(self) {
-        if let Some(task) = self.task {
-            task.abort();
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let cancel = self.cancel;
-            runtime.spawn(async move {
-                let _ = tokio::time::timeout(CANCEL_WAIT, cancel.send()).await;
-            });
-        }
-    }
-}
-
 /// Opens and checks [`Conn`]s for deadpool.
 pub struct Manager {
     /// Opens the connections.
@@ -283,6 +253,14 @@ pub struct Manager {
     /// The startup options set a setting that changes how the server writes values as text
     /// (`Conn::session_rendering`).
     pub session_rendering: bool,
+    /// PgBouncer's transaction mode (`pgbouncer`).
+    pub pgbouncer: bool,
+    /// With `pgbouncer`: whether a statement on any connection changed such a setting, since
+    /// it stays on a server connection every connection may be given.
+    pub shared_rendering: Option<Arc<AtomicBool>>,
+    /// How many times a connection found the shape of a described statement changed on the
+    /// server (`Conn::descriptions_changed`).
+    pub description_changes: Arc<AtomicU64>,
 }
 
 /// How long the check of an idle connection may take: a round trip on any network a pool
@@ -407,10 +385,15 @@ impl Manager {
     async fn open(&self) -> Result<Conn> {
         let (client, connection) = self.connector.connect().await?;
         let shared = Arc::new(Shared::default());
-        let noted = Arc::new(Noted::default());
-        noted
-            .rendering_changed
-            .store(self.session_rendering, Ordering::Relaxed);
+        // Behind PgBouncer a setting changed on one connection may be met by any of them.
+        let rendering_changed = match &self.shared_rendering {
+            Some(shared) => shared.clone(),
+            None => Arc::new(AtomicBool::new(self.session_rendering)),
+        };
+        let noted = Arc::new(Noted {
+            rendering_changed,
+            ..Noted::default()
+        });
         let task = {
             let noted = noted.clone();
             let shared = shared.clone();
@@ -450,18 +433,24 @@ impl Manager {
                 }
             })
         };
-        // tokio-postgres keeps the backend pid private; one round trip per new connection.
-        let pid = match client.simple_query("SELECT pg_backend_pid()").await {
-            Ok(messages) => messages.iter().find_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0)?.parse::<i32>().ok(),
-                _ => None,
-            }),
-            Err(e) => {
-                drop(client);
-                return Err(e.into());
+        let pid = if self.pgbouncer {
+            // The server process changes from one transaction to the next, and PgBouncer's own
+            // key for the connection is private to tokio-postgres: a number of the pool's own.
+            -1 - NEXT_BOUNCED.fetch_add(1, Ordering::Relaxed) % i32::MAX
+        } else {
+            // tokio-postgres keeps the backend pid private; one round trip per new connection.
+            match client.simple_query("SELECT pg_backend_pid()").await {
+                Ok(messages) => messages.iter().find_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0)?.parse::<i32>().ok(),
+                    _ => None,
+                }),
+                Err(e) => {
+                    drop(client);
+                    return Err(e.into());
+                }
             }
-        }
-        .ok_or_else(|| Error::Internal("the server did not report its process id".into()))?;
+            .ok_or_else(|| Error::Internal("the server did not report its process id".into()))?
+        };
         shared.pid.store(pid, Ordering::Relaxed);
         self.stats.created.fetch_add(1, Ordering::Relaxed);
         self.events.emit(kind::CONNECT, || Event::Connect { pid });
@@ -475,6 +464,12 @@ impl Manager {
             uses: 0,
             connector: self.connector.clone(),
             noted,
+            types: Mutex::default(),
+            poisoned: AtomicBool::new(false),
+            description_changes: (
+                self.description_changes.clone(),
+                AtomicU64::new(self.description_changes.load(Ordering::SeqCst)),
+            ),
         })
     }
 }
