@@ -1,7 +1,9 @@
 // One measurement in a fresh process: node child.mjs <client> <workload>, with BENCH_URL,
 // BENCH_WARMUP and BENCH_SECONDS in the environment, and for a TLS workload BENCH_SSLROOTCERT, the
-// path of the CA certificate to verify the server with. Prints one JSON line:
-// { ops, seconds, rate, cpuMicrosPerOp, cpuSeconds, peakRssMB?, loopDelayP99Ms? } or { unavailable }.
+// path of the CA certificate to verify the server with; BENCH_CONCURRENCY and BENCH_POOL change
+// the workload's operations in flight and the pool's size (the scale runs, scale.mjs). Prints one
+// JSON line: { ops, seconds, rate, cpuMicrosPerOp, cpuSeconds, p50Ms, p99Ms, peakRssMB?,
+// loopDelayP99Ms? } or { unavailable }.
 // The CPU is this process's, user + system, of all its threads (the engine's too:
 // process.cpuUsage() is getrusage(RUSAGE_SELF)), over the measured window only.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -11,13 +13,16 @@ const [client, name] = process.argv.slice(2)
 const workload = WORKLOADS[name]
 const ca = process.env.BENCH_SSLROOTCERT
 if (workload.tls && !ca) throw new Error(`${name} runs over TLS: set BENCH_SSLROOTCERT to the CA certificate's path`)
-const db = await connect(client, process.env.BENCH_URL, workload.tls ? { ca } : {})
+const concurrency = Number(process.env.BENCH_CONCURRENCY) || workload.concurrency
+const max = Number(process.env.BENCH_POOL) || undefined
+const db = await connect(client, process.env.BENCH_URL, { ...(workload.tls && { ca }), max })
 if (workload.tls) await expectTls(db)
 
 if (workload.transaction && !db.transaction) {
   console.log(JSON.stringify({ unavailable: `${client} has no transaction API in this build` }))
 } else {
-  const randoms = Array.from({ length: workload.concurrency }, (_, i) => rng(i + 1))
+  const randoms = Array.from({ length: concurrency }, (_, i) => rng(i + 1))
+  let latencies = []
 
   // `concurrency` loops, each starting its next operation as soon as the last one finished.
   async function runFor(seconds) {
@@ -26,7 +31,9 @@ if (workload.transaction && !db.transaction) {
     let ops = 0
     await Promise.all(randoms.map(async (random) => {
       while (performance.now() < deadline) {
+        const t = performance.now()
         await workload.op(db, random)
+        latencies.push(performance.now() - t)
         ops++
       }
     }))
@@ -34,6 +41,7 @@ if (workload.transaction && !db.transaction) {
   }
 
   await runFor(Number(process.env.BENCH_WARMUP))
+  latencies = []
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()
   const cpuBefore = process.cpuUsage()
@@ -42,7 +50,12 @@ if (workload.transaction && !db.transaction) {
   loop.disable()
   const cpuSeconds = (cpu.user + cpu.system) / 1e6
   // Per operation, as the rate of W3 is not: per query, not per row.
-  const result = { ops, seconds, rate: (ops * (workload.rows ?? 1)) / seconds, cpuMicrosPerOp: (cpuSeconds / ops) * 1e6, cpuSeconds }
+  latencies.sort((a, b) => a - b)
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]
+  const result = {
+    ops, seconds, rate: (ops * (workload.rows ?? 1)) / seconds, cpuMicrosPerOp: (cpuSeconds / ops) * 1e6, cpuSeconds,
+    p50Ms: at(0.5), p99Ms: at(0.99),
+  }
   if (workload.measureProcess) {
     result.peakRssMB = process.resourceUsage().maxRSS / 1024 // the warm-up ran the same workload
     result.loopDelayP99Ms = loop.percentile(99) / 1e6

@@ -6,7 +6,10 @@
 // workloads run against a second throwaway cluster with ssl=on (see tls.mjs), started only when
 // one is selected.
 //
-//   BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_REPS=3 BENCH_WORKLOADS=W1,W3 npm run bench
+// After them, W8 (an Express service, express.mjs) and SCALE (the scale run and the in-flight
+// sweep of W2, scale.mjs) print tables of their own.
+//
+//   BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_REPS=3 BENCH_WORKLOADS=W1,W3,W8 npm run bench
 import { spawn, execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -17,6 +20,8 @@ import { startCluster } from '../harness/cluster.mjs'
 import { findPgbench, measurePgbench, PGBENCH_THREADS, pgbenchShape } from './pgbench.mjs'
 import { startTlsServer } from './tls.mjs'
 import { CLIENTS, LOAD, POOL_SIZE, WORKLOADS } from './workloads.mjs'
+import { measureExpress, W8_APPS, W8_ROUTES } from './express.mjs'
+import { runScale, scaleTables } from './scale.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -24,7 +29,9 @@ const setting = (name, fallback) => Number(process.env[name] || fallback)
 const SECONDS = setting('BENCH_SECONDS', 5)
 const WARMUP = setting('BENCH_WARMUP', 1)
 const REPS = setting('BENCH_REPS', 3)
-const NAMES = process.env.BENCH_WORKLOADS ? process.env.BENCH_WORKLOADS.split(',') : Object.keys(WORKLOADS)
+const EXTRAS = ['W8', 'SCALE']
+const SELECTED = process.env.BENCH_WORKLOADS ? process.env.BENCH_WORKLOADS.split(',') : [...Object.keys(WORKLOADS), ...EXTRAS]
+const NAMES = SELECTED.filter((name) => !EXTRAS.includes(name))
 const MARK = 'pg-rust-pool bench' // the comment LOAD puts on `users`
 const RUNNERS = [...CLIENTS, 'pgbench']
 const PGBENCH_SECONDS = Math.max(1, Math.round(SECONDS)) // its -T takes whole seconds
@@ -34,7 +41,7 @@ if (!readdirSync(root).some((f) => f.endsWith('.node'))) {
   console.error('The native addon is not built: run `npm run build` (or `npm test`) first.')
   process.exit(1)
 }
-for (const name of NAMES) if (!WORKLOADS[name]) throw new Error(`unknown workload ${name}: one of ${Object.keys(WORKLOADS).join(', ')}`)
+for (const name of NAMES) if (!WORKLOADS[name]) throw new Error(`unknown workload ${name}: one of ${[...Object.keys(WORKLOADS), ...EXTRAS].join(', ')}`)
 
 /** (Re)creates the data set; refuses to drop tables of a DATABASE_URL that it did not create. */
 async function load(url) {
@@ -55,13 +62,13 @@ async function load(url) {
 }
 
 /** Runs one client on one workload against `server` ({ url, ca? }) in a fresh process; resolves to its JSON line. */
-function measure(client, name, server) {
+function measure(client, name, server, env = {}) {
   if (client === 'pgbench') return measurePgbench(pgbench, WORKLOADS[name], server, PGBENCH_SECONDS)
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(here, 'child.mjs'), client, name], {
       env: {
         ...process.env, BENCH_URL: server.url, BENCH_SSLROOTCERT: server.ca ?? '',
-        BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: String(WARMUP),
+        BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: String(WARMUP), ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -113,6 +120,8 @@ if (!url) {
 }
 
 const results = {}
+const express = {}
+let scale = null
 let failed = false
 let postgresVersion
 try {
@@ -155,6 +164,38 @@ try {
       }
     }
   }
+  if (SELECTED.includes('W8')) {
+    for (const route of Object.keys(W8_ROUTES)) {
+      express[route] = Object.fromEntries(W8_APPS.map((a) => [a, { runs: [] }]))
+      for (let rep = 0; rep < REPS; rep++) {
+        for (const app of [...W8_APPS.slice(rep % W8_APPS.length), ...W8_APPS.slice(0, rep % W8_APPS.length)]) {
+          const entry = express[route][app]
+          if (entry.error) continue
+          try {
+            const run = await measureExpress(app, route, url, { seconds: SECONDS, warmup: WARMUP })
+            entry.runs.push(run)
+            console.error(`W8 ${route} rep ${rep + 1}/${REPS} ${app}: ${Math.round(run.rate)} requests/s, p99 ${run.p99Ms.toFixed(1)} ms, ${run.cpuMicrosPerOp.toFixed(1)} µs of CPU per request`)
+          } catch (e) {
+            entry.error = e.message
+            failed = true
+            console.error(`W8 ${route} ${app} FAILED: ${e.message}`)
+          }
+        }
+      }
+      for (const entry of Object.values(express[route])) {
+        if (!entry.runs.length) continue
+        for (const key of ['rate', 'p50Ms', 'p99Ms', 'cpuMicrosPerOp']) entry[key] = stats(entry.runs.map((r) => r[key]))
+      }
+    }
+  }
+  if (SELECTED.includes('SCALE')) {
+    try {
+      scale = await runScale((client, name, env) => measure(client, name, { url }, env), (line) => console.error(line))
+    } catch (e) {
+      failed = true
+      console.error(`SCALE FAILED: ${e.message}`)
+    }
+  }
 } finally {
   await Promise.all([cluster?.stop(), tls?.stop()])
 }
@@ -190,13 +231,36 @@ for (const name of NAMES) {
       `${row.map((x) => (x === null ? '—' : `${x.toFixed(2)}×`)).join(' | ')} |`)
   }
 }
+// W8: each app against pg, and against the app with no database (its ceiling).
+const W8_RATIOS = [['pg-rust-pool', 'pg'], ['postgres.js', 'pg'], ['pg-rust-pool', 'none'], ['pg', 'none'], ['postgres.js', 'none']]
+const expressRows = []
+for (const [route, title] of Object.entries(W8_ROUTES)) {
+  const r = express[route]
+  if (!r) continue
+  ratios[`W8-${route}`] = {}
+  for (const [label, unit, key, digits] of [[title, 'requests/s', 'rate', 0], ['p50 latency', 'ms', 'p50Ms', 2], ['p99 latency', 'ms', 'p99Ms', 2], ['app CPU per request', 'µs', 'cpuMicrosPerOp', 1]]) {
+    const row = W8_RATIOS.map(([c, base]) => ratio(r[c], r[base], key))
+    ratios[`W8-${route}`][key] = Object.fromEntries(W8_RATIOS.map(([c, base], i) => [`${c} / ${base}`, row[i]]))
+    expressRows.push(`| ${label} | ${unit} | ${W8_APPS.map((a) => cell(r[a], key, digits)).join(' | ')} | ` +
+      `${row.map((x) => (x === null ? '—' : `${x.toFixed(2)}×`)).join(' | ')} |`)
+  }
+}
 const info = machine(postgresVersion)
 const seconds = (Date.now() - started) / 1000
 console.log(`\nmedian (min–max) of ${REPS} runs of ${SECONDS} s after ${WARMUP} s of warm-up, each in a fresh process; pool of ${POOL_SIZE}; ` +
   `pgbench -M prepared -T ${PGBENCH_SECONDS}, no warm-up, -c the concurrency up to ${POOL_SIZE}, -j ${PGBENCH_THREADS}; CPU: the client process's user + sys over the measured window\n`)
-console.log(`| workload | unit | ${RUNNERS.join(' | ')} | ${RATIOS.map(([c, base]) => `${c} / ${base}`).join(' | ')} |`)
-console.log(`|---|---|${RUNNERS.map(() => '--:|').join('')}${RATIOS.map(() => '--:|').join('')}`)
-for (const row of rows) console.log(row)
+if (rows.length) {
+  console.log(`| workload | unit | ${RUNNERS.join(' | ')} | ${RATIOS.map(([c, base]) => `${c} / ${base}`).join(' | ')} |`)
+  console.log(`|---|---|${RUNNERS.map(() => '--:|').join('')}${RATIOS.map(() => '--:|').join('')}`)
+  for (const row of rows) console.log(row)
+}
+if (expressRows.length) {
+  console.log(`\nW8: an Express 5 app per client (none: no database), ${REPS} runs of ${SECONDS} s after ${WARMUP} s, 64 keep-alive connections from another process; CPU: the app process's\n`)
+  console.log(`| W8 | unit | ${W8_APPS.join(' | ')} | ${W8_RATIOS.map(([c, base]) => `${c} / ${base}`).join(' | ')} |`)
+  console.log(`|---|---|${W8_APPS.map(() => '--:|').join('')}${W8_RATIOS.map(() => '--:|').join('')}`)
+  for (const row of expressRows) console.log(row)
+}
+if (scale) console.log(scaleTables(scale))
 console.log(`\n${info.cpu}, ${info.cores} cores, ${info.memoryGB} GB; ${info.os}; Node ${info.node}; PostgreSQL ${info.postgres}; ` +
   `pg ${info.clients.pg}, postgres.js ${info.clients['postgres.js']}, pg-rust-pool ${info.clients['pg-rust-pool'] ?? '?'}, ` +
   `pgbench ${info.clients.pgbench ?? `not available: ${pgbench.unavailable}`}`)
@@ -214,6 +278,6 @@ writeFileSync(join(root, 'bench-results.json'), JSON.stringify({
       cpu: 'getrusage(RUSAGE_CHILDREN) of the -T run less that of the same command with -t 1 (start-up, connections, prepare)',
     },
   },
-  results, ratios,
+  results, ratios, express, scale,
 }, null, 2) + '\n')
 process.exit(failed ? 1 : 0)

@@ -45,14 +45,14 @@ export function rng(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
-const randomId = (random) => 1 + Math.floor(random() * USERS)
+export const randomId = (random) => 1 + Math.floor(random() * USERS)
 
 function check(ok, what, got) {
   if (!ok) throw new Error(`wrong result: expected ${what}, got ${JSON.stringify(got)?.slice(0, 300)}`)
 }
 
 /** The statements of the workloads, $n placeholders in order; pgbench's scripts are made from the same text. */
-const SQL = {
+export const SQL = {
   point: 'SELECT $1::int AS x',
   user: 'SELECT id, name, email, created_at FROM users WHERE id = $1',
   wide: `SELECT * FROM users WHERE id <= ${WIDE_ROWS}`,
@@ -62,7 +62,7 @@ const SQL = {
 }
 
 /** W5's JSON payload of user `id`: about 100 bytes. */
-const payload = (id) => ({ userId: id, page: `/products/${id % 977}`, referrer: 'https://example.com/', at: 1700000000 + id, ok: true })
+export const payload = (id) => ({ userId: id, page: `/products/${id % 977}`, referrer: 'https://example.com/', at: 1700000000 + id, ok: true })
 
 /**
  * A pgbench script: `\set` lines for `sets` ({ name: expression }), then each statement of
@@ -159,18 +159,18 @@ export async function expectTls(db) {
 }
 
 /**
- * Opens a pool of POOL_SIZE connections with the client's defaults otherwise; with `ca` (the path
+ * Opens a pool of `max` (POOL_SIZE) connections with the client's defaults otherwise; with `ca` (the path
  * of a CA certificate), over TLS, verifying the server's certificate against it and its host
  * name. Returns { query(text, values) → { rows, rowCount }, transaction(fn) or null when the
  * client has no transaction API, close() }.
  */
-export async function connect(client, url, { ca } = {}) {
+export async function connect(client, url, { ca, max = POOL_SIZE } = {}) {
   // pg and postgres.js hand `ssl` to tls.connect, which checks the chain and the host name by default.
   const ssl = ca ? { ssl: { ca: readFileSync(ca, 'utf8') } } : {}
   if (client === 'pg-rust-pool') {
     const { DatabaseManager } = require('../..')
     const tls = ca ? { sslmode: 'verify-full', sslrootcert: ca } : {}
-    const db = new DatabaseManager({ connectionString: url, max: POOL_SIZE, ...tls })
+    const db = new DatabaseManager({ connectionString: url, max, ...tls })
     return {
       query: (text, values) => db.query(text, values),
       // Being built (issue 6); never emulated here, so W4 reports it as not available.
@@ -181,15 +181,15 @@ export async function connect(client, url, { ca } = {}) {
   if (client === 'pg-rust-pool/pg') {
     const { Pool } = require('pg-rust-pool/pg')
     const tls = ca ? { sslmode: 'verify-full', sslrootcert: ca } : {}
-    return pgPool(new Pool({ connectionString: url, max: POOL_SIZE, ...tls }))
+    return pgPool(new Pool({ connectionString: url, max, ...tls }))
   }
   if (client === 'pg') {
     const { default: pg } = await import('pg')
-    return pgPool(new pg.Pool({ connectionString: url, max: POOL_SIZE, ...ssl }))
+    return pgPool(new pg.Pool({ connectionString: url, max, ...ssl }))
   }
   if (client === 'postgres.js') {
     const { default: postgres } = await import('postgres')
-    const sql = postgres(url, { max: POOL_SIZE, ...ssl })
+    const sql = postgres(url, { max, ...ssl })
     const query = (tag) => (text, values = []) => tag(...template(text, values, sql))
       .then((rows) => ({ rows, rowCount: rows.count }))
     return {
