@@ -9,6 +9,7 @@ const { runQuery } = require('./query')
 const { buildResult } = require('./rows')
 const { holds, newHold, enterHold } = require('./hold')
 const { limitedCall } = require('./abort')
+const { CopyFromStream, CopyToStream, copyArguments, copyStream, failedStream } = require('./copy')
 
 /** Members executeTransaction uses; not part of the public client. */
 const kCommit = Symbol('commit')
@@ -98,6 +99,37 @@ class Client {
       if (e.severity !== undefined && e.code !== '25P02') this.#failure = e
       throw e
     }
+  }
+
+  /** `COPY … FROM STDIN` on this client's connection, after its earlier queries: a Writable. */
+  copyFrom(sql, options) {
+    return this.#copy(CopyFromStream, 'copyFrom()', sql, options, captureTrace(this.copyFrom),
+      (id, begin) => this.#native.clientCopyFrom(this.#handle, id, sql, begin))
+  }
+
+  /** `COPY … TO STDOUT` on this client's connection, after its earlier queries: a Readable. */
+  copyTo(sql, options) {
+    return this.#copy(CopyToStream, 'copyTo()', sql, options, captureTrace(this.copyTo),
+      (id, begin) => this.#native.clientCopyTo(this.#handle, id, sql, begin))
+  }
+
+  /**
+   * A COPY's stream. The COPY takes the client's turn until its stream is over, so queries made
+   * after it wait for it; a plain BEGIN not sent yet goes first. In a transaction, its server
+   * error is what executeTransaction reports, as a query's is.
+   */
+  #copy(Stream, call, sql, options, trace, start) {
+    const { highWaterMark, signal } = copyArguments(call, sql, options, trace)
+    if (this.#released !== null) return failedStream(Stream, this.#releasedError(trace))
+    const begin = this.#begin
+    this.#begin = null
+    const failed = this.#transaction
+      ? (e) => { if (e.severity !== undefined && e.code !== '25P02') this.#failure = e }
+      : undefined
+    return copyStream(Stream, {
+      delivery: this.#delivery, native: this.#native, trace, highWaterMark, signal, failed,
+      start: (id) => start(id, begin), schedule: (run) => this.#turn(run),
+    })
   }
 
   /**
