@@ -228,6 +228,32 @@ test('a client\'s later queries wait for its COPY, and a deferred BEGIN goes bef
   assert.equal(await count('copy_ints'), 0)
 })
 
+test('a COPY left open is stopped by release(), by its transaction\'s end, and by its timeout', async () => {
+  await db.query('TRUNCATE copy_ints')
+  const client = await db.getClient()
+  const open = client.copyFrom('COPY copy_ints FROM STDIN')
+  open.write('1\n')
+  const stopped = new Promise((resolve) => open.on('error', resolve))
+  await client.release()
+  assert.equal((await stopped).code, 'CLIENT_RELEASED')
+  // The callback returns without awaiting its stream: the transaction rolls back and says why.
+  await rejectsWith(db.executeTransaction(async (tx) => {
+    const left = tx.copyFrom('COPY copy_ints FROM STDIN')
+    left.on('error', () => {})
+    left.write('2\n')
+  }), 'CLIENT_RELEASED', /callback returned while a COPY/)
+  // A stream that never ends, in a transaction with a timeout.
+  await rejectsWith(db.executeTransaction(async (tx) => {
+    const stuck = tx.copyFrom('COPY copy_ints FROM STDIN')
+    stuck.on('error', () => {})
+    stuck.write('3\n')
+    await new Promise(() => {})
+  }, { timeoutMillis: 200 }), 'TRANSACTION_TIMEOUT')
+  assert.equal(await count('copy_ints'), 0)
+  await allIdle()
+  assert.equal(db.getPoolStatistics().connectionsRemoved, 0)
+})
+
 /** Runs `work` while sampling this process's RSS; resolves to the peak growth, in MB. */
 async function rssGrowth(work) {
   global.gc?.()

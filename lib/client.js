@@ -50,6 +50,8 @@ class Client {
   #begin = null
   /** The latest server error of a query, other than "the transaction is aborted" (25P02). */
   #failure = undefined
+  /** The stream of a COPY on this client that has not closed yet. */
+  #copying = null
 
   constructor(shared, handle, lease, transaction) {
     this.#native = shared.native
@@ -126,10 +128,26 @@ class Client {
     const failed = this.#transaction
       ? (e) => { if (e.severity !== undefined && e.code !== '25P02') this.#failure = e }
       : undefined
-    return copyStream(Stream, {
+    const stream = copyStream(Stream, {
       delivery: this.#delivery, native: this.#native, trace, highWaterMark, signal, failed,
       start: (id) => start(id, begin), schedule: (run) => this.#turn(run),
     })
+    this.#copying = stream
+    stream.once('close', () => { if (this.#copying === stream) this.#copying = null })
+    return stream
+  }
+
+  /**
+   * Stops a COPY whose stream was neither ended nor destroyed when the client is released or its
+   * transaction commits: the calls after it wait for it, and would wait for ever. Returns the
+   * stream's error, or undefined when there was nothing to stop.
+   */
+  #stopCopy(message) {
+    const stream = this.#copying
+    if (stream === null || stream.writableEnded || stream.readableEnded) return undefined
+    const error = clientError('CLIENT_RELEASED', message)
+    stream.destroy(error)
+    return error
   }
 
   /**
@@ -212,6 +230,7 @@ class Client {
   #release(destroy) {
     // A BEGIN not sent yet opened nothing on the server.
     this.#begin = null
+    this.#stopCopy('the client was released while a COPY on it was open: the COPY was stopped, and nothing it loaded stays; end its stream (and wait for \'finish\') first')
     this.#end()
     this.#released = this.#turn(() => this.#delivery.call((id) => this.#native.clientRelease(this.#handle, id, destroy)))
       .then(lostTransaction)
@@ -236,6 +255,9 @@ class Client {
       }
       return
     }
+    const stopped = this.#stopCopy('executeTransaction\'s callback returned while a COPY on its client was open: the COPY was stopped and the transaction rolled back; await the stream (pipeline, or \'finish\') in the callback')
+    // The COPY's failure aborted the transaction: it is what COMMIT reports.
+    if (stopped !== undefined) this.#failure = stopped
     this.#end()
     const committed = this.#turn(() => this.#delivery.call((id) => this.#native.clientCommitAndRelease(this.#handle, id)))
     // Whatever COMMIT did, the connection is back once this settles; nothing is left to report.
