@@ -106,13 +106,13 @@ class Client {
   /** `COPY … FROM STDIN` on this client's connection, after its earlier queries: a Writable. */
   copyFrom(sql, options) {
     return this.#copy(CopyFromStream, 'copyFrom()', sql, options, captureTrace(this.copyFrom),
-      (id, begin) => this.#native.clientCopyFrom(this.#handle, id, sql, begin))
+      (id, begin) => this.#native.clientCopy(this.#handle, id, sql, false, begin))
   }
 
   /** `COPY … TO STDOUT` on this client's connection, after its earlier queries: a Readable. */
   copyTo(sql, options) {
     return this.#copy(CopyToStream, 'copyTo()', sql, options, captureTrace(this.copyTo),
-      (id, begin) => this.#native.clientCopyTo(this.#handle, id, sql, begin))
+      (id, begin) => this.#native.clientCopy(this.#handle, id, sql, true, begin))
   }
 
   /**
@@ -144,7 +144,7 @@ class Client {
    */
   #stopCopy(message) {
     const stream = this.#copying
-    if (stream === null || stream.writableEnded || stream.readableEnded) return undefined
+    if (stream === null || stream.destroyed || stream.writableEnded || stream.readableEnded) return undefined
     const error = clientError('CLIENT_RELEASED', message)
     stream.destroy(error)
     return error
@@ -256,8 +256,11 @@ class Client {
       return
     }
     const stopped = this.#stopCopy('executeTransaction\'s callback returned while a COPY on its client was open: the COPY was stopped and the transaction rolled back; await the stream (pipeline, or \'finish\') in the callback')
-    // The COPY's failure aborted the transaction: it is what COMMIT reports.
-    if (stopped !== undefined) this.#failure = stopped
+    if (stopped !== undefined) {
+      // Nothing is committed: releasing the client rolls the transaction back.
+      await this.#release(false)
+      throw stopped
+    }
     this.#end()
     const committed = this.#turn(() => this.#delivery.call((id) => this.#native.clientCommitAndRelease(this.#handle, id)))
     // Whatever COMMIT did, the connection is back once this settles; nothing is left to report.

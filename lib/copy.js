@@ -70,6 +70,17 @@ class Copy {
     }))
   }
 
+  /** Ties `stream` to this COPY: `signal` destroys it, and `onError` hears of a failed COPY. */
+  bind(stream, signal, onError) {
+    if (signal !== undefined) addAbortSignal(signal, stream)
+    this.onError = onError
+  }
+
+  /** A stream's `_construct`: done once the COPY has started, in its turn. */
+  construct(callback) {
+    this.started.then(() => callback(), callback)
+  }
+
   error(data) {
     const error = fromNative(data, this.trace)
     this.failed?.(error)
@@ -94,15 +105,12 @@ class CopyFromStream extends Writable {
   constructor(copy, { highWaterMark, signal }) {
     super({ highWaterMark })
     this.#copy = copy
-    if (signal !== undefined) addAbortSignal(signal, this)
+    // A failure while finishing is _final's to report.
+    copy.bind(this, signal, (error) => this.#finishing || this.destroy(error))
   }
 
   _construct(callback) {
-    this.#copy.onError = (error) => {
-      // Its _final reports it.
-      if (!this.#finishing) this.destroy(error)
-    }
-    this.#copy.started.then(() => callback(), callback)
+    this.#copy.construct(callback)
   }
 
   _write(chunk, encoding, callback) {
@@ -143,12 +151,11 @@ class CopyToStream extends Readable {
   constructor(copy, { highWaterMark, signal }) {
     super({ highWaterMark })
     this.#copy = copy
-    if (signal !== undefined) addAbortSignal(signal, this)
+    copy.bind(this, signal, (error) => this.destroy(error))
   }
 
   _construct(callback) {
-    this.#copy.onError = (error) => this.destroy(error)
-    this.#copy.started.then(() => callback(), callback)
+    this.#copy.construct(callback)
   }
 
   _read() {

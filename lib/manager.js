@@ -168,13 +168,13 @@ class DatabaseManager extends EventEmitter {
    */
   copyFrom(sql, options) {
     return this.#copy(CopyFromStream, 'copyFrom()', sql, options, captureTrace(this.copyFrom),
-      (id, wait) => this.#native.copyFrom(id, sql, wait))
+      (id, wait) => this.#native.copy(id, sql, false, wait))
   }
 
   /** `COPY … TO STDOUT` on a connection of its own, held until the stream is over: a Readable of the data. */
   copyTo(sql, options) {
     return this.#copy(CopyToStream, 'copyTo()', sql, options, captureTrace(this.copyTo),
-      (id, wait) => this.#native.copyTo(id, sql, wait))
+      (id, wait) => this.#native.copy(id, sql, true, wait))
   }
 
   #copy(Stream, call, sql, options, trace, start) {

@@ -1,7 +1,7 @@
 //! COPY at the napi edge: `copyFrom`/`copyTo` on the manager and on clients start a COPY, whose
 //! outcome is delivered like a query's, and hand JS the handle of its end (`copy::End`), which
 //! JS writes to or reads from, call by call, until it finishes or aborts it.
-use crate::copy::{self, End, On};
+use crate::copy::{self, Direction, End, On};
 use crate::delivery::Outcome;
 use crate::error::Result;
 use crate::manager::NativePool;
@@ -13,56 +13,34 @@ use napi_derive::napi;
 /// COPY.
 #[napi]
 impl NativePool {
-    /// Starts `sql` (`COPY … FROM STDIN`) on a connection of its own (without `wait`, only one
-    /// free now) and returns the handle JS writes its data to; its outcome, the rows loaded, is
-    /// delivered under `id`.
+    /// Starts `sql`, a `COPY … FROM STDIN` or (with `out`) `COPY … TO STDOUT`, on a connection
+    /// of its own (without `wait`, only one free now), and returns the handle of JS's end of it;
+    /// its outcome (the rows loaded, or nothing for `out`) is delivered under `id`.
     #[napi]
-    pub fn copy_from(&self, env: Env, id: u32, sql: String, wait: bool) -> napi::Result<u32> {
-        let pool = self.pool.clone();
-        self.start_copy_from(&env, id, sql, Ok(On::Pool { pool, wait }))
+    pub fn copy(&self, env: Env, id: u32, sql: String, out: bool, wait: bool) -> napi::Result<u32> {
+        let on = On::Pool {
+            pool: self.pool.clone(),
+            wait,
+        };
+        self.start_copy(&env, id, sql, out, Ok(on))
     }
 
-    /// `copyFrom` on a client, after its earlier calls; `begin` is a `BEGIN` the client deferred.
+    /// `copy` on a client, after its earlier calls; `begin` is a `BEGIN` the client deferred.
     #[napi]
-    pub fn client_copy_from(
+    pub fn client_copy(
         &self,
         env: Env,
         handle: u32,
         id: u32,
         sql: String,
+        out: bool,
         begin: Option<String>,
     ) -> napi::Result<u32> {
         let on = self
             .clients
             .get(handle)
             .map(|client| On::Client { client, begin });
-        self.start_copy_from(&env, id, sql, on)
-    }
-
-    /// Starts `sql` (`COPY … TO STDOUT`) on a connection of its own (without `wait`, only one
-    /// free now) and returns the handle JS reads its data from; its outcome is delivered under
-    /// `id`.
-    #[napi]
-    pub fn copy_to(&self, env: Env, id: u32, sql: String, wait: bool) -> napi::Result<u32> {
-        let pool = self.pool.clone();
-        self.start_copy_to(&env, id, sql, Ok(On::Pool { pool, wait }))
-    }
-
-    /// `copyTo` on a client, after its earlier calls; `begin` is a `BEGIN` the client deferred.
-    #[napi]
-    pub fn client_copy_to(
-        &self,
-        env: Env,
-        handle: u32,
-        id: u32,
-        sql: String,
-        begin: Option<String>,
-    ) -> napi::Result<u32> {
-        let on = self
-            .clients
-            .get(handle)
-            .map(|client| On::Client { client, begin });
-        self.start_copy_to(&env, id, sql, on)
+        self.start_copy(&env, id, sql, out, on)
     }
 
     /// Hands `data` to the COPY under `handle`; delivered under `id` once the engine has room for
@@ -117,27 +95,18 @@ impl NativePool {
 }
 
 impl NativePool {
-    fn start_copy_from(
+    fn start_copy(
         &self,
         env: &Env,
         id: u32,
         sql: String,
+        out: bool,
         on: Result<On>,
     ) -> napi::Result<u32> {
-        let (feed, intake) = copy::feed();
-        let handle = self.copies.insert(End::In(feed));
-        self.delivery()?.send(env, id, move |_| async move {
-            copy::copy_from(on?, sql, intake).await
-        });
-        Ok(handle)
-    }
-
-    fn start_copy_to(&self, env: &Env, id: u32, sql: String, on: Result<On>) -> napi::Result<u32> {
-        let (drain, outlet) = copy::drain();
-        let handle = self.copies.insert(End::Out(drain));
-        self.delivery()?.send(env, id, move |_| async move {
-            copy::copy_to(on?, sql, outlet).await
-        });
+        let direction = if out { Direction::Out } else { Direction::In };
+        let (end, run) = copy::start(direction, on, sql);
+        let handle = self.copies.insert(end);
+        self.delivery()?.send(env, id, move |_| run);
         Ok(handle)
     }
 }

@@ -68,6 +68,12 @@ impl From<u64> for Outcome {
     }
 }
 
+impl From<Option<u64>> for Outcome {
+    fn from(count: Option<u64>) -> Self {
+        count.map_or(Outcome::Nothing, Outcome::Count)
+    }
+}
+
 impl From<()> for Outcome {
     fn from((): ()) -> Self {
         Outcome::Nothing

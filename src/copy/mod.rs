@@ -50,6 +50,38 @@ pub enum On {
     },
 }
 
+/// A COPY's end on the task's side.
+enum Data {
+    In(Intake),
+    Out(Outlet),
+}
+
+/// Starts a COPY of `direction`: JS's end of it, and the future that runs `sql` where `on` says
+/// (its outcome: the rows loaded, for `COPY … FROM STDIN`).
+pub fn start(
+    direction: Direction,
+    on: Result<On>,
+    sql: String,
+) -> (End, impl Future<Output = Result<Option<u64>>> + Send) {
+    let (end, data) = match direction {
+        Direction::In => {
+            let (feed, intake) = feed();
+            (End::In(feed), Data::In(intake))
+        }
+        Direction::Out => {
+            let (drain, outlet) = drain();
+            (End::Out(drain), Data::Out(outlet))
+        }
+    };
+    let run = async move {
+        match data {
+            Data::In(intake) => copy_from(on?, sql, intake).await.map(Some),
+            Data::Out(outlet) => copy_to(on?, sql, outlet).await.map(|()| None),
+        }
+    };
+    (end, run)
+}
+
 /// Runs `sql` (`COPY … FROM STDIN`) with the data `intake` brings; the number of rows the server
 /// loaded. A server error that names a line of the data says so (`sql::with_line`).
 pub async fn copy_from(on: On, sql: String, intake: Intake) -> Result<u64> {
