@@ -19,8 +19,11 @@ mod inbound;
 mod outbound;
 mod sql;
 
-pub use ends::{drain, feed, Drain, End, Feed, Intake, Outlet};
-pub use sql::{check, line_of, Direction};
+pub use ends::{Drain, End, Feed};
+pub use sql::Direction;
+
+use ends::{drain, feed, Intake, Outlet};
+use sql::check;
 
 use crate::client::{Boxed, Checkout, Client};
 use crate::connection::Conn;
@@ -84,7 +87,7 @@ pub fn start(
 
 /// Runs `sql` (`COPY … FROM STDIN`) with the data `intake` brings; the number of rows the server
 /// loaded. A server error that names a line of the data says so (`sql::with_line`).
-pub async fn copy_from(on: On, sql: String, intake: Intake) -> Result<u64> {
+async fn copy_from(on: On, sql: String, intake: Intake) -> Result<u64> {
     check(&sql, Direction::In)?;
     run(on, move |conn, pool, before| {
         Box::pin(async move {
@@ -96,7 +99,7 @@ pub async fn copy_from(on: On, sql: String, intake: Intake) -> Result<u64> {
 }
 
 /// Runs `sql` (`COPY … TO STDOUT`), its data going out through `outlet` in batches.
-pub async fn copy_to(on: On, sql: String, outlet: Outlet) -> Result<()> {
+async fn copy_to(on: On, sql: String, outlet: Outlet) -> Result<()> {
     check(&sql, Direction::Out)?;
     run(on, move |conn, pool, before| {
         Box::pin(async move {
@@ -109,8 +112,9 @@ pub async fn copy_to(on: On, sql: String, outlet: Outlet) -> Result<()> {
     .await
 }
 
-/// Runs `op` where `on` says. A connection of its own goes back to the pool at the end, or is
-/// closed when `op` left it unusable or in an unknown state.
+/// Runs `op` where `on` says. A connection of its own goes back to the pool at the end (rolled
+/// back first if `op` may have left a transaction open, see `Checkout::release`), or is closed
+/// when `op` left it unusable.
 async fn run<T>(
     on: On,
     op: impl for<'a> FnOnce(&'a Conn, &'a Arc<Pool>, TxState) -> Boxed<'a, (Result<T>, TxState)>,
