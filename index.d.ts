@@ -760,9 +760,10 @@ export interface CopyOptions {
  * The Writable of `copyFrom()`: Buffers or strings of the COPY's data, in the statement's format
  * (CSV, text or binary), cut anywhere. `'finish'` fires once the server has loaded every row; a
  * server error (a bad row: SQLSTATE and `copyLine`) comes as `'error'` when the stream ends,
- * with nothing loaded. `destroy()` (or the `signal`) stops the COPY: the server fails it
- * (CopyFail), nothing stays, and `'close'` fires once the connection is back, clean (inside a
- * transaction, which the failure aborts).
+ * with nothing loaded. `destroy()` (or the `signal`) before `end()` stops the COPY: the server
+ * fails it (CopyFail), nothing stays, and `'close'` fires once the connection is back, clean
+ * (inside a transaction, which the failure aborts). After `end()` the COPY completes or fails on
+ * its own.
  */
 export interface CopyFromStream extends Writable {
   /** The number of rows the server loaded; `null` until `'finish'`. */
