@@ -236,6 +236,8 @@ test('a COPY left open is stopped by release(), by its transaction\'s end, and b
   const stopped = new Promise((resolve) => open.on('error', resolve))
   await client.release()
   assert.equal((await stopped).code, 'CLIENT_RELEASED')
+  const late = client.copyTo('COPY copy_ints TO STDOUT')
+  assert.equal((await new Promise((resolve) => late.on('error', resolve))).code, 'CLIENT_RELEASED', 'after release')
   // The callback returns without awaiting its stream: the transaction rolls back and says why.
   await rejectsWith(db.executeTransaction(async (tx) => {
     const left = tx.copyFrom('COPY copy_ints FROM STDIN')
