@@ -2,6 +2,7 @@
 /// <reference types="node" />
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Readable, Writable } from 'node:stream'
 
 /** A parser from PostgreSQL's text output of a value to the JS value you want. */
 export type TypeParser = (text: string) => unknown
@@ -715,6 +716,11 @@ export interface ServerFields {
   line?: string
   /** Server source routine. */
   routine?: string
+  /**
+   * The line of a COPY's data the error is about, 1-based, from `where` (`COPY t, line 42, column
+   * n: "abc"`), which the message then ends with too.
+   */
+  copyLine?: number
 }
 
 /**
@@ -737,6 +743,41 @@ export declare class DatabaseError extends Error {
 /** DatabaseError carries the server's fields (declaration merging with the class above). */
 export interface DatabaseError extends ServerFields {}
 
+/** Options of `copyFrom()` and `copyTo()`. */
+export interface CopyOptions {
+  /**
+   * The stream's buffer in bytes: past it a `copyFrom()` stream's `write()` returns false, and a
+   * `copyTo()` stream reads no further ahead. Besides it, the engine holds at most 4 of its
+   * batches of a `copyFrom()`, and one batch (at most 64 KiB) of a `copyTo()`.
+   * @default 65536
+   */
+  highWaterMark?: number
+  /** Aborting it destroys the stream with an `AbortError`, as `destroy()` does. */
+  signal?: AbortSignal
+}
+
+/**
+ * The Writable of `copyFrom()`: Buffers or strings of the COPY's data, in the statement's format
+ * (CSV, text or binary), cut anywhere. `'finish'` fires once the server has loaded every row; a
+ * server error (a bad row: SQLSTATE and `copyLine`) comes as `'error'` when the stream ends,
+ * with nothing loaded. `destroy()` (or the `signal`) before `end()` stops the COPY: the server
+ * fails it (CopyFail), nothing stays, and `'close'` fires once the connection is back, clean
+ * (inside a transaction, which the failure aborts). After `end()` the COPY completes or fails on
+ * its own.
+ */
+export interface CopyFromStream extends Writable {
+  /** The number of rows the server loaded; `null` until `'finish'`. */
+  readonly rowCount: number | null
+}
+
+/**
+ * The Readable of `copyTo()`: Buffers of the COPY's data in the statement's format, read from
+ * the connection only as fast as they are consumed. A server error comes as `'error'`.
+ * `destroy()` before the end cancels the COPY; the connection stays if the server ends it by that
+ * cancel within `cancelTimeoutMillis`, else it is closed.
+ */
+export interface CopyToStream extends Readable {}
+
 /**
  * A connection checked out of the pool by `getClient()`, or the client an `executeTransaction`
  * callback receives. Its queries run on one connection, in the order they were called.
@@ -757,6 +798,19 @@ export interface PoolClient {
    * and never rejects.
    */
   release(err?: Error | boolean): Promise<void>
+  /**
+   * Runs `sql`, one `COPY … FROM STDIN` statement, on this client's connection after the queries
+   * already called; queries called after it wait until its stream is over. In a transaction its
+   * rows are the transaction's. See `DatabaseManager.copyFrom`.
+   * @throws {DatabaseError} `INVALID_ARGUMENT` for `sql` that is not a string, or bad options.
+   */
+  copyFrom(sql: string, options?: CopyOptions): CopyFromStream
+  /**
+   * Runs `sql`, one `COPY … TO STDOUT` statement, on this client's connection, in turn as
+   * `copyFrom` does. See `DatabaseManager.copyTo`.
+   * @throws {DatabaseError} `INVALID_ARGUMENT` for `sql` that is not a string, or bad options.
+   */
+  copyTo(sql: string, options?: CopyOptions): CopyToStream
   /**
    * The server process id of this client's connection, as pg's `client.processID`; `null`
    * before a transaction's first query checks its connection out, and after `release()`.
@@ -966,6 +1020,21 @@ export declare class DatabaseManager extends EventEmitter<DatabaseManagerEvents>
    * bytes or more (the server's limit).
    */
   notify(channel: string, payload?: string): Promise<void>
+  /**
+   * Runs `sql`, one `COPY … FROM STDIN` statement, on a connection checked out for it until the
+   * stream is over (without waiting, as `getClient()`, when the calling code holds a client of
+   * this manager): a Writable of the data, e.g. `await pipeline(fs.createReadStream(file),
+   * db.copyFrom('COPY t FROM STDIN (FORMAT csv)'))`. Any other statement fails the stream with
+   * `INVALID_ARGUMENT` (`query()` refuses COPY … STDIN/STDOUT and points here).
+   * @throws {DatabaseError} `INVALID_ARGUMENT` for `sql` that is not a string, or bad options.
+   */
+  copyFrom(sql: string, options?: CopyOptions): CopyFromStream
+  /**
+   * Runs `sql`, one `COPY … TO STDOUT` statement (`COPY t TO STDOUT`, `COPY (SELECT …) TO
+   * STDOUT`), on a connection checked out for it until the stream is over: a Readable of the data.
+   * @throws {DatabaseError} `INVALID_ARGUMENT` for `sql` that is not a string, or bad options.
+   */
+  copyTo(sql: string, options?: CopyOptions): CopyToStream
   /**
    * Whether the last attempt to reach the server (a connect, a query) succeeded: false before
    * the first and while the database is down. With `waitForDatabase()`, lets a service start

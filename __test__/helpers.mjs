@@ -184,3 +184,22 @@ export async function roundTripCounter({ host, port }) {
 export function clientElsewhere(db) {
   return new Promise((resolve, reject) => setImmediate(() => db.getClient().then(resolve, reject)))
 }
+
+/**
+ * How many statements are prepared on each of the `serverConnections` server connections of the
+ * PgBouncer at `url`: one client per server connection holds a transaction open, so each is given
+ * a different one. Asserts that every one was looked at.
+ */
+export async function preparedBehindPgBouncer(url, serverConnections) {
+  const clients = Array.from({ length: serverConnections }, () => new pg.Client({ connectionString: url }))
+  try {
+    await Promise.all(clients.map((c) => c.connect()))
+    await Promise.all(clients.map((c) => c.query('BEGIN')))
+    const seen = await Promise.all(clients.map(async (c) => (await c.query('SELECT pg_backend_pid() AS pid, count(*)::int AS n FROM pg_prepared_statements')).rows[0]))
+    assert.equal(new Set(seen.map((s) => s.pid)).size, serverConnections, 'every server connection was looked at')
+    await Promise.all(clients.map((c) => c.query('COMMIT')))
+    return seen.map((s) => s.n)
+  } finally {
+    await Promise.all(clients.map((c) => c.end()))
+  }
+}

@@ -6,8 +6,11 @@ import {
   type HealthHandler, type HealthHandlers, type HealthHandlersOptions, type LogLevel, type Logger,
   type PoolClient, type TransactionOptions, type SslMode, type SslOptions, type DatabaseManagerEvents, type CustomTypes, type QueryOptions,
   type Notification, type ListenInfo, type ListenStatistics, type ErrorInfo,
+  type CopyOptions, type CopyFromStream, type CopyToStream,
 } from '..'
 import { createServer } from 'node:http'
+import { Readable, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 
 const options: DatabaseManagerOptions = {
   connectionString: 'postgres://localhost/db',
@@ -124,7 +127,8 @@ async function main(): Promise<void> {
         e.code, e.message, e.severity, e.detail, e.hint, e.position, e.internalPosition, e.internalQuery, e.where,
         e.schema, e.table, e.column, e.dataType, e.constraint, e.file, e.line, e.routine,
       ]
-      void parts
+      const copyLine: number | undefined = e.copyLine
+      void [parts, copyLine]
     }
   }
   const client: PoolClient = await db.getClient({ signal: new AbortController().signal })
@@ -132,7 +136,13 @@ async function main(): Promise<void> {
     const one: QueryResult<{ one: number }> = await client.query<{ one: number }>('SELECT 1 AS one')
     await client.query({ text: 'SELECT $1::int', values: [one.rows[0].one] })
     const pid: number | null = client.processID
-    void pid
+    const copyOptions: CopyOptions = { highWaterMark: 65536, signal: new AbortController().signal }
+    const loading: CopyFromStream = client.copyFrom('COPY t FROM STDIN (FORMAT csv)', copyOptions)
+    await pipeline(Readable.from(['1,a\n']), loading)
+    const loaded: number | null = loading.rowCount
+    const reading: CopyToStream = client.copyTo('COPY t TO STDOUT')
+    await pipeline(reading, new Writable({ write: (chunk: Buffer, _encoding, done) => done() }))
+    void [pid, loaded]
   } finally {
     const released: Promise<void> = client.release()
     await released
@@ -178,6 +188,10 @@ async function main(): Promise<void> {
   await db.listen('async jobs', async (notification: Notification) => void notification.payload)
   await db.notify('jobs', 'payload')
   await db.notify('jobs')
+  const writable: Writable = db.copyFrom('COPY t FROM STDIN')
+  writable.end(Buffer.from('1\n'))
+  const readable: Readable = db.copyTo('COPY (SELECT 1) TO STDOUT', { highWaterMark: 16384 })
+  for await (const chunk of readable) void (chunk as Buffer)
   await unlisten()
   db.on('listen', (info: ListenInfo) => {
     const parts: [number, string[], boolean] = [info.pid, info.channels, info.reconnected]

@@ -9,6 +9,7 @@ const { runQuery } = require('./query')
 const { buildResult } = require('./rows')
 const { holds, newHold, enterHold } = require('./hold')
 const { limitedCall } = require('./abort')
+const { CopyFromStream, CopyToStream, copyArguments, copyStream, failedStream } = require('./copy')
 
 /** Members executeTransaction uses; not part of the public client. */
 const kCommit = Symbol('commit')
@@ -49,6 +50,8 @@ class Client {
   #begin = null
   /** The latest server error of a query, other than "the transaction is aborted" (25P02). */
   #failure = undefined
+  /** The stream of a COPY on this client that has not closed yet. */
+  #copying = null
 
   constructor(shared, handle, lease, transaction) {
     this.#native = shared.native
@@ -98,6 +101,53 @@ class Client {
       if (e.severity !== undefined && e.code !== '25P02') this.#failure = e
       throw e
     }
+  }
+
+  /** `COPY … FROM STDIN` on this client's connection, after its earlier queries: a Writable. */
+  copyFrom(sql, options) {
+    return this.#copy(CopyFromStream, 'copyFrom()', sql, options, captureTrace(this.copyFrom),
+      (id, begin) => this.#native.clientCopy(this.#handle, id, sql, false, begin))
+  }
+
+  /** `COPY … TO STDOUT` on this client's connection, after its earlier queries: a Readable. */
+  copyTo(sql, options) {
+    return this.#copy(CopyToStream, 'copyTo()', sql, options, captureTrace(this.copyTo),
+      (id, begin) => this.#native.clientCopy(this.#handle, id, sql, true, begin))
+  }
+
+  /**
+   * A COPY's stream. The COPY takes the client's turn until its stream is over, so queries made
+   * after it wait for it; a plain BEGIN not sent yet goes first. In a transaction, its server
+   * error is what executeTransaction reports, as a query's is.
+   */
+  #copy(Stream, call, sql, options, trace, start) {
+    const { highWaterMark, signal } = copyArguments(call, sql, options, trace)
+    if (this.#released !== null) return failedStream(Stream, this.#releasedError(trace))
+    const begin = this.#begin
+    this.#begin = null
+    const failed = this.#transaction
+      ? (e) => { if (e.severity !== undefined && e.code !== '25P02') this.#failure = e }
+      : undefined
+    const stream = copyStream(Stream, {
+      delivery: this.#delivery, native: this.#native, trace, highWaterMark, signal, failed,
+      start: (id) => start(id, begin), schedule: (run) => this.#turn(run),
+    })
+    this.#copying = stream
+    stream.once('close', () => { if (this.#copying === stream) this.#copying = null })
+    return stream
+  }
+
+  /**
+   * Stops a COPY whose stream was neither ended nor destroyed when the client is released or its
+   * transaction commits: the calls after it wait for it, and would wait for ever. Returns the
+   * stream's error, or undefined when there was nothing to stop.
+   */
+  #stopCopy(message) {
+    const stream = this.#copying
+    if (stream === null || stream.destroyed || stream.writableEnded || stream.readableEnded) return undefined
+    const error = clientError('CLIENT_RELEASED', message)
+    stream.destroy(error)
+    return error
   }
 
   /**
@@ -180,6 +230,7 @@ class Client {
   #release(destroy) {
     // A BEGIN not sent yet opened nothing on the server.
     this.#begin = null
+    this.#stopCopy('the client was released while a COPY on it was open: the COPY was stopped, and nothing it loaded stays; end its stream (and wait for \'finish\') first')
     this.#end()
     this.#released = this.#turn(() => this.#delivery.call((id) => this.#native.clientRelease(this.#handle, id, destroy)))
       .then(lostTransaction)
@@ -203,6 +254,12 @@ class Client {
         throw clientError('CLIENT_RELEASED', 'the transaction\'s client was released inside the callback while the transaction was open, so it was rolled back: let executeTransaction release it', trace)
       }
       return
+    }
+    const stopped = this.#stopCopy('executeTransaction\'s callback returned while a COPY on its client was open: the COPY was stopped and the transaction rolled back; await the stream (pipeline, or \'finish\') in the callback')
+    if (stopped !== undefined) {
+      // Nothing is committed: releasing the client rolls the transaction back.
+      await this.#release(false)
+      throw stopped
     }
     this.#end()
     const committed = this.#turn(() => this.#delivery.call((id) => this.#native.clientCommitAndRelease(this.#handle, id)))

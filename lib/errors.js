@@ -7,7 +7,7 @@
 
 const SERVER_FIELDS = [
   'severity', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',
-  'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine',
+  'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine', 'copyLine',
 ]
 
 class DatabaseError extends Error {

@@ -20,6 +20,7 @@ const { Delivery } = require('./delivery')
 const { limitedCall, untilAborted, abortedBefore, checkSignal } = require('./abort')
 const { Replicas, replicaOptions, mergeMetrics } = require('./replicas')
 const { Channels } = require('./listen')
+const { CopyFromStream, CopyToStream, copyArguments, copyStream } = require('./copy')
 
 /** Throws INVALID_ARGUMENT unless `signal` is undefined or an AbortSignal. */
 function checkSignalArgument(signal, trace) {
@@ -159,6 +160,29 @@ class DatabaseManager extends EventEmitter {
         () => executeTransaction(this.#shared, trace, work, options))
     }
     return executeTransaction(this.#shared, trace, work, options)
+  }
+
+  /**
+   * `COPY … FROM STDIN` on a connection of its own, held until the stream is over: a Writable
+   * of the data, whose 'finish' comes once the server has loaded it all (`rowCount`).
+   */
+  copyFrom(sql, options) {
+    return this.#copy(CopyFromStream, 'copyFrom()', sql, options, captureTrace(this.copyFrom),
+      (id, wait) => this.#native.copy(id, sql, false, wait))
+  }
+
+  /** `COPY … TO STDOUT` on a connection of its own, held until the stream is over: a Readable of the data. */
+  copyTo(sql, options) {
+    return this.#copy(CopyToStream, 'copyTo()', sql, options, captureTrace(this.copyTo),
+      (id, wait) => this.#native.copy(id, sql, true, wait))
+  }
+
+  #copy(Stream, call, sql, options, trace, start) {
+    const { highWaterMark, signal } = copyArguments(call, sql, options, trace)
+    // Code that holds a client of this manager must not wait for a second connection.
+    const wait = !holds(this)
+    const { native, delivery } = this.#shared
+    return copyStream(Stream, { delivery, native, trace, highWaterMark, signal, start: (id) => start(id, wait), schedule: (run) => run() })
   }
 
   /**

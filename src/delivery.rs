@@ -2,7 +2,7 @@
 //! the facade, its outcome is encoded on the engine's thread (`wire`), queued, and the queue is
 //! handed to one JS callback per wake of the JS thread, as one flat array: per outcome
 //! `id, meta, n, text_1 … text_n` (query results), `id, error, 0`, or `id, value, -1` (a client's
-//! handle, or undefined). A long result's rows may come first, in entries of their own under the call's
+//! handle, a COPY's row count or a batch of its data, or undefined). A long result's rows may come first, in entries of their own under the call's
 //! id, `id, meta, -1 - n, text_1 … text_n` (see `Early`).
 //!
 //! An `async fn` per query would create a promise and a threadsafe function (a libuv handle) for
@@ -42,6 +42,10 @@ pub enum Outcome {
     Value(u32),
     /// The call succeeded with nothing to say.
     Nothing,
+    /// A count too large for `Value` (a COPY's rows): a JS number.
+    Count(u64),
+    /// Bytes (a batch of a COPY's data): an ArrayBuffer.
+    Bytes(Vec<u8>),
     /// Rows of a result that has not ended: the call's outcome follows later.
     Rows(Encoded),
 }
@@ -55,6 +59,18 @@ impl From<Vec<ResultSet>> for Outcome {
 impl From<u32> for Outcome {
     fn from(handle: u32) -> Self {
         Outcome::Value(handle)
+    }
+}
+
+impl From<u64> for Outcome {
+    fn from(count: u64) -> Self {
+        Outcome::Count(count)
+    }
+}
+
+impl From<Option<u64>> for Outcome {
+    fn from(count: Option<u64>) -> Self {
+        count.map_or(Outcome::Nothing, Outcome::Count)
     }
 }
 
@@ -142,7 +158,8 @@ impl ToNapiValue for Batch {
 }
 
 /// Appends what follows an outcome's id in a batch: `meta, n, text_1 … text_n`, `error, 0`,
-/// `value, -1`, or early rows' `meta, -1 - n, text_1 … text_n`.
+/// `value, -1` (a number, an ArrayBuffer or undefined), or early rows' `meta, -1 - n, text_1 …
+/// text_n`.
 unsafe fn outcome_values(
     env: sys::napi_env,
     outcome: Outcome,
@@ -161,6 +178,15 @@ unsafe fn outcome_values(
         }
         Outcome::Nothing => {
             values.push(<()>::to_napi_value(env, ())?);
+            values.push(i32::to_napi_value(env, -1)?);
+        }
+        Outcome::Count(count) => {
+            // Exact up to 2^53, more rows than any COPY loads.
+            values.push(f64::to_napi_value(env, count as f64)?);
+            values.push(i32::to_napi_value(env, -1)?);
+        }
+        Outcome::Bytes(bytes) => {
+            values.push(arraybuffer(env, bytes)?);
             values.push(i32::to_napi_value(env, -1)?);
         }
     }

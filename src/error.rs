@@ -39,6 +39,8 @@ pub struct ServerError {
     pub line: Option<String>,
     /// Server source routine.
     pub routine: Option<String>,
+    /// The line of a COPY's data the error is about (from `where`: `COPY t, line 3, …`).
+    pub copy_line: Option<u64>,
 }
 
 /// SQLSTATEs with which the server ends a backend before it runs anything more
@@ -243,6 +245,7 @@ impl ServerError {
             file: db.file().map(str::to_owned),
             line: db.line().map(|l| l.to_string()),
             routine: db.routine().map(str::to_owned),
+            copy_line: None,
         }
     }
 }

@@ -60,6 +60,8 @@ pub struct NativePool {
     pub(crate) pool: Arc<Pool>,
     /// The checked-out clients JS holds.
     pub(crate) clients: Arc<Clients>,
+    /// The ends of the COPYs JS runs (see `copies`).
+    pub(crate) copies: Arc<Clients<crate::copy::End>>,
     sink: Option<Arc<JsSink>>,
     delivery: Option<Arc<Delivery>>,
     /// Aborts of limited calls in flight, by call id.
@@ -91,6 +93,7 @@ impl NativePool {
         Ok(NativePool {
             pool,
             clients: Arc::default(),
+            copies: Arc::default(),
             sink: None,
             delivery: None,
             aborts: Arc::default(),

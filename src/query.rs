@@ -153,9 +153,9 @@ async fn execute_uncached(
     let statements = split(sql);
     if statements.iter().any(|s| s.copies_with_client()) {
         return Err(Error::argument(
-            "COPY … FROM STDIN and COPY … TO STDOUT are not supported yet: the pool would lose \
-             the connection's place in the protocol. Use INSERT … SELECT / unnest($1) to load rows, \
-             or COPY to or from a server-side file or program",
+            "COPY … FROM STDIN and COPY … TO STDOUT do not run through query(), whose answer \
+             holds no data stream: use copyFrom(sql), a Writable, or copyTo(sql), a Readable, on \
+             the manager or a client",
         ));
     }
     if params.is_empty() && statements.len() > 1 {

@@ -4,21 +4,23 @@
 // interleaved, and prints a Markdown table of rates and of the client process's CPU per
 // operation, with their ratios to pg. Writes bench-results.json. It asserts no speed. The TLS
 // workloads run against a second throwaway cluster with ssl=on (see tls.mjs), started only when
-// one is selected.
+// one is selected. W7 (COPY in, see copy.mjs) loads one CSV file made for the run, with psql's
+// \copy as its ceiling, and has a table of its own.
 //
 // After them, W8 (an Express service, express.mjs) and SCALE (the scale run and the in-flight
 // sweep of W2, scale.mjs) print tables of their own.
 //
 //   BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_REPS=3 BENCH_WORKLOADS=W1,W3,W8 npm run bench
 import { spawn, execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import os, { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { startCluster } from '../harness/cluster.mjs'
 import { findPgbench, measurePgbench, PGBENCH_THREADS, pgbenchShape } from './pgbench.mjs'
 import { startTlsServer } from './tls.mjs'
+import { COPY_CLIENTS, COPY_LOAD, findPsql, measureCopy, writeCopyFile } from './copy.mjs'
 import { CLIENTS, LOAD, POOL_SIZE, WORKLOADS } from './workloads.mjs'
 import { measureExpress, W8_APPS, W8_ROUTES } from './express.mjs'
 import { runScale, scaleTables } from './scale.mjs'
@@ -42,6 +44,10 @@ if (!readdirSync(root).some((f) => f.endsWith('.node'))) {
   process.exit(1)
 }
 for (const name of NAMES) if (!WORKLOADS[name]) throw new Error(`unknown workload ${name}: one of ${[...Object.keys(WORKLOADS), ...EXTRAS].join(', ')}`)
+const COPYING = NAMES.some((name) => WORKLOADS[name].copy)
+const psql = COPYING ? findPsql() : null
+/** Who runs a workload: W7's loaders and psql, or the clients and pgbench. */
+const runnersOf = (name) => (WORKLOADS[name].copy ? COPY_CLIENTS : RUNNERS)
 
 /** (Re)creates the data set; refuses to drop tables of a DATABASE_URL that it did not create. */
 async function load(url) {
@@ -49,12 +55,17 @@ async function load(url) {
   await client.connect()
   try {
     const { rows: [found] } = await client.query(`SELECT to_regclass('users') IS NOT NULL OR to_regclass('events') IS NOT NULL AS exists,
-      obj_description(to_regclass('users'), 'pg_class') AS mark`)
-    if (found.exists && found.mark !== MARK) {
-      throw new Error('the database already has a `users` or `events` table that the bench did not create; ' +
-        'point DATABASE_URL at a scratch database (the bench drops and recreates both)')
+      obj_description(to_regclass('users'), 'pg_class') AS mark,
+      to_regclass('copy_target') IS NOT NULL AS copy, obj_description(to_regclass('copy_target'), 'pg_class') AS "copyMark"`)
+    if ((found.exists && found.mark !== MARK) || (found.copy && found.copyMark !== MARK)) {
+      throw new Error('the database already has a `users`, `events` or `copy_target` table that the bench did not create; ' +
+        'point DATABASE_URL at a scratch database (the bench drops and recreates them)')
     }
     for (const statement of LOAD) await client.query(statement)
+    if (COPYING) {
+      for (const statement of COPY_LOAD) await client.query(statement)
+      await client.query(`COMMENT ON TABLE copy_target IS '${MARK}'`)
+    }
     return (await client.query('SHOW server_version')).rows[0].server_version
   } finally {
     await client.end()
@@ -63,6 +74,7 @@ async function load(url) {
 
 /** Runs one client on one workload against `server` ({ url, ca? }) in a fresh process; resolves to its JSON line. */
 function measure(client, name, server, env = {}) {
+  if (WORKLOADS[name].copy) return measureCopy(client, server.url, copyFile, psql)
   if (client === 'pgbench') return measurePgbench(pgbench, WORKLOADS[name], server, PGBENCH_SECONDS)
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(here, 'child.mjs'), client, name], {
@@ -112,7 +124,10 @@ const started = Date.now()
 const loadBefore = os.loadavg()[0]
 let cluster = null
 let tls = null
-process.on('SIGINT', async () => { await Promise.all([cluster?.stop(), tls?.stop()]); process.exit(130) })
+/** W7's file: { dir, path, hash (sha256), bytes }. */
+let copyFile = null
+const removeCopyFile = () => copyFile && rmSync(copyFile.dir, { recursive: true, force: true })
+process.on('SIGINT', async () => { await Promise.all([cluster?.stop(), tls?.stop()]); removeCopyFile(); process.exit(130) })
 let url = process.env.DATABASE_URL
 if (!url) {
   cluster = await startCluster()
@@ -134,11 +149,20 @@ try {
     await load(tls.url)
     console.error(`started the TLS cluster and loaded the data set in ${((Date.now() - t) / 1000).toFixed(1)} s`)
   }
+  if (COPYING) {
+    const t = Date.now()
+    const dir = mkdtempSync(join(tmpdir(), 'pgrp-copy-'))
+    const path = join(dir, 'rows.csv')
+    copyFile = { dir, path, hash: writeCopyFile(path), bytes: 0 }
+    copyFile.bytes = statSync(path).size
+    console.error(`wrote W7's CSV file in ${((Date.now() - t) / 1000).toFixed(1)} s`)
+  }
   for (const name of NAMES) {
-    results[name] = Object.fromEntries(RUNNERS.map((c) => [c, { runs: [] }]))
+    const runners = runnersOf(name)
+    results[name] = Object.fromEntries(runners.map((c) => [c, { runs: [] }]))
     for (let rep = 0; rep < REPS; rep++) {
       // Interleaved, and each repetition starts with a different client.
-      for (const client of [...RUNNERS.slice(rep % RUNNERS.length), ...RUNNERS.slice(0, rep % RUNNERS.length)]) {
+      for (const client of [...runners.slice(rep % runners.length), ...runners.slice(0, rep % runners.length)]) {
         const entry = results[name][client]
         if (entry.unavailable || entry.error) continue
         try {
@@ -146,7 +170,7 @@ try {
           if (run.unavailable) entry.unavailable = run.unavailable
           else entry.runs.push(run)
           console.error(`${name} rep ${rep + 1}/${REPS} ${client}: ${run.unavailable ? `not available (${run.unavailable})`
-            : `${Math.round(run.rate)}/s, ${run.cpuMicrosPerOp.toFixed(1)} µs of CPU per ${WORKLOADS[name].rows ? 'query' : 'op'}`}`)
+            : `${Math.round(run.rate)}/s, ${run.cpuMicrosPerOp.toFixed(WORKLOADS[name].copy ? 2 : 1)} µs of CPU per ${WORKLOADS[name].copy ? 'row' : WORKLOADS[name].rows ? 'query' : 'op'}`}`)
         } catch (e) {
           entry.error = e.message
           failed = true
@@ -160,7 +184,7 @@ try {
       entry.cpuMicrosPerOp = stats(entry.runs.map((r) => r.cpuMicrosPerOp))
       if (WORKLOADS[name].measureProcess && entry.runs[0].peakRssMB !== undefined) {
         entry.peakRssMB = stats(entry.runs.map((r) => r.peakRssMB))
-        entry.loopDelayP99Ms = stats(entry.runs.map((r) => r.loopDelayP99Ms))
+        if (entry.runs[0].loopDelayP99Ms !== undefined) entry.loopDelayP99Ms = stats(entry.runs.map((r) => r.loopDelayP99Ms))
       }
     }
   }
@@ -198,6 +222,7 @@ try {
   }
 } finally {
   await Promise.all([cluster?.stop(), tls?.stop()])
+  removeCopyFile()
 }
 
 // ---- report ----
@@ -221,6 +246,7 @@ const ratios = {} // what the table shows, for bench-results.json: ratios[worklo
 for (const name of NAMES) {
   const w = WORKLOADS[name]
   const r = results[name]
+  if (w.copy) continue
   ratios[name] = {}
   const lines = [[w.title, w.rows ? 'rows/s' : 'ops/s', 'rate', 0], [`${name} CPU per ${w.rows ? 'query' : 'op'}`, 'µs', 'cpuMicrosPerOp', 1]]
   if (w.measureProcess) lines.push([`${name} peak RSS`, 'MB', 'peakRssMB', 0], [`${name} p99 event-loop delay`, 'ms', 'loopDelayP99Ms', 1])
@@ -247,12 +273,28 @@ for (const [route, title] of Object.entries(W8_ROUTES)) {
 }
 const info = machine(postgresVersion)
 const seconds = (Date.now() - started) / 1000
-console.log(`\nmedian (min–max) of ${REPS} runs of ${SECONDS} s after ${WARMUP} s of warm-up, each in a fresh process; pool of ${POOL_SIZE}; ` +
-  `pgbench -M prepared -T ${PGBENCH_SECONDS}, no warm-up, -c the concurrency up to ${POOL_SIZE}, -j ${PGBENCH_THREADS}; CPU: the client process's user + sys over the measured window\n`)
 if (rows.length) {
+  console.log(`\nmedian (min–max) of ${REPS} runs of ${SECONDS} s after ${WARMUP} s of warm-up, each in a fresh process; pool of ${POOL_SIZE}; ` +
+    `pgbench -M prepared -T ${PGBENCH_SECONDS}, no warm-up, -c the concurrency up to ${POOL_SIZE}, -j ${PGBENCH_THREADS}; CPU: the client process's user + sys over the measured window\n`)
   console.log(`| workload | unit | ${RUNNERS.join(' | ')} | ${RATIOS.map(([c, base]) => `${c} / ${base}`).join(' | ')} |`)
   console.log(`|---|---|${RUNNERS.map(() => '--:|').join('')}${RATIOS.map(() => '--:|').join('')}`)
   for (const row of rows) console.log(row)
+}
+// W7: its loaders against pg (with pg-copy-streams) and against psql's \copy, the C ceiling.
+const COPY_RATIOS = [['pg-rust-pool', 'pg'], ['pg-rust-pool', 'psql'], ['postgres.js', 'pg']]
+for (const name of NAMES.filter((n) => WORKLOADS[n].copy)) {
+  const r = results[name]
+  ratios[name] = {}
+  console.log(`\n${WORKLOADS[name].title}: median (min–max) of ${REPS} loads each of a ${number(copyFile.bytes / 1e6, 0)} MB file into an emptied table, ` +
+    `each in a fresh process; pg: pg + pg-copy-streams; CPU and peak RSS: the loading process's (psql's through getrusage, less its start-up's CPU)\n`)
+  console.log(`| ${name} | unit | ${COPY_CLIENTS.join(' | ')} | ${COPY_RATIOS.map(([c, base]) => `${c} / ${base}`).join(' | ')} |`)
+  console.log(`|---|---|${COPY_CLIENTS.map(() => '--:|').join('')}${COPY_RATIOS.map(() => '--:|').join('')}`)
+  for (const [title, unit, key, digits] of [['rate', 'rows/s', 'rate', 0], ['CPU per row', 'µs', 'cpuMicrosPerOp', 2], ['peak RSS', 'MB', 'peakRssMB', 0]]) {
+    const row = COPY_RATIOS.map(([c, base]) => ratio(r[c], r[base], key))
+    ratios[name][key] = Object.fromEntries(COPY_RATIOS.map(([c, base], i) => [`${c} / ${base}`, row[i]]))
+    console.log(`| ${title} | ${unit} | ${COPY_CLIENTS.map((c) => cell(r[c], key, digits)).join(' | ')} | ` +
+      `${row.map((x) => (x === null ? '—' : `${x.toFixed(2)}×`)).join(' | ')} |`)
+  }
 }
 if (expressRows.length) {
   console.log(`\nW8: an Express 5 app per client (none: no database), ${REPS} runs of ${SECONDS} s after ${WARMUP} s, 64 keep-alive connections from another process; CPU: the app process's\n`)
@@ -274,9 +316,15 @@ writeFileSync(join(root, 'bench-results.json'), JSON.stringify({
     cpu: 'the client process\'s user + system CPU, all threads, over the measured window, per operation (W3: per query)',
     pgbench: {
       path: pgbench.path ?? null, seconds: PGBENCH_SECONDS, warmup: 0, mode: 'prepared',
-      clients: Object.fromEntries(NAMES.map((name) => [name, pgbenchShape(WORKLOADS[name])])),
+      clients: Object.fromEntries(NAMES.filter((name) => !WORKLOADS[name].copy).map((name) => [name, pgbenchShape(WORKLOADS[name])])),
       cpu: 'getrusage(RUSAGE_CHILDREN) of the -T run less that of the same command with -t 1 (start-up, connections, prepare)',
     },
+    ...(copyFile && {
+      copy: {
+        file: `${copyFile.bytes} bytes of CSV, 1,000,000 rows, made for the run`, psql: psql.path ?? psql.unavailable,
+        cpu: 'the loading process\'s user + system CPU over the load, per row (psql: getrusage(RUSAGE_CHILDREN) of the whole command)',
+      },
+    }),
   },
   results, ratios, express, scale,
 }, null, 2) + '\n')

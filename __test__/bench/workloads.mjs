@@ -5,6 +5,7 @@
 // statements, from the same SQL below, with pgbench's variables in place of $1, $2, ….
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { COPY_ROWS } from './copy.mjs'
 
 const require = createRequire(import.meta.url)
 
@@ -146,6 +147,8 @@ export const WORKLOADS = {
       define: { kind: 'view', payload: JSON.stringify(payload(USERS / 2)) },
     },
   },
+  // COPY in (issue 26): not an operation in a loop but one load of a file per run (copy.mjs).
+  W7: { title: 'W7 COPY in, 1,000,000 CSV rows', copy: true, rows: COPY_ROWS, measureProcess: true },
 }
 // The same operations over TLS: what encryption costs each client per query.
 for (const name of ['W1', 'W2']) {

@@ -22,6 +22,9 @@ pub(super) struct Beginning {
     pub(super) answered: Notify,
 }
 
+/// A boxed future that may move between threads.
+pub type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// One checked-out connection and the state of its transaction.
 pub struct Checkout {
     /// Present until released.
@@ -157,6 +160,32 @@ impl Checkout {
                 Err(e)
             }
         }
+    }
+
+    /// Runs `op` on the connection outside the query path (a COPY, whose data flows between
+    /// calls): a BEGIN that waits goes first, in a round trip of its own (a failed one fails
+    /// `op` unrun). `op` gets the connection, the pool and where the transaction stands, and
+    /// answers with its outcome and where it left the transaction; until it has, the state is
+    /// unknown, so that a checkout dropped half way closes its connection. Counted as a query.
+    pub async fn exclusive<T>(
+        &mut self,
+        op: impl for<'a> FnOnce(&'a Conn, &'a Arc<Pool>, TxState) -> Boxed<'a, (Result<T>, TxState)>,
+    ) -> Result<T> {
+        let conn = self.conn.as_ref().ok_or(Error::ClientReleased)?;
+        let pool = self.lease.pool();
+        if let Begin::Pending(begin) = std::mem::replace(&mut self.begin, Begin::None) {
+            self.state = TxState::Unknown;
+            if let Err(e) = pool.counted(pool.begin_on(conn, &begin).await) {
+                // As in `run`: what a failed BEGIN left is not known, and the commit reports it.
+                self.begin = Begin::Failed(e.clone());
+                return Err(e);
+            }
+            self.state = TxState::Open;
+        }
+        let before = std::mem::replace(&mut self.state, TxState::Unknown);
+        let (outcome, after) = op(conn, pool, before).await;
+        self.state = after;
+        pool.counted(outcome)
     }
 
     /// Commits the open transaction. An aborted one is not committed (the server would roll it

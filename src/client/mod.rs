@@ -7,9 +7,9 @@
 mod checkout;
 
 use checkout::Beginning;
-pub use checkout::Checkout;
+pub use checkout::{Boxed, Checkout};
 
-use crate::connection::Cancel;
+use crate::connection::{Cancel, Conn};
 use crate::deadline::{Limit, Stage};
 use crate::error::CANCELLED;
 use crate::error::{Error, Result};
@@ -262,6 +262,35 @@ impl Client {
         answered
             .await
             .unwrap_or_else(|_| Err(Error::Internal("a limited query's task ended".into())))
+    }
+
+    /// Runs `op` on the client's connection (see [`Checkout::exclusive`]) once the calls before
+    /// it are done, holding the client's turn until it ends; `begin` is a `BEGIN` the client
+    /// deferred, to go first. `abort` (a transaction's timeout) drops `op` half way, and the
+    /// release after it rolls back or closes. When `op` fails with an error that leaves the
+    /// connection unusable, every later call fails with it.
+    pub async fn exclusive<T>(
+        &self,
+        begin: Option<String>,
+        op: impl for<'a> FnOnce(&'a Conn, &'a Arc<Pool>, TxState) -> Boxed<'a, (Result<T>, TxState)>,
+    ) -> Result<T> {
+        let mut slot = self.slot.lock().await;
+        let checkout = self.checked_out(&mut slot).await?;
+        if let Some(begin) = begin {
+            checkout.defer_begin(begin);
+        }
+        let outcome = tokio::select! {
+            biased;
+            () = self.until_aborted() => Err(Error::ClientReleased),
+            outcome = checkout.exclusive(op) => outcome,
+        };
+        if let Err(e) = &outcome {
+            if e.is_connection_fatal() {
+                // Dropped with its state unknown, the checkout closes the connection.
+                *slot = Slot::Failed(e.clone());
+            }
+        }
+        outcome
     }
 
     /// Commits the client's transaction (see [`Checkout::commit`]) and releases the connection,

@@ -40,6 +40,8 @@ pub struct JsError {
     pub line: Option<String>,
     /// Server routine.
     pub routine: Option<String>,
+    /// The line of a COPY's data the error is about.
+    pub copy_line: Option<i64>,
 }
 
 impl From<Error> for JsError {
@@ -67,6 +69,8 @@ impl From<Error> for JsError {
                     file: s.file,
                     line: s.line,
                     routine: s.routine,
+                    // Lines past 2^53 would lose precision in JS; no file has that many.
+                    copy_line: s.copy_line.map(|l| l as i64),
                 }
             }
             _ => JsError {
