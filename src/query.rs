@@ -44,9 +44,9 @@ impl QueryOptions {
     }
 }
 
-/// The type a parameter is sent with behind PgBouncer: OID 0, which leaves it to the server to
-/// infer, as node-postgres leaves every parameter.
-fn unspecified() -> Type {
+/// The type a parameter is sent with behind PgBouncer (and to a stream's `DECLARE`): OID 0,
+/// which leaves it to the server to infer, as node-postgres leaves every parameter.
+pub(crate) fn unspecified() -> Type {
     static UNSPECIFIED: std::sync::LazyLock<Type> = std::sync::LazyLock::new(|| {
         Type::new(
             "unspecified".into(),
@@ -77,7 +77,7 @@ pub trait EarlyRows: Sync {
 const EARLY_BYTES: usize = 64 << 10;
 
 /// A column value exactly as the server sent it.
-struct Raw<'a>(Option<&'a [u8]>);
+pub(crate) struct Raw<'a>(pub(crate) Option<&'a [u8]>);
 
 impl<'a> FromSql<'a> for Raw<'a> {
     fn from_sql(
@@ -174,27 +174,40 @@ async fn execute_uncached(
             rows: 0,
         }]);
     };
+    let prepared = statement(conn, sql, &first.command, options).await?;
+    let result = if prepared.statement.is_some() && !options.statement_cache {
+        // Prepared for this run only: closed again when `prepared` drops.
+        run(conn, sql, &prepared, params, options, early).await
+    } else {
+        execute_cached(conn, sql, prepared, params, options, early, false).await
+    };
+    Ok(vec![result?])
+}
+
+/// The statement `sql` (one statement, whose command is `command`) runs as on `conn`: the
+/// connection's cached one, else one prepared and cached now, or behind PgBouncer described
+/// (`pinned`) and run unnamed, or with `statementCache: false` prepared for one use (closed again
+/// when dropped). Streams take their result's shape from it before any row comes.
+pub(crate) async fn statement(
+    conn: &Conn,
+    sql: &str,
+    command: &str,
+    options: &QueryOptions,
+) -> Result<Prepared> {
+    if let Some(prepared) = (options.statement_cache || options.pgbouncer)
+        .then(|| conn.statements.get(sql))
+        .flatten()
+    {
+        return Ok(prepared);
+    }
+    let command: Arc<str> = command.into();
     if options.pgbouncer {
-        let command: Arc<str> = first.command.as_str().into();
-        let prepared = describe(conn, sql, command, options).await?;
-        return Ok(vec![
-            execute_cached(conn, sql, prepared, params, options, early, false).await?,
-        ]);
+        describe(conn, sql, command, options).await
+    } else if !options.statement_cache {
+        Ok(Prepared::new(conn.client().prepare(sql).await?, command))
+    } else {
+        prepare(conn, sql, command).await
     }
-    if !options.statement_cache {
-        // Prepared, run, and closed again when `statement` drops: no named statement stays.
-        let prepared = Prepared::new(
-            conn.client().prepare(sql).await?,
-            first.command.as_str().into(),
-        );
-        return Ok(vec![
-            run(conn, sql, &prepared, params, options, early).await?,
-        ]);
-    }
-    let prepared = prepare(conn, sql, first.command.as_str().into()).await?;
-    Ok(vec![
-        execute_cached(conn, sql, prepared, params, options, early, false).await?,
-    ])
 }
 
 /// Prepares `sql` and keeps it in the connection's cache.
