@@ -114,7 +114,8 @@ class RowStream {
     this.#held = { drop: calls.drop, handle: undefined }
     if (this.#signal?.aborted) {
       this.#done = true
-      this.#opened = Promise.reject(abortedBefore(this.#signal))
+      this.#aborted = abortedBefore(this.#signal)
+      this.#opened = Promise.reject(this.#aborted)
       this.#opened.catch(() => {})
       this.#finish()
       return
