@@ -72,6 +72,16 @@ test('rows and fields are those query() gives, in batches of batchSize; object a
   })
 })
 
+test('with statementCache: false the rows are the same, and nothing stays prepared', async () => {
+  await withManager({ max: 1, statementCache: false }, async (db) => {
+    const expected = await db.query(TYPED, [5])
+    assert.deepEqual((await batches(db.stream(TYPED, [5], { batchSize: 2 }))).flat(), expected.rows)
+    // Only the statement of this query itself, prepared for its one run.
+    const { rows } = await db.query('SELECT statement FROM pg_prepared_statements')
+    assert.deepEqual(rows.map((r) => r.statement), ['SELECT statement FROM pg_prepared_statements'])
+  })
+})
+
 test('breaking out after the first batch hands the connection back within 50 ms, idle on the server', async () => {
   const applicationName = uniqueName('stream-break')
   const watcher = await observer()

@@ -253,10 +253,16 @@ async fn fetch_on(
     checkout.state = TxState::Unknown;
     let outcome = cursor.fetch(conn, rows, fetched).await.map(|r| vec![r]);
     checkout.state = before.after_outcome("FETCH", false, &outcome);
-    if let Err(e) = &outcome {
-        checkout.lease.pool().stats().failed(e);
+    let pool = checkout.lease.pool();
+    match outcome {
+        Err(e) => {
+            pool.stats().failed(&e);
+            // `close({ timeoutMillis })` cut the connection under the stream: say so.
+            let cut = e.is_connection_fatal() && pool.cut_off(conn.pid());
+            Err(if cut { Error::ClosedDuringCall } else { e })
+        }
+        ok => ok,
     }
-    outcome
 }
 
 /// Ends a client's stream on the checkout: its own block committed (`End::Commit`) or rolled
