@@ -12,11 +12,11 @@
 //! `query::unspecified` sends them), and `FETCH` unnamed too, so behind PgBouncer nothing named
 //! outlives the block.
 use crate::connection::Conn;
-use crate::convert::ColumnBuilder;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::gather::Gather;
 use crate::params::Param;
-use crate::query::{unspecified, Raw};
-use crate::result::{Field, ResultSet};
+use crate::query::unspecified;
+use crate::result::ResultSet;
 use crate::simple;
 use crate::statements::{Prepared, Shape};
 use futures_util::{pin_mut, StreamExt};
@@ -102,69 +102,23 @@ impl Cursor {
         Ok(result)
     }
 
-    /// Runs `FETCH` and gathers its binary rows into columns, as `query::collect` gathers a
-    /// query's. Should the rows' columns not be those of the cached statement (the tables
-    /// changed since it was prepared), the rows' own are used and the statement leaves the
-    /// cache. A value that fails to decode does not stop the reading, so the connection stays in
-    /// step; the first such error is reported.
+    /// Runs `FETCH` and gathers its binary rows into columns (`gather`). Should the rows'
+    /// columns not be those of the query's statement (the tables changed since it was
+    /// prepared), the rows' own are used and the statement leaves the connection's cache.
     async fn gather(&self, conn: &Conn, sql: &str) -> Result<ResultSet> {
         let shape = &self.prepared.shape;
-        let mut fields = shape.fields.clone();
-        let builders_of = |types: &mut dyn Iterator<Item = &Type>| -> Vec<ColumnBuilder> {
-            let user = |ty: &Type| self.text_oids.contains(&ty.oid());
-            types.map(|ty| ColumnBuilder::new(ty, user(ty))).collect()
-        };
-        let mut builders = builders_of(&mut shape.types.iter());
+        let (types, fields) = (shape.types.clone(), shape.fields.clone());
+        let mut gather = Gather::new(conn, types, fields, &self.text_oids, false);
         let answer = conn
             .client()
             .query_typed_raw(sql, std::iter::empty::<(Param, Type)>())
             .await?;
         pin_mut!(answer);
-        let (mut checked, mut rows, mut decode_error) = (false, 0, None);
         while let Some(row) = answer.next().await {
-            let row = row?;
-            if decode_error.is_some() {
-                continue;
-            }
-            if !checked {
-                checked = true;
-                let columns = row.columns();
-                let same = columns.len() == shape.types.len()
-                    && columns
-                        .iter()
-                        .zip(shape.types.iter().zip(&fields))
-                        .all(|(c, (t, f))| c.type_().oid() == t.oid() && c.name() == f.name);
-                if !same {
-                    conn.statements.remove(&self.sql);
-                    conn.descriptions_changed();
-                    if conn.with_types(|t| t.may_have_looked_up(columns.iter().map(|c| c.type_())))
-                    {
-                        // tokio-postgres looked a type up outside any describe (`typeinfo`).
-                        conn.poison();
-                    }
-                    fields = columns.iter().map(Field::of).collect();
-                    builders = builders_of(&mut columns.iter().map(|c| c.type_()));
-                }
-            }
-            rows += 1;
-            for (i, builder) in builders.iter_mut().enumerate() {
-                let pushed = row.try_get::<_, Raw<'_>>(i).map_err(Error::from);
-                if let Err(e) = pushed.and_then(|raw| builder.push(raw.0)) {
-                    decode_error = Some(e);
-                    builders = Vec::new();
-                    break;
-                }
+            if gather.push(&row?) {
+                conn.statements.remove(&self.sql);
             }
         }
-        if let Some(e) = decode_error {
-            return Err(e);
-        }
-        Ok(ResultSet {
-            command: None,
-            row_count: None,
-            fields,
-            columns: builders.into_iter().map(ColumnBuilder::finish).collect(),
-            rows,
-        })
+        gather.finish()
     }
 }

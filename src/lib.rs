@@ -21,6 +21,7 @@ pub mod deadline;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod gather;
 pub mod handles;
 pub mod health;
 pub mod listen;
