@@ -68,7 +68,7 @@ function streamCalls({ native, delivery }, open) {
   }
 }
 
-/** Streams collected while open: the engine lets go of them (a manager's closes its connection if inside its block). */
+/** Streams collected while open: the engine ends them as an early stop does (its block committed, a manager's connection back). */
 const unreachable = new FinalizationRegistry((held) => {
   if (held.handle !== undefined) held.drop(held.handle)
 })

@@ -7,6 +7,7 @@ use crate::deadline::Registered;
 use crate::error::Error;
 use crate::manager::NativePool;
 use crate::options::{params, JsLimit, JsValue};
+use napi::bindgen_prelude::spawn;
 use napi::Env;
 use napi_derive::napi;
 
@@ -102,10 +103,17 @@ impl NativePool {
         Ok(())
     }
 
-    /// Lets go of a stream that ended, or that JS garbage-collected before it did.
+    /// Lets go of a stream that JS garbage-collected before it ended: it ends as an early stop
+    /// ends it, so that no block of its stays open on its client.
     #[napi]
     pub fn drop_stream(&self, stream: u32) {
-        self.streams.remove(stream);
+        if let Some(stream) = self.streams.remove(stream) {
+            spawn(async move {
+                if let Err(e) = stream.close(false).await {
+                    tracing::warn!("could not end a stream JS let go of: {e}");
+                }
+            });
+        }
     }
 }
 

@@ -7,8 +7,9 @@
 //! after an error or an abort. Inside the caller's block it runs in it as it is, and `CLOSE`s its
 //! cursor when stopped early; an error there aborts the block, as any failed statement does. A
 //! manager's stream has a client of its own, released when the stream ends (its `COMMIT` written,
-//! the connection goes back before the answer). Dropped before it ended (JS collected it), a
-//! manager's stream drops its client, which closes a connection left inside the stream's block.
+//! the connection goes back before the answer). One that JS collected before it ended is ended
+//! as an early stop (`streams`); dropped unended all the same, a manager's stream drops its
+//! client, which closes a connection left inside the stream's block.
 use super::*;
 use crate::cursor::Cursor;
 use crate::split::split;
