@@ -260,6 +260,34 @@ test('a getClient() client outside a transaction streams in a block of its own, 
   })
 })
 
+test("a client's stream that fails to open leaves the client as a failed query would", async () => {
+  await withManager({ max: 2 }, async (db) => {
+    const table = `stream_fail_${process.pid}`
+    await db.query(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id int)`)
+    const client = await db.getClient()
+    try {
+      // Outside a transaction: a value the server refuses fails the DECLARE in the stream's own
+      // block, which is rolled back; the next query runs on its own, committed at once.
+      await rejectsWith(client.stream('SELECT $1::int AS n', ['abc']).next(), '22P02')
+      await client.query(`INSERT INTO ${table} VALUES (1)`)
+      assert.equal((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n, 1)
+      // A BEGIN the client holds back is not lost when a stream is refused before it is sent…
+      await client.query('BEGIN')
+      await rejectsWith(client.stream(`INSERT INTO ${table} VALUES (2)`).next(), 'INVALID_ARGUMENT')
+      await client.query(`INSERT INTO ${table} VALUES (2)`)
+      assert.equal((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n, 1, 'inside the transaction')
+      // …and a stream that fails in the transaction aborts it, as the query would.
+      await rejectsWith(client.stream('SELECT nope').next(), '42703')
+      await rejectsWith(client.query('SELECT 1'), '25P02')
+      await client.query('ROLLBACK')
+      assert.equal((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n, 1)
+    } finally {
+      await client.release()
+      await db.query(`DROP TABLE IF EXISTS ${table}`)
+    }
+  })
+})
+
 test('bad arguments are INVALID_ARGUMENT, a closed manager POOL_CLOSED; neither takes a connection', async () => {
   const db = await withManager({ max: 1 }, async (db) => {
     for (const batchSize of [0, -1, 1.5, '10', 2 ** 31]) {

@@ -196,8 +196,8 @@ impl Client {
         self.within(query, limit).await
     }
 
-    /// Runs `op` on the client's checkout once the calls before it are done, within `limit` as
-    /// [`Client::query_within`] says (a stream's fetch, a query).
+    /// Runs `op` (a stream's open, fetch or end) on the client's checkout once the calls before
+    /// it are done; with a limit, see [`Client::within`].
     pub(crate) async fn run<T: Send + 'static>(&self, op: Op<T>, limit: &Limit) -> Result<T> {
         if !limit.is_none() {
             return self.within(op, limit).await;
@@ -208,12 +208,12 @@ impl Client {
 
     /// An operation (a query, a stream's fetch) with a limit: reached while it waits (for the
     /// client's earlier calls, or for the connection of a transaction's first query), nothing is
-    /// sent; reached while it runs, the
-    /// caller has its answer at once, and a task that keeps the client's turn cancels the
-    /// statement on the server (never while a pipelined BEGIN still waits for its answer: the
-    /// cancel could hit BEGIN). The client keeps its connection only if the server answers
-    /// 57014 within `cancelTimeoutMillis` (inside a transaction, which is then aborted);
-    /// otherwise the connection is closed and every later call fails with CONNECTION_CLOSED.
+    /// sent; reached while it runs, the caller has its answer at once, and a task that keeps the
+    /// client's turn cancels the statement on the server (never while a pipelined BEGIN still
+    /// waits for its answer: the cancel could hit BEGIN). The client keeps its connection only if
+    /// the server answers 57014 within `cancelTimeoutMillis` (inside a transaction, which is then
+    /// aborted); otherwise the connection is closed and every later call fails with
+    /// CONNECTION_CLOSED.
     async fn within<T: Send + 'static>(&self, op: Op<T>, limit: &Limit) -> Result<T> {
         let mut slot = tokio::select! {
             biased;

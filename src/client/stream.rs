@@ -76,28 +76,14 @@ impl Stream {
         params: Vec<Param>,
         limit: Limit,
     ) -> Result<Stream> {
-        crate::params::check_count(&params)?;
-        let command =
-            match split(&sql).as_slice() {
-                [one] if one.command == "SELECT" && !starts_with(one.text, "CREATE") => {
-                    one.command.clone()
-                }
-                [one] => {
-                    return Err(Error::argument(format!(
-                    "stream() reads the rows of a query (SELECT, VALUES, TABLE or WITH … SELECT), \
-                     not of {}: run it with query()",
-                    if one.command.is_empty() { "an empty text" } else { &one.command }
-                )))
-                }
-                _ => return Err(Error::argument(
-                    "stream() takes one statement (got several, or none): run each with query()",
-                )),
-            };
         let open: Op<(Cursor, bool)> = Box::new(move |checkout| {
             Box::pin(async move {
+                // Before anything can fail: a refused stream leaves the BEGIN to the next query.
                 if let Some(begin) = begin {
                     checkout.defer_begin(begin);
                 }
+                crate::params::check_count(&params)?;
+                let command = query_command(&sql)?;
                 declare_on(checkout, &sql, &command, &params).await
             })
         });
@@ -187,6 +173,24 @@ impl Stream {
     }
 }
 
+/// The command of `sql` if it is one query a cursor can read (`SELECT`, `VALUES`, `TABLE`,
+/// `WITH … SELECT`; not `CREATE TABLE … AS`, which the server also tags `SELECT`), else why not.
+fn query_command(sql: &str) -> Result<String> {
+    match split(sql).as_slice() {
+        [one] if one.command == "SELECT" && !starts_with(one.text, "CREATE") => {
+            Ok(one.command.clone())
+        }
+        [one] if !one.command.is_empty() => Err(Error::argument(format!(
+            "stream() reads the rows of a query (SELECT, VALUES, TABLE or WITH … SELECT), not of \
+             {}: run it with query()",
+            one.command
+        ))),
+        _ => Err(Error::argument(
+            "stream() takes one statement (got several, or none): run each with query()",
+        )),
+    }
+}
+
 /// Whether `text` starts with the keyword `word`.
 fn starts_with(text: &str, word: &str) -> bool {
     crate::split::words(text)
@@ -196,48 +200,67 @@ fn starts_with(text: &str, word: &str) -> bool {
 
 /// Declares a cursor for `sql` on the checkout: behind `BEGIN` when the connection is outside
 /// any transaction block (the stream's own, returned as `true`), in the caller's block as it is.
+/// The query's statement is found (or prepared) behind that BEGIN, as a query's would be, so a
+/// failure aborts the caller's block as running the query would; the stream's own block is
+/// rolled back.
 async fn declare_on(
     checkout: &mut Checkout,
     sql: &str,
     command: &str,
     params: &[Param],
 ) -> Result<(Cursor, bool)> {
-    let conn = checkout.conn.as_deref().ok_or(Error::ClientReleased)?;
-    let before = checkout.state;
-    // Where the connection stands now, before any BEGIN that waits to go out with a statement.
-    let mut options = checkout.options.clone();
-    options.in_transaction = before != TxState::Idle;
-    options.transaction_certain = before != TxState::Unknown;
     let has_params = !params.is_empty();
-    let prepared = match crate::query::statement(conn, sql, command, &options).await {
-        Ok(prepared) => prepared,
-        Err(e) => {
-            // A statement that fails to parse inside a block aborts it.
-            checkout.state = before.after_outcome(sql, has_params, &Err(e.clone()));
-            return Err(e);
-        }
-    };
-    crate::params::check_given(prepared.shape.params, params)?;
-    let cursor = Cursor::new(sql, prepared, &options.text_oids);
-    let mut own_block = before == TxState::Idle && matches!(checkout.begin, Begin::None);
+    let mut own_block = checkout.state == TxState::Idle && matches!(checkout.begin, Begin::None);
     loop {
         if own_block {
             checkout.defer_begin("BEGIN".into());
         }
-        let cursor = &cursor;
-        let declared = checkout.run_with("DECLARE", has_params, |pool, conn, _| async move {
-            let started = std::time::Instant::now();
-            let declared = cursor.declare(conn, params).await;
-            pool.timed(sql, params, started, declared)
-        });
-        match declared.await {
+        let mut declared = None;
+        let slot = &mut declared;
+        let outcome = checkout
+            .run_with("DECLARE", has_params, |pool, conn, options| async move {
+                let started = std::time::Instant::now();
+                let outcome = async {
+                    let prepared = crate::query::statement(conn, sql, command, options).await?;
+                    crate::params::check_given(prepared.shape.params, params)?;
+                    let cursor = Cursor::new(sql, prepared, &options.text_oids);
+                    cursor.declare(conn, params).await?;
+                    *slot = Some(cursor);
+                    Ok(Vec::new())
+                };
+                pool.timed(sql, params, started, outcome.await)
+            })
+            .await;
+        match (outcome, declared) {
+            (Ok(_), Some(cursor)) => return Ok((cursor, own_block)),
             // The state was not known: there was no block after all (25P01).
-            Err(Error::Server(e)) if e.code == "25P01" && !own_block => own_block = true,
-            Err(e) => return Err(e),
-            Ok(_) => break,
+            (Err(Error::Server(e)), _) if e.code == "25P01" && !own_block => own_block = true,
+            (outcome, _) => {
+                if own_block {
+                    roll_back(checkout).await;
+                }
+                return Err(outcome
+                    .err()
+                    .unwrap_or_else(|| Error::Internal("a cursor was not declared".into())));
+            }
         }
     }
-    Ok((cursor, own_block))
+}
+
+/// Rolls back the stream's own block after its cursor could not be declared, so that the
+/// client's next query runs outside it, as it would have without the stream.
+async fn roll_back(checkout: &mut Checkout) {
+    let Some(conn) = checkout.conn.as_deref() else {
+        return;
+    };
+    if checkout.state != TxState::Idle {
+        let ended = conn.client().batch_execute("ROLLBACK").await;
+        checkout.state = if ended.is_ok() {
+            TxState::Idle
+        } else {
+            TxState::Unknown
+        };
+    }
 }
 
 /// Fetches the next `rows` rows on the checkout, the transaction state following the outcome as
