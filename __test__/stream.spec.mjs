@@ -158,7 +158,7 @@ test('an error at row N rejects after the rows before it; the connection is back
   }
 })
 
-test('an abort between batches, or while a batch runs on the server, rejects with ABORT_ERR and leaves the connection clean', async () => {
+test('an abort between batches, or while a batch runs on the server, rejects with ABORT_ERR (a batch past timeoutMillis with QUERY_TIMEOUT) and leaves the connection clean', async () => {
   const applicationName = uniqueName('stream-abort')
   const watcher = await observer()
   try {
@@ -189,6 +189,13 @@ test('an abort between batches, or while a batch runs on the server, rejects wit
 
       // Already aborted: nothing is sent.
       await rejectsWith(db.stream('SELECT 1', [], { signal: running.signal }).next(), 'ABORT_ERR')
+
+      // timeoutMillis limits each batch: the slow one is cancelled as a query past its timeout.
+      const limited = db.stream('SELECT i, CASE WHEN i > 5 THEN pg_sleep(10) END AS wait FROM generate_series(1, 10) AS i', [], { batchSize: 5, timeoutMillis: 200 })
+      assert.equal((await limited.next()).value.length, 5)
+      await rejectsWith(limited.next(), 'QUERY_TIMEOUT')
+      assert.equal(db.getPoolStatistics().idleConnections, 1)
+      assert.deepEqual(await states(watcher, applicationName), ['idle'])
     })
   } finally {
     await watcher.end()
