@@ -679,6 +679,68 @@ export interface QueryOptions {
   readOnly?: boolean
 }
 
+/** The options of `stream()`: `stream(text, values, options)`, or in its config object. */
+export interface StreamOptions {
+  /**
+   * Rows per batch: each `next()` of the stream fetches this many from the server (`FETCH
+   * FORWARD n`), and memory holds about one batch, whatever the result's size.
+   * @default 100
+   */
+  batchSize?: number
+  /** `'array'` gives each row as an array of values in column order. */
+  rowMode?: 'array'
+  /** The stream's parsers, as `QueryConfig.types`. @default the manager's `types` */
+  types?: CustomTypes
+  /**
+   * Aborting it stops the stream: a batch running on the server is cancelled, the stream's
+   * transaction block rolled back and its connection handed back; the next `next()` rejects with
+   * an `AbortError` (`code: 'ABORT_ERR'`, `cause`: the signal's reason).
+   */
+  signal?: AbortSignal
+  /**
+   * Limit of each round trip of the stream in milliseconds (the open, the wait for a connection
+   * included, and each batch's fetch), not of the whole stream: past it the statement is
+   * cancelled and the call rejects with `QUERY_TIMEOUT`. 0 lifts it.
+   * @default the manager's `queryTimeoutMillis`
+   */
+  timeoutMillis?: number
+}
+
+/** A stream's query as one object (`stream(config)`). */
+export interface StreamConfig extends StreamOptions {
+  /** The SQL text: one query (`SELECT`, `VALUES`, `TABLE`, `WITH … SELECT`), `$1`, `$2`, … placeholders. */
+  text: string
+  /** Values for the placeholders. */
+  values?: readonly unknown[]
+}
+
+/**
+ * A query's rows in batches, from `manager.stream()` or `client.stream()`: an async iterable of
+ * row arrays, each fetched from the server when the loop asks for it, so memory holds about one
+ * batch. It holds one connection (and, outside the caller's transaction, a transaction block of
+ * its own) until it ends: read to the end, `break` (which calls `return()`), `close()`, an
+ * error, or an abort. Rows are those `query()` gives. One consumer at a time.
+ */
+export interface RowStream<R = any> extends AsyncIterableIterator<R[]> {
+  /** The next batch (`{ done: false, value: rows }`), or `{ done: true }` after the last. */
+  next(): Promise<IteratorResult<R[], undefined>>
+  /**
+   * Stops the stream: its cursor is closed on the server at once (nothing is drained), its
+   * transaction block committed, and a manager stream's connection handed back.
+   */
+  return(): Promise<IteratorResult<R[], undefined>>
+  /** Stops the stream, as `return()`; resolves once its connection is clean. */
+  close(): Promise<void>
+  /** The rows as a `Readable` in object mode, one row per chunk, a batch fetched as it drains. */
+  readable(): Readable
+  /** Column metadata; `undefined` until the first batch has come. */
+  readonly fields: FieldDef[] | undefined
+  /** Rows of the whole query; `null` until the last batch has come. */
+  readonly rowCount: number | null
+  /** `'SELECT'` once the last batch has come; `null` before. */
+  readonly command: string | null
+}
+
 /** node-postgres' per-query `types`: a parser for each type OID. */
 export interface CustomTypes {
   getTypeParser(oid: number, format?: 'text' | 'binary'): TypeParser
@@ -790,6 +852,17 @@ export interface PoolClient {
   query<R = any>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>>
   /** Runs one query given as an object. */
   query<R = any>(config: QueryConfig): Promise<QueryResult<R>>
+  /**
+   * A stream of a query's rows on this client's connection, after the calls before it: inside
+   * the client's transaction (e.g. in `executeTransaction`) it reads what the transaction sees
+   * and leaves it open; outside one it runs in a transaction block of its own until it ends
+   * (queries called on the client meanwhile run in that block). See `RowStream`.
+   * @throws {DatabaseError} `INVALID_ARGUMENT` as `DatabaseManager.stream`; after `release()`,
+   * `next()` rejects with `CLIENT_RELEASED`.
+   */
+  stream<R = any>(text: string, values?: readonly unknown[], options?: StreamOptions): RowStream<R>
+  /** A stream of a query given as an object. */
+  stream<R = any>(config: StreamConfig): RowStream<R>
   /**
    * Gives the connection back to the pool, after the queries already called. A transaction
    * still open (or aborted) is rolled back first; if that fails the connection is closed.
@@ -955,6 +1028,18 @@ export declare class DatabaseManager extends EventEmitter<DatabaseManagerEvents>
   query<R = any>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
   /** Runs one query given as an object. */
   query<R = any>(config: QueryConfig): Promise<QueryResult<R>>
+  /**
+   * A query's rows in batches of `batchSize` on a connection of its own, held until the stream
+   * ends (see `RowStream`): `for await (const rows of manager.stream(text, values, { batchSize }))`.
+   * The server runs the query only as far as the loop has read it. Opening starts at once;
+   * its errors reject the first `next()`: `POOL_CLOSED`, `POOL_TIMEOUT`, the server's, and
+   * `INVALID_ARGUMENT` for a text that is not one query or values that do not match it.
+   * @throws {DatabaseError} `INVALID_ARGUMENT` for a `batchSize` that is not a whole number from
+   * 1 to 2147483647, a text that is not a string, or values that cannot be sent.
+   */
+  stream<R = any>(text: string, values?: readonly unknown[], options?: StreamOptions): RowStream<R>
+  /** A stream of a query given as an object. */
+  stream<R = any>(config: StreamConfig): RowStream<R>
   /**
    * Checks out a connection for several queries in a row. Release it with `client.release()`
    * in a `finally` block. Code that holds the client (the async context that called

@@ -93,7 +93,11 @@ export interface QueryArrayResult<R extends any[] = any[]> extends QueryResult<R
 /** A node-style callback of a query. */
 export type QueryCallback<T> = (err: Error, result: T) => void
 
-/** A query object with `submit` (pg-cursor, pg-query-stream): refused with `NOT_SUPPORTED` through its `handleError`. */
+/**
+ * A query object with `submit`. pg-cursor's `Cursor` and pg-query-stream's `QueryStream` run (their
+ * `read`/`close`, events and `callback`, from a stream of the client or pool: one connection held
+ * until the cursor ends); any other is refused with `NOT_SUPPORTED` through its `handleError`.
+ */
 export interface Submittable {
   submit: (connection: unknown) => void
   handleError?: (error: Error) => void

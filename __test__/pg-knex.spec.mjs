@@ -1,7 +1,7 @@
 // knex's `pg` client runs on pg-rust-pool/pg (issue 22), both ways knex can take it: a Pool as
 // its `connectionPool`, and, with knex's own pool, this module as the driver whose Client it
 // opens per connection. A schema migration, CRUD, transactions that commit and roll back, a
-// nested transaction (a savepoint), streaming (a clear error until results can be streamed), a
+// nested transaction (a savepoint), streaming (pg-query-stream, issue 26), a
 // cancelled query, and a server error with its SQLSTATE.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -52,9 +52,9 @@ async function crud(db, table) {
     assert.deepEqual([e.code, e.constraint], ['23505', `${table}_name_unique`])
     return true
   })
-  await assert.rejects(
-    pipeline(db(table).select('*').stream(), new Writable({ objectMode: true, write: (row, _, done) => done() })),
-    (e) => e.code === 'NOT_SUPPORTED' && /cannot stream results yet/.test(e.message))
+  const streamed = []
+  await pipeline(db(table).select('name').orderBy('id').stream(), new Writable({ objectMode: true, write: (row, _, done) => { streamed.push(row.name); done() } }))
+  assert.deepEqual(streamed, ['book'])
 }
 
 test('knex with a pg-rust-pool/pg Pool as its connectionPool', async () => {

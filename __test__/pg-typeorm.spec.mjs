@@ -1,6 +1,6 @@
 // TypeORM's postgres driver runs on pg-rust-pool/pg, given as its `driver` (issue 22): a
 // migration, CRUD, transactions that commit and roll back, a nested transaction (a savepoint),
-// streaming (a clear error until results can be streamed) and a server error with its SQLSTATE.
+// streaming (pg-query-stream, issue 26) and a server error with its SQLSTATE.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
@@ -68,10 +68,10 @@ test('TypeORM: migration, CRUD, transactions, savepoints, streaming and errors',
 
     const runner = source.createQueryRunner()
     try {
-      const stream = await runner.stream('SELECT * FROM typeorm_authors')
-      await assert.rejects(async () => {
-        for await (const row of stream) assert.fail(`no row streams: ${row}`)
-      }, (e) => e.code === 'NOT_SUPPORTED' && /cannot stream results yet/.test(e.message))
+      const stream = await runner.stream('SELECT name FROM typeorm_authors ORDER BY id')
+      const streamed = []
+      for await (const row of stream) streamed.push(row.name)
+      assert.deepEqual(streamed, ['Ada Lovelace'])
     } finally {
       await runner.release()
     }

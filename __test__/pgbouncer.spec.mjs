@@ -3,7 +3,7 @@
 // starts one, 4 server connections shared by a manager of `max: 20`) runs the differential
 // corpus, concurrent transactions and a parameterised load with no 26000 or 42P05, and leaves
 // nothing prepared on its server connections; the same load with the default options (named
-// statements) fails there, so the mode is what makes it work.
+// statements) fails there, so the mode is what makes it work. Streams (issue 26) run there too.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { dirname } from 'node:path'
@@ -153,6 +153,28 @@ test('1,000 concurrent transactions (executeTransaction, and getClient with BEGI
 test('10,000 parameterised queries over 120 SQL texts (enums, domains, arrays of enums) on max: 20 all pass', async () => {
   const errors = await load(ours, 10000, 120)
   assert.deepStrictEqual(errors.codes, {})
+})
+
+test('streams read the rows pg reads, in batches, also inside a transaction and stopped early', async () => {
+  await direct.query("INSERT INTO pgb_ledger SELECT 9000 + i, (ARRAY['sad', 'ok', 'happy ☺'])[1 + i % 3]::diff_mood, i FROM generate_series(1, 50) AS i")
+  try {
+    const sql = 'SELECT account, mood, ARRAY[mood] AS moods, amount FROM pgb_ledger WHERE account > $1 AND mood <> $2 ORDER BY account'
+    const expected = (await direct.query(sql, [9000, 'sad'])).rows
+    // Three at once, each holding one of PgBouncer's four server connections while it is open.
+    const read = await Promise.all([5, 7, 100].map(async (batchSize) => {
+      const rows = []
+      for await (const batch of ours.stream(sql, [9000, 'sad'], { batchSize })) rows.push(...batch)
+      return rows
+    }))
+    for (const rows of read) assert.deepStrictEqual(rows, expected)
+    const inside = await ours.executeTransaction(async (tx) => {
+      await tx.query('UPDATE pgb_ledger SET amount = -amount WHERE account > 9000')
+      for await (const batch of tx.stream(sql, [9000, 'sad'], { batchSize: 4 })) return batch.map((r) => r.amount)
+    })
+    assert.deepStrictEqual(inside, expected.slice(0, 4).map((r) => -r.amount))
+  } finally {
+    await direct.query('DELETE FROM pgb_ledger WHERE account > 9000')
+  }
 })
 
 test("nothing is left prepared on PgBouncer's server connections", async () => {

@@ -7,6 +7,7 @@ import {
   type PoolClient, type TransactionOptions, type SslMode, type SslOptions, type DatabaseManagerEvents, type CustomTypes, type QueryOptions,
   type Notification, type ListenInfo, type ListenStatistics, type ErrorInfo,
   type CopyOptions, type CopyFromStream, type CopyToStream,
+  type RowStream, type StreamOptions, type StreamConfig,
 } from '..'
 import { createServer } from 'node:http'
 import { Readable, Writable } from 'node:stream'
@@ -147,6 +148,27 @@ async function main(): Promise<void> {
     const released: Promise<void> = client.release()
     await released
   }
+  const streamOptions: StreamOptions = {
+    batchSize: 1000, rowMode: 'array', types: parsers, signal: new AbortController().signal, timeoutMillis: 0,
+  }
+  const stream: RowStream<{ id: number }> = db.stream<{ id: number }>('SELECT $1::int AS id', [1], { batchSize: 100 })
+  for await (const rows of stream) {
+    const ids: number[] = rows.map((row) => row.id)
+    const meta: [FieldDef[] | undefined, number | null, string | null] = [stream.fields, stream.rowCount, stream.command]
+    void [ids, meta]
+    break
+  }
+  const streamConfig: StreamConfig = { text: 'SELECT 1', values: [], ...streamOptions }
+  const arrays = db.stream<unknown[]>(streamConfig)
+  const first: IteratorResult<unknown[][], undefined> = await arrays.next()
+  const stopped: IteratorResult<unknown[][], undefined> = await arrays.return()
+  void [first, stopped]
+  await db.stream('SELECT 1').close()
+  for await (const row of db.stream('SELECT 1').readable()) void row
+  await db.executeTransaction(async (tx) => {
+    for await (const rows of tx.stream<{ n: number }>({ text: 'SELECT 1 AS n', batchSize: 10 })) void rows[0].n
+    for await (const rows of tx.stream('SELECT 1', [], streamOptions)) void rows
+  })
   await (await db.getClient()).release(true)
   await (await db.getClient()).release(new Error('broken'))
   const txOptions: TransactionOptions = {

@@ -10,6 +10,7 @@ const { buildResult } = require('./rows')
 const { holds, newHold, enterHold } = require('./hold')
 const { limitedCall } = require('./abort')
 const { CopyFromStream, CopyToStream, copyArguments, copyStream, failedStream } = require('./copy')
+const { RowStream, streamArguments, streamCalls } = require('./stream')
 
 /** Members executeTransaction uses; not part of the public client. */
 const kCommit = Symbol('commit')
@@ -148,6 +149,36 @@ class Client {
     const error = clientError('CLIENT_RELEASED', message)
     stream.destroy(error)
     return error
+  }
+
+  /**
+   * A stream of a query's rows on this client's connection, after the calls before it (see
+   * manager.stream): in the client's transaction when one is open, else in a block of its own.
+   */
+  stream(textOrConfig, values, options) {
+    const args = streamArguments(textOrConfig, values, options)
+    const native = this.#native
+    const calls = streamCalls({ native, delivery: this.#delivery }, (id, text, values, limit) => {
+      native.clientStream(this.#handle, id, text, values, this.#takeBegin(limit), limit)
+    })
+    const inTurn = (call) => (...args) => this.#turn(() => call(...args))
+    const turns = { open: inTurn(calls.open), fetch: inTurn(calls.fetch), close: inTurn(calls.close), drop: calls.drop }
+    const failed = (e) => {
+      if (this.#transaction && e.severity !== undefined && e.code !== '25P02') this.#failure = e
+    }
+    return new RowStream(turns, this.#parsers, args, { failed })
+  }
+
+  /**
+   * The plain BEGIN waiting to go out with the next statement, taken; with a `limit`, sent now on
+   * its own instead (a limited call's cancel must not meet it), and null returned.
+   */
+  #takeBegin(limit) {
+    const begin = this.#begin
+    this.#begin = null
+    if (begin === null || limit === undefined) return begin
+    this.#delivery.call((id) => this.#native.clientQuery(this.#handle, id, begin, [], null))
+    return null
   }
 
   /**

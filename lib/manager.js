@@ -12,7 +12,8 @@ const { nativeOptions, OptionError } = require('./options')
 const { EventBridge } = require('./events')
 const { healthStatus } = require('./health')
 const { forwardLogs } = require('./logging')
-const { holds } = require('./hold')
+const { holds, newHold, enterHold } = require('./hold')
+const { RowStream, streamArguments, streamCalls } = require('./stream')
 const { getClient } = require('./client')
 const { executeTransaction, TransactionCount } = require('./transaction')
 const { Leaks } = require('./leak')
@@ -131,6 +132,22 @@ class DatabaseManager extends EventEmitter {
   }
 
   #queryHolding = (text, values, early) => this.#shared.delivery.call((id) => this.#native.queryHolding(id, text, values), early)
+
+  /**
+   * A stream of a query's rows in batches of `batchSize`, on a connection of its own held until
+   * the stream ends: an async iterable of row arrays (see lib/stream.js).
+   */
+  stream(textOrConfig, values, options) {
+    const args = streamArguments(textOrConfig, values, options)
+    // Like getClient(): the code that reads the stream holds its connection, for POOL_DEADLOCK.
+    const wait = !holds(this)
+    const hold = newHold(this)
+    enterHold(hold)
+    hold.held()
+    const { native } = this.#shared
+    const calls = streamCalls(this.#shared, (id, text, values, limit) => native.stream(id, text, values, wait, limit))
+    return new RowStream(calls, this.#parsers, args, { ended: () => hold.released() })
+  }
 
   /** Checks out a client; `release()` it when done. */
   getClient(options) {

@@ -147,4 +147,4 @@ function append(to, columns) {
   }
 }
 
-module.exports = { runQuery }
+module.exports = { runQuery, queryArguments }

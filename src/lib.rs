@@ -3,7 +3,9 @@
 //! The core modules hold no napi types, so `cargo test` exercises them without Node. The napi
 //! edge is `options` (the JS-facing shapes and their conversions), `manager` (the exported pool
 //! class, clients included, by handle: `handles`), `delivery` (call outcomes on their way to
-//! JS), `copies` (COPY's calls) and `notifications` (LISTEN/NOTIFY calls, and notifications on their way to JS). docs/architecture.md draws the layers and follows one query through them.
+//! JS), `copies` (COPY's calls), `notifications` (LISTEN/NOTIFY calls, and notifications on their
+//! way to JS) and `streams` (streams of a query's rows, by handle). docs/architecture.md draws the
+//! layers and follows one query through them.
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
@@ -15,10 +17,12 @@ pub mod connect;
 pub mod connection;
 pub mod convert;
 pub mod copy;
+pub mod cursor;
 pub mod deadline;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod gather;
 pub mod handles;
 pub mod health;
 pub mod listen;
@@ -44,3 +48,4 @@ mod delivery;
 mod manager;
 mod notifications;
 mod options;
+mod streams;

@@ -1,6 +1,6 @@
 //! The exported class: each method converts its arguments, calls one core function, and
 //! converts the result back. Checked-out clients cross to JS as handles (`handles`).
-use crate::client::{self, Client};
+use crate::client::{self, Client, Stream};
 use crate::config;
 use crate::deadline::{Aborts, Registered};
 use crate::delivery::Delivery;
@@ -62,6 +62,8 @@ pub struct NativePool {
     pub(crate) clients: Arc<Clients>,
     /// The ends of the COPYs JS runs (see `copies`).
     pub(crate) copies: Arc<Clients<crate::copy::End>>,
+    /// The open streams JS holds (`streams`).
+    pub(crate) streams: Arc<Clients<Stream>>,
     sink: Option<Arc<JsSink>>,
     delivery: Option<Arc<Delivery>>,
     /// Aborts of limited calls in flight, by call id.
@@ -94,6 +96,7 @@ impl NativePool {
             pool,
             clients: Arc::default(),
             copies: Arc::default(),
+            streams: Arc::default(),
             sink: None,
             delivery: None,
             aborts: Arc::default(),

@@ -1,11 +1,11 @@
 //! Running one query string on one connection: prepared (and cached) or transient statements,
 //! the multi-statement form, and the collection of rows into columns.
 use crate::connection::Conn;
-use crate::convert::ColumnBuilder;
 use crate::error::{Error, Result};
+use crate::gather::Gather;
 use crate::params::{check_count, check_given, Param};
 use crate::pinned::{self, Block};
-use crate::result::{Field, ResultSet};
+use crate::result::ResultSet;
 use crate::simple;
 use crate::split::{
     changes_rendering, creates_if_not_exists, executed_name, has_row_count, prepared_command, split,
@@ -13,7 +13,7 @@ use crate::split::{
 use crate::statements::Prepared;
 use futures_util::{pin_mut, StreamExt};
 use std::sync::Arc;
-use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::types::Type;
 
 /// How queries run on a connection.
 #[derive(Debug, Clone, Default)]
@@ -44,9 +44,9 @@ impl QueryOptions {
     }
 }
 
-/// The type a parameter is sent with behind PgBouncer: OID 0, which leaves it to the server to
-/// infer, as node-postgres leaves every parameter.
-fn unspecified() -> Type {
+/// The type a parameter is sent with behind PgBouncer (and to a stream's `DECLARE`): OID 0,
+/// which leaves it to the server to infer, as node-postgres leaves every parameter.
+pub(crate) fn unspecified() -> Type {
     static UNSPECIFIED: std::sync::LazyLock<Type> = std::sync::LazyLock::new(|| {
         Type::new(
             "unspecified".into(),
@@ -75,28 +75,6 @@ pub trait EarlyRows: Sync {
 /// 256 KiB 497k to 541k; 512 KiB 452k. With larger chunks more runs fell into a mode where V8
 /// made a full collection every few queries (seen with `--trace-gc`).
 const EARLY_BYTES: usize = 64 << 10;
-
-/// A column value exactly as the server sent it.
-struct Raw<'a>(Option<&'a [u8]>);
-
-impl<'a> FromSql<'a> for Raw<'a> {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Raw(Some(raw)))
-    }
-
-    fn from_sql_null(
-        _: &Type,
-    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Raw(None))
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-}
 
 /// Runs `sql` with `params` on `conn`. A query without values that holds several statements
 /// resolves to one result per statement, all in one implicit transaction as the server's simple
@@ -174,27 +152,40 @@ async fn execute_uncached(
             rows: 0,
         }]);
     };
+    let prepared = statement(conn, sql, &first.command, options).await?;
+    let result = if prepared.statement.is_some() && !options.statement_cache {
+        // Prepared for this run only: closed again when `prepared` drops.
+        run(conn, sql, &prepared, params, options, early).await
+    } else {
+        execute_cached(conn, sql, prepared, params, options, early, false).await
+    };
+    Ok(vec![result?])
+}
+
+/// The statement `sql` (one statement, whose command is `command`) runs as on `conn`: the
+/// connection's cached one, else one prepared and cached now, or behind PgBouncer described
+/// (`pinned`) and run unnamed, or with `statementCache: false` prepared for one use (closed again
+/// when dropped). Streams take their result's shape from it before any row comes.
+pub(crate) async fn statement(
+    conn: &Conn,
+    sql: &str,
+    command: &str,
+    options: &QueryOptions,
+) -> Result<Prepared> {
+    if let Some(prepared) = (options.statement_cache || options.pgbouncer)
+        .then(|| conn.statements.get(sql))
+        .flatten()
+    {
+        return Ok(prepared);
+    }
+    let command: Arc<str> = command.into();
     if options.pgbouncer {
-        let command: Arc<str> = first.command.as_str().into();
-        let prepared = describe(conn, sql, command, options).await?;
-        return Ok(vec![
-            execute_cached(conn, sql, prepared, params, options, early, false).await?,
-        ]);
+        describe(conn, sql, command, options).await
+    } else if !options.statement_cache {
+        Ok(Prepared::new(conn.client().prepare(sql).await?, command))
+    } else {
+        prepare(conn, sql, command).await
     }
-    if !options.statement_cache {
-        // Prepared, run, and closed again when `statement` drops: no named statement stays.
-        let prepared = Prepared::new(
-            conn.client().prepare(sql).await?,
-            first.command.as_str().into(),
-        );
-        return Ok(vec![
-            run(conn, sql, &prepared, params, options, early).await?,
-        ]);
-    }
-    let prepared = prepare(conn, sql, first.command.as_str().into()).await?;
-    Ok(vec![
-        execute_cached(conn, sql, prepared, params, options, early, false).await?,
-    ])
 }
 
 /// Prepares `sql` and keeps it in the connection's cache.
@@ -371,15 +362,7 @@ async fn collect(
 ) -> Result<ResultSet> {
     let shape = &prepared.shape;
     check_given(shape.params, params)?;
-    let builders_of = |types: &mut dyn Iterator<Item = &Type>| -> Vec<ColumnBuilder> {
-        types
-            .map(|ty| ColumnBuilder::new(ty, options.text_oids.contains(&ty.oid())))
-            .collect()
-    };
-    let mut types: Vec<Type> = shape.types.clone();
-    let mut fields: Vec<Field> = shape.fields.clone();
     let early = early.filter(|_| has_row_count(command));
-    let mut kept = builders_of(&mut types.iter());
     let stream = match &prepared.statement {
         Some(statement) => conn.client().query_raw(statement, params.iter()).await?,
         None => {
@@ -388,76 +371,21 @@ async fn collect(
         }
     };
     pin_mut!(stream);
-    let mut checked = prepared.statement.is_some();
-    let (mut rows, mut bytes) = (0usize, 0usize);
-    // A value that fails to decode (or to fit in JS) does not stop the stream: the rest of the
-    // response is read so the connection stays in step with the server, and the first such error
-    // is reported. The values gathered so far are dropped at once: they may be large.
-    let mut decode_error = None;
+    let (types, fields) = (shape.types.clone(), shape.fields.clone());
+    let checked = prepared.statement.is_some();
+    let mut gather = Gather::new(conn, types, fields, &options.text_oids, checked);
     while let Some(row) = stream.next().await {
-        let row = row?;
-        if decode_error.is_some() {
-            continue;
-        }
-        if !checked {
-            checked = true;
-            let columns = row.columns();
-            let same = columns.len() == types.len()
-                && columns
-                    .iter()
-                    .zip(types.iter().zip(&fields))
-                    .all(|(c, (t, f))| c.type_().oid() == t.oid() && c.name() == f.name);
-            if !same {
-                conn.descriptions_changed();
-                if conn.with_types(|t| t.may_have_looked_up(columns.iter().map(|c| c.type_()))) {
-                    // tokio-postgres looked a type up outside any describe (`typeinfo`).
-                    conn.poison();
-                }
-                types = columns.iter().map(|c| c.type_().clone()).collect();
-                fields = columns.iter().map(Field::of).collect();
-                kept = builders_of(&mut types.iter());
-            }
-        }
-        rows += 1;
-        for (i, builder) in kept.iter_mut().enumerate() {
-            let pushed = row
-                .try_get::<_, Raw<'_>>(i)
-                .map_err(Error::from)
-                .and_then(|raw| {
-                    // The value and its length word.
-                    bytes += 4 + raw.0.map_or(0, <[u8]>::len);
-                    builder.push(raw.0)
-                });
-            if let Err(e) = pushed {
-                decode_error = Some(e);
-                kept = Vec::new();
-                break;
-            }
-        }
-        if let Some(early) = early.filter(|_| bytes >= EARLY_BYTES && decode_error.is_none()) {
-            let columns = std::mem::replace(&mut kept, builders_of(&mut types.iter()));
-            early.send(ResultSet {
-                command: None,
-                row_count: None,
-                fields: fields.clone(),
-                columns: columns.into_iter().map(ColumnBuilder::finish).collect(),
-                rows,
-            });
-            (rows, bytes) = (0, 0);
+        gather.push(&row?);
+        if let Some(early) = early.filter(|_| gather.bytes().is_some_and(|b| b >= EARLY_BYTES)) {
+            early.send(gather.take());
         }
     }
-    if let Some(e) = decode_error {
-        return Err(e);
-    }
-    Ok(ResultSet {
-        command: Some(command.to_owned()),
-        row_count: if has_row_count(command) {
-            stream.rows_affected()
-        } else {
-            None
-        },
-        fields,
-        columns: kept.into_iter().map(ColumnBuilder::finish).collect(),
-        rows,
-    })
+    let mut result = gather.finish()?;
+    result.command = Some(command.to_owned());
+    result.row_count = if has_row_count(command) {
+        stream.rows_affected()
+    } else {
+        None
+    };
+    Ok(result)
 }

@@ -5,7 +5,9 @@
 // JSON line: { ops, seconds, rate, cpuMicrosPerOp, cpuSeconds, p50Ms, p99Ms, peakRssMB?,
 // loopDelayP99Ms? } or { unavailable }.
 // The CPU is this process's, user + system, of all its threads (the engine's too:
-// process.cpuUsage() is getrusage(RUSAGE_SELF)), over the measured window only.
+// process.cpuUsage() is getrusage(RUSAGE_SELF)), over the measured window only. A `once`
+// workload (W6) runs its operation exactly once, without warm-up, so that the process's peak RSS
+// is that one operation's; its CPU is per row.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { connect, expectTls, rng, WORKLOADS } from './workloads.mjs'
 
@@ -20,6 +22,22 @@ if (workload.tls) await expectTls(db)
 
 if (workload.transaction && !db.transaction) {
   console.log(JSON.stringify({ unavailable: `${client} has no transaction API in this build` }))
+} else if (workload.once && !db.stream) {
+  console.log(JSON.stringify({ unavailable: `${client} has no stream API in this build` }))
+} else if (workload.once) {
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
+  const cpuBefore = process.cpuUsage()
+  const started = performance.now()
+  await workload.op(db)
+  const seconds = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
+  loop.disable()
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
+  console.log(JSON.stringify({
+    ops: 1, seconds, rate: workload.rows / seconds, cpuMicrosPerOp: (cpuSeconds / workload.rows) * 1e6, cpuSeconds,
+    peakRssMB: process.resourceUsage().maxRSS / 1024, loopDelayP99Ms: loop.percentile(99) / 1e6,
+  }))
 } else {
   const randoms = Array.from({ length: concurrency }, (_, i) => rng(i + 1))
   let latencies = []

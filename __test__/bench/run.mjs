@@ -11,6 +11,7 @@
 // sweep of W2, scale.mjs) print tables of their own.
 //
 //   BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_REPS=3 BENCH_WORKLOADS=W1,W3,W8 npm run bench
+//   BENCH_WORKLOADS=W6,W6-20k npm run bench    (streams only: 2 runs each, 2,000,000 and 20,000 rows)
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
@@ -21,7 +22,7 @@ import { startCluster } from '../harness/cluster.mjs'
 import { findPgbench, measurePgbench, PGBENCH_THREADS, pgbenchShape } from './pgbench.mjs'
 import { startTlsServer } from './tls.mjs'
 import { COPY_CLIENTS, COPY_LOAD, findPsql, measureCopy, writeCopyFile } from './copy.mjs'
-import { CLIENTS, LOAD, POOL_SIZE, WORKLOADS } from './workloads.mjs'
+import { CLIENTS, LOAD, LOAD_STREAM, POOL_SIZE, STREAM_TABLE, WORKLOADS } from './workloads.mjs'
 import { measureExpress, W8_APPS, W8_ROUTES } from './express.mjs'
 import { runScale, scaleTables } from './scale.mjs'
 
@@ -49,16 +50,20 @@ const psql = COPYING ? findPsql() : null
 /** Who runs a workload: W7's loaders and psql, or the clients and pgbench. */
 const runnersOf = (name) => (WORKLOADS[name].copy ? COPY_CLIENTS : RUNNERS)
 
-/** (Re)creates the data set; refuses to drop tables of a DATABASE_URL that it did not create. */
+/**
+ * (Re)creates the data set, and W6's table when a W6 workload runs; refuses to drop tables of a
+ * DATABASE_URL that it did not create.
+ */
 async function load(url) {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
     const { rows: [found] } = await client.query(`SELECT to_regclass('users') IS NOT NULL OR to_regclass('events') IS NOT NULL AS exists,
       obj_description(to_regclass('users'), 'pg_class') AS mark,
-      to_regclass('copy_target') IS NOT NULL AS copy, obj_description(to_regclass('copy_target'), 'pg_class') AS "copyMark"`)
-    if ((found.exists && found.mark !== MARK) || (found.copy && found.copyMark !== MARK)) {
-      throw new Error('the database already has a `users`, `events` or `copy_target` table that the bench did not create; ' +
+      to_regclass('copy_target') IS NOT NULL AS copy, obj_description(to_regclass('copy_target'), 'pg_class') AS "copyMark",
+      to_regclass($1) IS NOT NULL AS stream, obj_description(to_regclass($1), 'pg_class') AS stream_mark`, [STREAM_TABLE])
+    if ((found.exists && found.mark !== MARK) || (found.copy && found.copyMark !== MARK) || (found.stream && found.stream_mark !== MARK)) {
+      throw new Error(`the database already has a \`users\`, \`events\`, \`copy_target\` or \`${STREAM_TABLE}\` table that the bench did not create; ` +
         'point DATABASE_URL at a scratch database (the bench drops and recreates them)')
     }
     for (const statement of LOAD) await client.query(statement)
@@ -66,6 +71,7 @@ async function load(url) {
       for (const statement of COPY_LOAD) await client.query(statement)
       await client.query(`COMMENT ON TABLE copy_target IS '${MARK}'`)
     }
+    if (NAMES.some((name) => WORKLOADS[name].once)) for (const statement of LOAD_STREAM) await client.query(statement)
     return (await client.query('SHOW server_version')).rows[0].server_version
   } finally {
     await client.end()
@@ -75,6 +81,7 @@ async function load(url) {
 /** Runs one client on one workload against `server` ({ url, ca? }) in a fresh process; resolves to its JSON line. */
 function measure(client, name, server, env = {}) {
   if (WORKLOADS[name].copy) return measureCopy(client, server.url, copyFile, psql)
+  if (client === 'pgbench' && !WORKLOADS[name].pgbench) return Promise.resolve({ unavailable: 'no pgbench script for this workload' })
   if (client === 'pgbench') return measurePgbench(pgbench, WORKLOADS[name], server, PGBENCH_SECONDS)
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(here, 'child.mjs'), client, name], {
@@ -97,6 +104,9 @@ function measure(client, name, server, env = {}) {
     })
   })
 }
+
+/** What a workload's CPU figure is per. */
+const unitOf = (w) => (w.perRow ? 'row' : w.rows ? 'query' : 'op')
 
 function stats(values) {
   const sorted = [...values].sort((a, b) => a - b)
@@ -160,7 +170,9 @@ try {
   for (const name of NAMES) {
     const runners = runnersOf(name)
     results[name] = Object.fromEntries(runners.map((c) => [c, { runs: [] }]))
-    for (let rep = 0; rep < REPS; rep++) {
+    // A workload may run fewer times than REPS (W6: each run streams 2,000,000 rows).
+    const reps = Math.min(REPS, WORKLOADS[name].reps ?? REPS)
+    for (let rep = 0; rep < reps; rep++) {
       // Interleaved, and each repetition starts with a different client.
       for (const client of [...runners.slice(rep % runners.length), ...runners.slice(0, rep % runners.length)]) {
         const entry = results[name][client]
@@ -169,8 +181,9 @@ try {
           const run = await measure(client, name, WORKLOADS[name].tls ? tls : { url })
           if (run.unavailable) entry.unavailable = run.unavailable
           else entry.runs.push(run)
-          console.error(`${name} rep ${rep + 1}/${REPS} ${client}: ${run.unavailable ? `not available (${run.unavailable})`
-            : `${Math.round(run.rate)}/s, ${run.cpuMicrosPerOp.toFixed(WORKLOADS[name].copy ? 2 : 1)} µs of CPU per ${WORKLOADS[name].copy ? 'row' : WORKLOADS[name].rows ? 'query' : 'op'}`}`)
+          console.error(`${name} rep ${rep + 1}/${reps} ${client}: ${run.unavailable ? `not available (${run.unavailable})`
+            : `${Math.round(run.rate)}/s, ${run.cpuMicrosPerOp.toFixed(2)} µs of CPU per ${unitOf(WORKLOADS[name])}` +
+              `${run.peakRssMB === undefined ? '' : `, peak RSS ${Math.round(run.peakRssMB)} MB`}`}`)
         } catch (e) {
           entry.error = e.message
           failed = true
@@ -248,7 +261,7 @@ for (const name of NAMES) {
   const r = results[name]
   if (w.copy) continue
   ratios[name] = {}
-  const lines = [[w.title, w.rows ? 'rows/s' : 'ops/s', 'rate', 0], [`${name} CPU per ${w.rows ? 'query' : 'op'}`, 'µs', 'cpuMicrosPerOp', 1]]
+  const lines = [[w.title, w.rows ? 'rows/s' : 'ops/s', 'rate', 0], [`${name} CPU per ${unitOf(w)}`, 'µs', 'cpuMicrosPerOp', w.perRow ? 2 : 1]]
   if (w.measureProcess) lines.push([`${name} peak RSS`, 'MB', 'peakRssMB', 0], [`${name} p99 event-loop delay`, 'ms', 'loopDelayP99Ms', 1])
   for (const [title, unit, key, digits] of lines) {
     const row = RATIOS.map(([c, base]) => ratio(r[c], r[base], key))
@@ -271,6 +284,19 @@ for (const [route, title] of Object.entries(W8_ROUTES)) {
       `${row.map((x) => (x === null ? '—' : `${x.toFixed(2)}×`)).join(' | ')} |`)
   }
 }
+// Issue 26's memory criterion: a client's peak RSS streaming 2,000,000 rows over its peak RSS
+// streaming 20,000 (each a fresh process), under 1.5× when memory is bounded by the batch.
+const rssRatios = {}
+if (results.W6 && results['W6-20k']) {
+  for (const client of CLIENTS) {
+    const ratio = rssRatio(results.W6[client], results['W6-20k'][client])
+    if (ratio !== null) rssRatios[client] = ratio
+  }
+}
+function rssRatio(big, small) {
+  if (!big?.peakRssMB || !small?.peakRssMB) return null
+  return Math.round((big.peakRssMB.median / small.peakRssMB.median) * 100) / 100
+}
 const info = machine(postgresVersion)
 const seconds = (Date.now() - started) / 1000
 if (rows.length) {
@@ -279,6 +305,12 @@ if (rows.length) {
   console.log(`| workload | unit | ${RUNNERS.join(' | ')} | ${RATIOS.map(([c, base]) => `${c} / ${base}`).join(' | ')} |`)
   console.log(`|---|---|${RUNNERS.map(() => '--:|').join('')}${RATIOS.map(() => '--:|').join('')}`)
   for (const row of rows) console.log(row)
+}
+if (NAMES.some((name) => WORKLOADS[name].once)) {
+  console.log('\nW6: one stream per run (2 runs), each in a fresh process, no warm-up; CPU per row over the whole run; peak RSS of the process')
+}
+if (Object.keys(rssRatios).length > 0) {
+  console.log(`W6 peak RSS over W6-20k peak RSS (2,000,000 rows against 20,000): ${Object.entries(rssRatios).map(([c, r]) => `${c} ${r.toFixed(2)}×`).join(', ')}`)
 }
 // W7: its loaders against pg (with pg-copy-streams) and against psql's \copy, the C ceiling.
 const COPY_RATIOS = [['pg-rust-pool', 'pg'], ['pg-rust-pool', 'psql'], ['postgres.js', 'pg']]
@@ -313,7 +345,7 @@ writeFileSync(join(root, 'bench-results.json'), JSON.stringify({
   settings: {
     seconds: SECONDS, warmup: WARMUP, reps: REPS, pool: POOL_SIZE, server: cluster ? 'throwaway cluster (fsync=off)' : 'DATABASE_URL',
     ...(tls && { tlsServer: 'throwaway cluster (fsync=off, ssl=on), clients verifying it fully' }),
-    cpu: 'the client process\'s user + system CPU, all threads, over the measured window, per operation (W3: per query)',
+    cpu: 'the client process\'s user + system CPU, all threads, over the measured window, per operation (W3: per query; W6: per row, the whole run, no warm-up)',
     pgbench: {
       path: pgbench.path ?? null, seconds: PGBENCH_SECONDS, warmup: 0, mode: 'prepared',
       clients: Object.fromEntries(NAMES.filter((name) => !WORKLOADS[name].copy).map((name) => [name, pgbenchShape(WORKLOADS[name])])),
@@ -326,6 +358,6 @@ writeFileSync(join(root, 'bench-results.json'), JSON.stringify({
       },
     }),
   },
-  results, ratios, express, scale,
+  results, ratios, rssRatios, express, scale,
 }, null, 2) + '\n')
 process.exit(failed ? 1 : 0)

@@ -1,4 +1,5 @@
-// The data set, the five workloads of issue 7 and the TLS variants of W1 and W2 (issue 19), and
+// The data set, the five workloads of issue 7, the TLS variants of W1 and W2 (issue 19), W6's
+// stream of 2,000,000 rows (issue 26), and
 // one small adapter per client so that every client runs the same SQL with the same values. Every
 // operation checks its result: a client that returns nothing (or the wrong thing) throws instead
 // of looking fast. Each workload also says what pgbench runs for it (issue 27): the same
@@ -13,6 +14,11 @@ export const CLIENTS = ['pg-rust-pool', 'pg-rust-pool/pg', 'pg', 'postgres.js']
 export const POOL_SIZE = 10
 export const USERS = 100000
 const WIDE_ROWS = 10000
+/** W6: the rows streamed, and the batch size every client reads them in. */
+export const STREAM_ROWS = 2000000
+const STREAM_BATCH = 1000
+/** W6's table; the bench drops it only when it carries MARK, as `users`. */
+export const STREAM_TABLE = 'bench_stream'
 
 /** The statements that (re)create the data set; deterministic, set-based, a few seconds. */
 export const LOAD = [
@@ -31,6 +37,23 @@ export const LOAD = [
   `CREATE TABLE events (id bigserial PRIMARY KEY, user_id int NOT NULL, kind text NOT NULL, payload jsonb NOT NULL)`,
   `COMMENT ON TABLE users IS 'pg-rust-pool bench'`,
   'VACUUM ANALYZE users',
+]
+
+/**
+ * W6's table, made only when W6 runs: `users`' seven columns (int, two texts, timestamptz,
+ * numeric, jsonb, bool) over STREAM_ROWS rows, about 300 MB.
+ */
+export const LOAD_STREAM = [
+  `DROP TABLE IF EXISTS ${STREAM_TABLE}`,
+  `CREATE TABLE ${STREAM_TABLE} AS
+   SELECT i AS id, 'User ' || i AS name, 'user' || i || '@example.com' AS email,
+          timestamptz '2024-01-01 00:00:00+00' + i * interval '1 minute' AS created_at,
+          (((i::bigint * 7919) % 1000000) / 100.0)::numeric(12,2) AS balance,
+          jsonb_build_object('age', 18 + i % 60, 'city', (ARRAY['Paris', 'Lagos', 'Lima', 'Oslo', 'Pune'])[1 + i % 5]) AS profile,
+          i % 3 <> 0 AS active
+   FROM generate_series(1, ${STREAM_ROWS}) AS i`,
+  `COMMENT ON TABLE ${STREAM_TABLE} IS 'pg-rust-pool bench'`,
+  `VACUUM ANALYZE ${STREAM_TABLE}`,
 ]
 
 /** The balance, in cents, that LOAD gives user `id` (the same formula). */
@@ -60,6 +83,22 @@ export const SQL = {
   update: 'UPDATE users SET balance = balance + 1 WHERE id = $1',
   balance: 'SELECT balance FROM users WHERE id = $1',
   insert: 'INSERT INTO events(user_id, kind, payload) VALUES ($1, $2, $3)',
+  stream: (rows) => `SELECT * FROM ${STREAM_TABLE} WHERE id <= ${rows}`,
+}
+
+/**
+ * W6: streams the first `rows` rows of STREAM_TABLE in batches of STREAM_BATCH, summing their
+ * ids, and checks the count and the sum (the ids are 1 to `rows`, in any order).
+ */
+function streamWorkload(rows, title) {
+  return {
+    title, concurrency: 1, rows, once: true, perRow: true, measureProcess: true, reps: 2,
+    async op(db) {
+      if (!db.stream) throw new Error('no stream API')
+      const { count, sum } = await db.stream(SQL.stream(rows), STREAM_BATCH)
+      check(count === rows && sum === (rows * (rows + 1)) / 2, `the ${rows} rows of ids 1 to ${rows}`, { count, sum })
+    },
+  }
 }
 
 /** W5's JSON payload of user `id`: about 100 bytes. */
@@ -150,6 +189,14 @@ export const WORKLOADS = {
   // COPY in (issue 26): not an operation in a loop but one load of a file per run (copy.mjs).
   W7: { title: 'W7 COPY in, 1,000,000 CSV rows', copy: true, rows: COPY_ROWS, measureProcess: true },
 }
+// W6: one stream of 2,000,000 rows per run, in a fresh process; and 20,000 rows, whose process's
+// peak RSS the big one's is compared with (issue 26: under 1.5×, memory bounded by the batch).
+// (Thousands grouped by hand: toLocaleString would load ICU's locale data into every child, ~8 MB
+// of the peak RSS that W3 and W6 report.)
+const grouped = (n) => String(n).replace(/\B(?=(\d{3})+$)/g, ',')
+WORKLOADS.W6 = streamWorkload(STREAM_ROWS, `W6 stream ${grouped(STREAM_ROWS)} rows, batches of ${grouped(STREAM_BATCH)}`)
+WORKLOADS['W6-20k'] = streamWorkload(20000, `W6 stream 20,000 rows, batches of ${grouped(STREAM_BATCH)}`)
+
 // The same operations over TLS: what encryption costs each client per query.
 for (const name of ['W1', 'W2']) {
   WORKLOADS[`${name}-TLS`] = { ...WORKLOADS[name], title: `${WORKLOADS[name].title}, TLS verify-full`, tls: true }
@@ -178,6 +225,9 @@ export async function connect(client, url, { ca, max = POOL_SIZE } = {}) {
       query: (text, values) => db.query(text, values),
       // Being built (issue 6); never emulated here, so W4 reports it as not available.
       transaction: typeof db.executeTransaction === 'function' ? (fn) => db.executeTransaction(fn) : null,
+      stream: typeof db.stream === 'function'
+        ? (text, batchSize) => tally(db.stream(text, [], { batchSize }), true)
+        : null,
       close: () => db.close(),
     }
   }
@@ -198,15 +248,44 @@ export async function connect(client, url, { ca, max = POOL_SIZE } = {}) {
     return {
       query: query(sql),
       transaction: (fn) => sql.begin((tx) => fn({ query: query(tx) })),
+      stream: (text, batchSize) => tally(sql.unsafe(text).cursor(batchSize), true),
       close: () => sql.end(),
     }
   }
   throw new Error(`unknown client ${client}: one of ${CLIENTS.join(', ')}`)
 }
 
-/** The adapter of a pg-pool-shaped pool: transactions as pg users write them, BEGIN to COMMIT on a client. */
+/**
+ * The ids of a stream's rows, counted and summed: `source` yields batches (`batches`) or rows.
+ * Every row is touched, as a consumer would.
+ */
+async function tally(source, batches) {
+  let count = 0
+  let sum = 0
+  for await (const item of source) {
+    for (const row of batches ? item : [item]) {
+      count++
+      sum += row.id
+    }
+  }
+  return { count, sum }
+}
+
+/**
+ * The adapter of a pg-pool-shaped pool: transactions as pg users write them, BEGIN to COMMIT on a
+ * client; streams through pg-query-stream on a checked-out client.
+ */
 function pgPool(pool) {
   return {
+    async stream(text, batchSize) {
+      const QueryStream = require('pg-query-stream')
+      const conn = await pool.connect()
+      try {
+        return await tally(conn.query(new QueryStream(text, [], { batchSize })), false)
+      } finally {
+        conn.release()
+      }
+    },
     query: (text, values) => pool.query(text, values),
     async transaction(fn) {
       const conn = await pool.connect()

@@ -67,7 +67,7 @@ class Client extends EventEmitter {
 
   /** Runs a query on the connection (pg's `query(text | config, values?, callback?)`). */
   query(textOrConfig, values, callback) {
-    return query(this.#send, this.#options.types ?? typesInForce(), textOrConfig, values, callback)
+    return query(this.#send, this.#options.types ?? typesInForce(), textOrConfig, values, callback, this.#stream)
   }
 
   #send = async (textOrConfig, values) => {
@@ -75,6 +75,14 @@ class Client extends EventEmitter {
     if (this.#broken !== null) throw this.#broken
     const lease = await this.#connected
     return lease.query(textOrConfig, values)
+  }
+
+  /** A stream on the connection, for a cursor (lib/pg/cursor.js). */
+  #stream = async (config) => {
+    if (this.#ended) throw pgClientError('CLIENT_RELEASED', this.query)
+    if (this.#broken !== null) throw this.#broken
+    const lease = await this.#connected
+    return lease.stream(config)
   }
 
   /** The server ended the connection, or it broke: `error`, then `end`, as pg emits them. */

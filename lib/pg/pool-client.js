@@ -45,12 +45,22 @@ class PoolClient extends EventEmitter {
 
   /** Runs a query on this client's connection (pg's `query(text | config, values?, callback?)`). */
   query(textOrConfig, values, callback) {
-    return query(this.#send, this.#types(), textOrConfig, values, callback)
+    return query(this.#send, this.#types(), textOrConfig, values, callback, this.#stream)
   }
 
   #send = (textOrConfig, values) => {
     if (this.#lease !== null) return this.#lease.query(textOrConfig, values)
-    return Promise.reject(this.#wasHeld ? pgClientError('CLIENT_RELEASED', this.query) : clientError('CLIENT_RELEASED', NOT_CHECKED_OUT))
+    return Promise.reject(this.#notHeld())
+  }
+
+  /** A stream on the connection, for a cursor (lib/pg/cursor.js). */
+  #stream = (config) => {
+    if (this.#lease !== null) return this.#lease.stream(config)
+    throw this.#notHeld()
+  }
+
+  #notHeld() {
+    return this.#wasHeld ? pgClientError('CLIENT_RELEASED', this.query) : clientError('CLIENT_RELEASED', NOT_CHECKED_OUT)
   }
 
   #release(err) {

@@ -8,6 +8,7 @@ const { EventEmitter } = require('node:events')
 const { DatabaseManager } = require('../manager')
 const { clientError } = require('../errors')
 const { query } = require('./query')
+const { cursorOf } = require('./cursor')
 const { asPg, pgError } = require('./errors')
 const { withCallback } = require('./callback')
 const { typesInForce } = require('./types')
@@ -70,10 +71,28 @@ class Pool extends EventEmitter {
       if (typeof callback === 'function') return void process.nextTick(callback, closed)
       return Promise.reject(closed)
     }
+    if (cursorOf(textOrConfig) !== undefined) return this.#submit(textOrConfig, values, callback)
     return query(this.#send, this.#queryTypes(), textOrConfig, values, callback)
   }
 
   #send = (textOrConfig, values) => this.#manager.query(textOrConfig, values)
+
+  /**
+   * A cursor or QueryStream on a connection of its own, as pg-pool runs one on a client it checks
+   * out: a promise (or `callback`) settled when the submittable calls back (QueryStream at its
+   * end; a Cursor never does, with pg-pool either).
+   */
+  #submit(submittable, values, callback) {
+    if (typeof values === 'function') callback = values
+    let result
+    if (typeof callback !== 'function') {
+      result = new Promise((resolve, reject) => {
+        callback = (err, res) => (err ? reject(err) : resolve(res))
+      })
+    }
+    query(this.#send, this.#queryTypes(), submittable, undefined, callback, (config) => this.#manager.stream(config))
+    return result
+  }
 
   /** Checks out a client: a promise, or `callback(err, client, release)`. */
   connect(callback) {

@@ -1,6 +1,7 @@
 //! A connection checked out for a client (RAII: dropped, it goes back, or is closed if a
 //! transaction was left open), with a transaction's pipelined BEGIN and COMMIT.
 use super::*;
+use crate::connection::Conn;
 
 /// The BEGIN of `executeTransaction`, which waits to go out with the first statement.
 pub(super) enum Begin {
@@ -103,32 +104,58 @@ impl Checkout {
         params: &[Param],
         early: Option<&dyn EarlyRows>,
     ) -> Result<Vec<ResultSet>> {
-        let conn = self.conn.as_ref().ok_or(Error::ClientReleased)?;
-        let begin = match std::mem::replace(&mut self.begin, Begin::None) {
+        self.run_with(sql, !params.is_empty(), |pool, conn, options| {
+            pool.execute_on(conn, sql, params, options, early)
+        })
+        .await
+    }
+
+    /// Runs what `statement` makes of the connection, as [`Checkout::run`] runs the query string
+    /// `sql` (`has_params` telling whether it has values): the transaction state follows `sql`,
+    /// and a pending BEGIN goes first, pipelined (a stream's `DECLARE` goes this way too).
+    pub(super) async fn run_with<'a, S, F>(
+        &'a mut self,
+        sql: &str,
+        has_params: bool,
+        statement: S,
+    ) -> Result<Vec<ResultSet>>
+    where
+        S: FnOnce(&'a Pool, &'a Conn, &'a QueryOptions) -> F,
+        F: Future<Output = Result<Vec<ResultSet>>>,
+    {
+        // The fields apart: the statement borrows the connection and options while it runs, and
+        // the state is written after.
+        let Checkout {
+            conn,
+            state,
+            begin: waiting,
+            beginning,
+            options,
+            lease,
+        } = self;
+        let conn: &'a Conn = conn.as_ref().ok_or(Error::ClientReleased)?;
+        let begin = match std::mem::replace(waiting, Begin::None) {
             Begin::Pending(begin) => Some(begin),
             other => {
-                self.begin = other;
+                *waiting = other;
                 None
             }
         };
-        let before = self.state;
+        let before = *state;
         // Behind a BEGIN the statement runs inside the transaction block it opens.
-        self.options.in_transaction = begin.is_some() || before != TxState::Idle;
+        options.in_transaction = begin.is_some() || before != TxState::Idle;
         // A BEGIN whose answer is not in yet may have failed.
-        self.options.transaction_certain = begin.is_none() && before != TxState::Unknown;
+        options.transaction_certain = begin.is_none() && before != TxState::Unknown;
+        let options: &'a QueryOptions = options;
         // Until the outcome is known: dropped half way, the checkout closes its connection.
-        self.state = TxState::Unknown;
-        let pool = self.lease.pool();
-        let has_params = !params.is_empty();
+        *state = TxState::Unknown;
+        let pool: &'a Pool = lease.pool();
         let Some(begin) = begin else {
-            let outcome = pool
-                .execute_on(conn, sql, params, &self.options, early)
-                .await;
-            let outcome = pool.counted(outcome);
-            self.state = before.after_outcome(sql, has_params, &outcome);
+            let outcome = pool.counted(statement(pool, conn, options).await);
+            *state = before.after_outcome(sql, has_params, &outcome);
             return outcome;
         };
-        let beginning = &self.beginning;
+        let beginning = &**beginning;
         beginning.pending.store(true, Ordering::SeqCst);
         let begun = async {
             let begun = pool.begin_on(conn, &begin).await;
@@ -139,24 +166,20 @@ impl Checkout {
         // BEGIN's future is polled first, which writes it to the connection before the query's.
         let mut begun = pin!(maybe_done(begun));
         let _ = poll!(begun.as_mut());
-        let ((), outcome) = join(
-            begun.as_mut(),
-            pool.execute_on(conn, sql, params, &self.options, early),
-        )
-        .await;
+        let ((), outcome) = join(begun.as_mut(), statement(pool, conn, options)).await;
         let begun = pool.counted(begun.take_output().expect("joined futures are done"));
         let outcome = pool.counted(outcome);
         match begun {
             Ok(_) => {
-                self.state = TxState::Open.after_outcome(sql, has_params, &outcome);
+                *state = TxState::Open.after_outcome(sql, has_params, &outcome);
                 outcome
             }
             Err(e) => {
                 // The statement ran outside any transaction block, and a string of several
                 // statements without the transaction of its own it gets on an idle connection:
                 // what it left open is not known.
-                self.state = TxState::Unknown;
-                self.begin = Begin::Failed(e.clone());
+                *state = TxState::Unknown;
+                *waiting = Begin::Failed(e.clone());
                 Err(e)
             }
         }

@@ -5,9 +5,11 @@
 //! closed if that fails. Dropped without release (a JS client collected unreleased) it never leaks:
 //! a clean connection goes back, any other is closed, which ends its transaction on the server.
 mod checkout;
+mod stream;
 
-use checkout::Beginning;
+use checkout::{Begin, Beginning};
 pub use checkout::{Boxed, Checkout};
+pub use stream::Stream;
 
 use crate::connection::{Cancel, Conn};
 use crate::deadline::{Limit, Stage};
@@ -22,11 +24,18 @@ use crate::txstate::TxState;
 use deadpool::managed::Object;
 use futures_util::future::{join, maybe_done};
 use futures_util::poll;
-use std::pin::pin;
+use std::future::Future;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
+
+/// An operation on a client's checkout, run in the client's turn (see [`Client::run`]).
+pub(crate) type Op<T> = Box<
+    dyn for<'c> FnOnce(&'c mut Checkout) -> Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>
+        + Send,
+>;
 
 /// How often `abort` repeats its cancel request while the statement keeps running: a request
 /// that reached the server before the statement did is lost.
@@ -173,20 +182,39 @@ impl Client {
         checkout.query(sql, &params, Some(early)).await
     }
 
-    /// A query with a limit: reached while it waits (for the client's earlier calls, or for the
-    /// connection of a transaction's first query), nothing is sent; reached while it runs, the
-    /// caller has its answer at once, and a task that keeps the client's turn cancels the
-    /// statement on the server (never while a pipelined BEGIN still waits for its answer: the
-    /// cancel could hit BEGIN). The client keeps its connection only if the server answers
-    /// 57014 within `cancelTimeoutMillis` (inside a transaction, which is then aborted);
-    /// otherwise the connection is closed and every later call fails with CONNECTION_CLOSED.
-    /// A limited query's rows reach JS at its end, not early.
+    /// A query with a limit (see [`Client::within`]); its rows reach JS at its end, not early.
     async fn query_within(
         &self,
         sql: &str,
         params: Vec<Param>,
         limit: &Limit,
     ) -> Result<Vec<ResultSet>> {
+        let sql = sql.to_owned();
+        let query: Op<Vec<ResultSet>> = Box::new(move |checkout| {
+            Box::pin(async move { checkout.query(&sql, &params, None).await })
+        });
+        self.within(query, limit).await
+    }
+
+    /// Runs `op` (a stream's open, fetch or end) on the client's checkout once the calls before
+    /// it are done; with a limit, see [`Client::within`].
+    pub(crate) async fn run<T: Send + 'static>(&self, op: Op<T>, limit: &Limit) -> Result<T> {
+        if !limit.is_none() {
+            return self.within(op, limit).await;
+        }
+        let mut slot = self.slot.lock().await;
+        op(self.checked_out(&mut slot).await?).await
+    }
+
+    /// An operation (a query, a stream's fetch) with a limit: reached while it waits (for the
+    /// client's earlier calls, or for the connection of a transaction's first query), nothing is
+    /// sent; reached while it runs, the caller has its answer at once, and a task that keeps the
+    /// client's turn cancels the statement on the server (never while a pipelined BEGIN still
+    /// waits for its answer: the cancel could hit BEGIN). The client keeps its connection only if
+    /// the server answers 57014 within `cancelTimeoutMillis` (inside a transaction, which is then
+    /// aborted); otherwise the connection is closed and every later call fails with
+    /// CONNECTION_CLOSED.
+    async fn within<T: Send + 'static>(&self, op: Op<T>, limit: &Limit) -> Result<T> {
         let mut slot = tokio::select! {
             biased;
             slot = Arc::clone(&self.slot).lock_owned() => slot,
@@ -209,14 +237,14 @@ impl Client {
         };
         let (answer, answered) = tokio::sync::oneshot::channel();
         let (cancel, beginning) = (self.cancel.get().cloned(), self.beginning.clone());
-        let (sql, limit) = (sql.to_owned(), limit.clone());
+        let limit = limit.clone();
         tokio::spawn(async move {
             let clean = {
                 let Slot::Held(checkout) = &mut *slot else {
                     let _ = answer.send(Err(Error::ClientReleased));
                     return;
                 };
-                let mut run = pin!(checkout.query(&sql, &params, None));
+                let mut run = pin!(op(checkout));
                 let stop = tokio::select! {
                     biased;
                     outcome = &mut run => {

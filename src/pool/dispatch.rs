@@ -287,7 +287,7 @@ impl Pool {
 
     /// Records and logs the run of one statement that started at `started`. (Not a wrapper
     /// around the statement's future: that would store the future twice in the caller's.)
-    fn timed(
+    pub(crate) fn timed(
         &self,
         sql: &str,
         params: &[Param],
