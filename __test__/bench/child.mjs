@@ -1,9 +1,10 @@
 // One measurement in a fresh process: node child.mjs <client> <workload>, with BENCH_URL,
 // BENCH_WARMUP and BENCH_SECONDS in the environment, and for a TLS workload BENCH_SSLROOTCERT, the
 // path of the CA certificate to verify the server with; BENCH_CONCURRENCY and BENCH_POOL change
-// the workload's operations in flight and the pool's size (the scale runs, scale.mjs). Prints one
-// JSON line: { ops, seconds, rate, cpuMicrosPerOp, cpuSeconds, p50Ms, p99Ms, peakRssMB?,
-// loopDelayP99Ms? } or { unavailable }.
+// the workload's operations in flight and the pool's size, and BENCH_LATENCY=1 times each
+// operation (the scale runs, scale.mjs: timing costs W2 about a microsecond of CPU per query, so
+// the other workloads do not). Prints one JSON line: { ops, seconds, rate, cpuMicrosPerOp,
+// cpuSeconds, p50Ms?, p99Ms?, peakRssMB?, loopDelayP99Ms? } or { unavailable }.
 // The CPU is this process's, user + system, of all its threads (the engine's too:
 // process.cpuUsage() is getrusage(RUSAGE_SELF)), over the measured window only. A `once`
 // workload (W6) runs its operation exactly once, without warm-up, so that the process's peak RSS
@@ -40,6 +41,7 @@ if (workload.transaction && !db.transaction) {
   }))
 } else {
   const randoms = Array.from({ length: concurrency }, (_, i) => rng(i + 1))
+  const timed = process.env.BENCH_LATENCY === '1'
   let latencies = []
 
   // `concurrency` loops, each starting its next operation as soon as the last one finished.
@@ -49,9 +51,13 @@ if (workload.transaction && !db.transaction) {
     let ops = 0
     await Promise.all(randoms.map(async (random) => {
       while (performance.now() < deadline) {
-        const t = performance.now()
-        await workload.op(db, random)
-        latencies.push(performance.now() - t)
+        if (timed) {
+          const t = performance.now()
+          await workload.op(db, random)
+          latencies.push(performance.now() - t)
+        } else {
+          await workload.op(db, random)
+        }
         ops++
       }
     }))
@@ -72,7 +78,7 @@ if (workload.transaction && !db.transaction) {
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]
   const result = {
     ops, seconds, rate: (ops * (workload.rows ?? 1)) / seconds, cpuMicrosPerOp: (cpuSeconds / ops) * 1e6, cpuSeconds,
-    p50Ms: at(0.5), p99Ms: at(0.99),
+    ...(timed && { p50Ms: at(0.5), p99Ms: at(0.99) }),
   }
   if (workload.measureProcess) {
     result.peakRssMB = process.resourceUsage().maxRSS / 1024 // the warm-up ran the same workload

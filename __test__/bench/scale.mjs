@@ -9,14 +9,14 @@ export const SWEEP_CLIENTS = ['pg-rust-pool', 'pg', 'postgres.js']
  * workload's); resolves to { scale: { base, wide }, sweep: { [client]: { [inFlight]: run } } }.
  */
 export async function runScale(measure, log) {
-  const base = await measure('pg-rust-pool', 'W2', { BENCH_POOL: '10', BENCH_CONCURRENCY: '64' })
+  const base = await measure('pg-rust-pool', 'W2', { BENCH_POOL: '10', BENCH_CONCURRENCY: '64', BENCH_LATENCY: '1' })
   log(`SCALE max 10, 64 in flight: ${Math.round(base.rate)}/s, p99 ${base.p99Ms.toFixed(1)} ms`)
-  const wide = await measure('pg-rust-pool', 'W2', { BENCH_POOL: '50', BENCH_CONCURRENCY: '1000' })
+  const wide = await measure('pg-rust-pool', 'W2', { BENCH_POOL: '50', BENCH_CONCURRENCY: '1000', BENCH_LATENCY: '1' })
   log(`SCALE max 50, 1000 in flight: ${Math.round(wide.rate)}/s, p99 ${wide.p99Ms.toFixed(1)} ms`)
   const sweep = {}
   for (const inFlight of SWEEP) {
     for (const client of SWEEP_CLIENTS) {
-      const run = await measure(client, 'W2', { BENCH_CONCURRENCY: String(inFlight) })
+      const run = await measure(client, 'W2', { BENCH_CONCURRENCY: String(inFlight), BENCH_LATENCY: '1' })
       ;(sweep[client] ??= {})[inFlight] = run
       log(`SWEEP ${client} ${inFlight} in flight: ${Math.round(run.rate)}/s, p99 ${run.p99Ms.toFixed(2)} ms`)
     }
