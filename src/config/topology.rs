@@ -147,8 +147,9 @@ pub(super) fn resolve_topology(options: &Options, sources: &Sources) -> Result<T
     };
     let port = port.map_or(defaults::PORT, |(p, _)| p as u16);
 
-    let targets = if let Some(listed) = listed {
-        listed
+    // Hosts named with their own port or none (which takes `port`).
+    let named = |hosts: Vec<(Host, Option<u16>)>| -> Vec<Target> {
+        hosts
             .into_iter()
             .map(|(host, own)| Target {
                 host: Some(host),
@@ -156,20 +157,17 @@ pub(super) fn resolve_topology(options: &Options, sources: &Sources) -> Result<T
                 port: own.unwrap_or(port),
             })
             .collect()
+    };
+    let unported = |hosts: Vec<Host>| named(hosts.into_iter().map(|h| (h, None)).collect());
+    let targets = if let Some(listed) = listed {
+        named(listed)
     } else if let Some((host, source)) = not_empty(
         options
             .host
             .clone()
             .map(|h| (h, Source::Option(HOST.option))),
     )? {
-        host_list(&host, source)?
-            .into_iter()
-            .map(|host| Target {
-                host: Some(host),
-                hostaddr: None,
-                port,
-            })
-            .collect()
+        unported(host_list(&host, source)?)
     } else if let Some(url) = url_hosts {
         let (hosts, addrs) = (url.get_hosts(), url.get_hostaddrs());
         (0..hosts.len().max(addrs.len()))
@@ -184,18 +182,10 @@ pub(super) fn resolve_topology(options: &Options, sources: &Sources) -> Result<T
             })
             .collect()
     } else {
-        let hosts = match sources.env(HOST.env) {
+        unported(match sources.env(HOST.env) {
             Some((text, source)) => host_list(text, source)?,
             None => vec![Host::Tcp(defaults::HOST.to_owned())],
-        };
-        hosts
-            .into_iter()
-            .map(|host| Target {
-                host: Some(host),
-                hostaddr: None,
-                port,
-            })
-            .collect()
+        })
     };
 
     let session_attrs = match options.target_session_attrs.as_deref() {
