@@ -53,8 +53,8 @@ pub struct Task {
     on_notifications: Option<OnNotifications>,
     /// The [`RENDERING`] settings as the session started.
     started: [Option<String>; 3],
-    /// The `ROLE_SETTINGS` as the session started.
-    role: [Option<String>; 2],
+    /// The `ROLE_SETTINGS` as the session started, when they are watched (`watching_role`).
+    role: Option<[Option<String>; 2]>,
 }
 
 impl Task {
@@ -65,15 +65,23 @@ impl Task {
         on_notice: Box<dyn Fn(&DbError) + Send>,
     ) -> Self {
         let started = RENDERING.map(|name| connection.parameter(name).map(str::to_owned));
-        let role = ROLE_SETTINGS.map(|name| connection.parameter(name).map(str::to_owned));
         Task {
             connection,
             noted,
             on_notice,
             on_notifications: None,
             started,
-            role,
+            role: None,
         }
+    }
+
+    /// The same task, noting when the server reports a `ROLE_SETTINGS` value other than the
+    /// session's first (`Noted::role_changed`): only a pool that asks for a kind of server needs
+    /// to know, and the others skip the check after every turn.
+    pub fn watching_role(mut self) -> Self {
+        self.role =
+            Some(ROLE_SETTINGS.map(|name| self.connection.parameter(name).map(str::to_owned)));
+        self
     }
 
     /// The same task, handing the notifications of each turn to `on_notifications` at once, so
@@ -91,12 +99,14 @@ impl Task {
             .any(|(name, started)| self.connection.parameter(name) != started.as_deref())
     }
 
-    /// Whether a `ROLE_SETTINGS` value differs from its value at the start.
+    /// Whether a watched `ROLE_SETTINGS` value differs from its value at the start.
     fn role_changed(&self) -> bool {
-        ROLE_SETTINGS
-            .iter()
-            .zip(&self.role)
-            .any(|(name, started)| self.connection.parameter(name) != started.as_deref())
+        self.role.as_ref().is_some_and(|role| {
+            ROLE_SETTINGS
+                .iter()
+                .zip(role)
+                .any(|(name, started)| self.connection.parameter(name) != started.as_deref())
+        })
     }
 }
 

@@ -394,6 +394,7 @@ impl Manager {
             rendering_changed,
             ..Noted::default()
         });
+        let watch_role = self.connector.session_attrs() != SessionAttrs::Any;
         let task = {
             let noted = noted.clone();
             let shared = shared.clone();
@@ -411,6 +412,11 @@ impl Manager {
                     })
                 };
                 let task = Task::new(connection, noted, on_notice);
+                let task = if watch_role {
+                    task.watching_role()
+                } else {
+                    task
+                };
                 if let Err(e) = WritesTogether::new(task).await {
                     // An error from the server that ends the connection task answered no request
                     // (a request's error goes to that request, and the task carries on): the
