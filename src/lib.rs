@@ -32,6 +32,7 @@ pub mod params;
 pub mod pinned;
 pub mod pool;
 pub mod query;
+pub mod quick;
 pub mod redact;
 pub mod result;
 pub mod share;

@@ -13,8 +13,9 @@ use crate::error::{Error, Result, ENDED_BEFORE_RUNNING};
 use crate::events::Reason;
 use crate::result::ResultSet;
 use crate::split::{controls_transaction, may_control_transaction, split};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// How many queries one hand-out of a connection serves at most, all at once or in turn.
@@ -64,20 +65,34 @@ pub struct Lane {
     broken: AtomicBool,
     /// The server ended the backend (57P01–57P03) while a query on it was waiting.
     ended: AtomicBool,
+    /// Every query admitted is of a statement known to be quick (`quick`): quick queries may
+    /// join while idle connections wait.
+    quick: AtomicBool,
+    /// When the connection was handed out, and when each query's outcome came, in nanoseconds
+    /// after it plus one (0: not yet), by order of admission: the server answers in that order.
+    opened: Instant,
+    answered: [AtomicU64; SHARE_LIMIT],
 }
 
 impl Lane {
-    /// A lane for a connection just handed out, and the place of its first query on it.
-    pub(crate) fn open(conn: Object, pool: Arc<dyn Home>) -> Place {
-        Place::new(Arc::new(Lane {
-            conn: Some(conn),
-            pool,
-            admitted: AtomicUsize::new(1),
-            pending: AtomicUsize::new(1),
-            settled: Notify::new(),
-            broken: AtomicBool::new(false),
-            ended: AtomicBool::new(false),
-        }))
+    /// A lane for a connection just handed out, and the place of its first query on it, whose
+    /// statement is known to be `quick` or not.
+    pub(crate) fn open(conn: Object, pool: Arc<dyn Home>, quick: bool) -> Place {
+        Place::new(
+            Arc::new(Lane {
+                conn: Some(conn),
+                pool,
+                admitted: AtomicUsize::new(1),
+                pending: AtomicUsize::new(1),
+                settled: Notify::new(),
+                broken: AtomicBool::new(false),
+                ended: AtomicBool::new(false),
+                quick: AtomicBool::new(quick),
+                opened: Instant::now(),
+                answered: Default::default(),
+            }),
+            0,
+        )
     }
 
     fn conn(&self) -> &Conn {
@@ -120,14 +135,51 @@ impl Drop for Lane {
 pub struct Place {
     lane: Arc<Lane>,
     settled: bool,
+    /// Its order of admission on the lane, and when.
+    index: usize,
+    admitted: Instant,
+    /// The server's part of its run, once settled, when known (see [`Place::served`]).
+    served: Option<Duration>,
 }
 
 impl Place {
-    fn new(lane: Arc<Lane>) -> Place {
+    fn new(lane: Arc<Lane>, index: usize) -> Place {
         Place {
             lane,
             settled: false,
+            index,
+            admitted: Instant::now(),
+            served: None,
         }
+    }
+
+    /// The server's part of the query's run: from when its answer could come (its admission,
+    /// or the answer before it on the lane, whichever came later) to its outcome. Unknown when
+    /// the query before it had not settled yet, since its answer's time is then unknown; and
+    /// late outcomes only make it longer, never shorter, than the server's.
+    pub(crate) fn served(&self) -> Option<Duration> {
+        self.served
+    }
+
+    /// Notes the time of this query's outcome, and from it the server's part of its run.
+    fn note_answer(&mut self) {
+        let lane = &self.lane;
+        let now = Instant::now();
+        let at = now.duration_since(lane.opened).as_nanos() as u64 + 1;
+        let Some(slot) = lane.answered.get(self.index) else {
+            return;
+        };
+        slot.store(at, Ordering::SeqCst);
+        let from = match self.index.checked_sub(1) {
+            None => self.admitted,
+            Some(before) => match lane.answered[before].load(Ordering::SeqCst) {
+                0 => return,
+                nanos => self
+                    .admitted
+                    .max(lane.opened + Duration::from_nanos(nanos - 1)),
+            },
+        };
+        self.served = Some(now.saturating_duration_since(from));
     }
 
     /// The connection.
@@ -159,6 +211,8 @@ impl Place {
             }
         }
         self.settled = true;
+        self.note_answer();
+        let lane = &self.lane;
         lane.leave();
         if !matches!(outcome, Err(Error::ConnectionClosed(_))) {
             return false;
@@ -223,8 +277,10 @@ impl Lanes {
         }
     }
 
-    /// A place on the lane with the fewest queries that admits one more, if any.
-    pub(crate) fn join(&self) -> Option<Place> {
+    /// A place on the lane with the fewest queries that admits one more, if any, for a query
+    /// whose statement is known to be `quick` or not; with `only_quick`, only on a lane whose
+    /// queries are all quick (a quick query that would otherwise take an idle connection).
+    pub(crate) fn join(&self, quick: bool, only_quick: bool) -> Option<Place> {
         let mut lanes = self.lanes();
         let mut best: Option<Arc<Lane>> = None;
         lanes.retain(|weak| {
@@ -233,20 +289,25 @@ impl Lanes {
                 return false;
             };
             // Each query on a lane holds one reference.
-            if best
-                .as_ref()
-                .is_none_or(|b| Arc::strong_count(&lane) < Arc::strong_count(b))
+            if (!only_quick || lane.quick.load(Ordering::SeqCst))
+                && best
+                    .as_ref()
+                    .is_none_or(|b| Arc::strong_count(&lane) < Arc::strong_count(b))
             {
                 best = Some(lane);
             }
             true
         });
         let lane = best?;
+        if !quick {
+            lane.quick.store(false, Ordering::SeqCst);
+        }
         lane.pending.fetch_add(1, Ordering::SeqCst);
-        if lane.admitted.fetch_add(1, Ordering::SeqCst) + 1 >= SHARE_LIMIT {
+        let index = lane.admitted.fetch_add(1, Ordering::SeqCst);
+        if index + 1 >= SHARE_LIMIT {
             lanes.retain(|weak| !std::ptr::eq(weak.as_ptr(), Arc::as_ptr(&lane)));
         }
-        Some(Place::new(lane))
+        Some(Place::new(lane, index))
     }
 
     /// Waits until a new lane may have room (see [`Lanes::offer`]).

@@ -69,14 +69,22 @@ impl Pool {
         outcome
     }
 
-    /// Where one manager query runs: on an idle connection, or a new one, when the pool has it
-    /// now; else, for a `shareable` query, on a place on a connection other manager queries run
-    /// on or a connection of its own, whichever comes first; else on a connection of its own.
-    /// Waiting for a connection is first come, first served and bounded by
+    /// Where one manager query runs: for a `quick` one (a shareable query whose statement the
+    /// server is known to answer quickly, see `quick`), a place behind other quick queries on a
+    /// connection in use, if one has room; else on an idle connection, or a new one, when the
+    /// pool has it now; else, for a `shareable` query, on a place on a connection other manager
+    /// queries run on or a connection of its own, whichever comes first; else on a connection of
+    /// its own. Waiting for a connection is first come, first served and bounded by
     /// `connectionTimeoutMillis`. A shareable query's own connection becomes a lane that others
     /// may join.
-    async fn place_for(self: &Arc<Self>, shareable: bool) -> Result<Place> {
+    async fn place_for(self: &Arc<Self>, shareable: bool, quick: bool) -> Result<Place> {
         let started = Instant::now();
+        if quick {
+            if let Some(place) = self.lanes.join(true, true) {
+                self.stats.acquire.record(started.elapsed());
+                return Ok(place);
+            }
+        }
         let idle = self.pool.status().available > 0;
         let conn = match self.pool.timeout_get(&self.no_wait()).await {
             Ok(conn) => {
@@ -87,7 +95,7 @@ impl Pool {
                 conn
             }
             Err(PoolError::Timeout(TimeoutType::Wait)) if shareable => {
-                match self.share_or_wait().await? {
+                match self.share_or_wait(quick).await? {
                     Ok(place) => {
                         // A place is this query's acquire; the hand-out was its opener's.
                         self.stats.acquire.record(started.elapsed());
@@ -103,7 +111,7 @@ impl Pool {
             Err(e) => return Err(self.acquire_error(e)),
         };
         let home: Arc<dyn share::Home> = Arc::clone(self) as _;
-        let place = Lane::open(self.handed_out(conn, started), home);
+        let place = Lane::open(self.handed_out(conn, started), home, quick);
         if shareable {
             self.lanes.offer(&place);
         }
@@ -112,10 +120,13 @@ impl Pool {
 
     /// A place on a lane (`Ok`) or a connection of its own (`Err`), whichever comes first; a
     /// connection when both are there.
-    async fn share_or_wait(self: &Arc<Self>) -> Result<std::result::Result<Place, Object>> {
+    async fn share_or_wait(
+        self: &Arc<Self>,
+        quick: bool,
+    ) -> Result<std::result::Result<Place, Object>> {
         let mut room = pin!(self.lanes.room());
         room.as_mut().enable();
-        if let Some(place) = self.lanes.join() {
+        if let Some(place) = self.lanes.join(quick, false) {
             return Ok(Ok(place));
         }
         // It waits, as an acquire that found no idle connection.
@@ -132,7 +143,7 @@ impl Pool {
             }
             room.set(self.lanes.room());
             room.as_mut().enable();
-            if let Some(place) = self.lanes.join() {
+            if let Some(place) = self.lanes.join(quick, false) {
                 // The connection it waited for goes straight back; `close()` waits for that.
                 let lease = self.lease();
                 self.forsaken.fetch_add(1, Ordering::Relaxed);
@@ -168,7 +179,7 @@ impl Pool {
     async fn place_within(self: &Arc<Self>, limit: &Limit) -> Result<Place> {
         let lease = self.lease();
         let mut placing = tokio::spawn(async move {
-            let place = lease.pool().place_for(false).await;
+            let place = lease.pool().place_for(false, false).await;
             (place, lease)
         });
         tokio::select! {
@@ -315,13 +326,14 @@ impl Pool {
         let small = request_bytes(sql, &params) <= SMALL_REQUEST;
         let shareable =
             self.query_options.statement_cache && limit.is_none() && small && share::shareable(sql);
+        let quick = shareable && self.quick.is_quick(sql);
         let mut retried = false;
         // Connections found dead under a request that never left them: each is retired, so this
         // many tries reach a live one or a new one.
         let mut dead_tries = self.config.max + 1;
         loop {
             let mut place = if limit.is_none() {
-                self.place_for(shareable).await?
+                self.place_for(shareable, quick).await?
             } else {
                 self.place_within(&limit).await?
             };
@@ -347,6 +359,9 @@ impl Pool {
             // connection, never left (`connect::Noted::turns`); any query may then run elsewhere.
             let never_left = small && place.conn().turns() == turns;
             let ended_before = place.settle(&outcome).await;
+            if let (true, Ok(_), Some(served)) = (shareable, &outcome, place.served()) {
+                self.quick.observe(sql, served);
+            }
             let unsent = place.conn().ended_between_requests();
             let poisoned = place.conn().poisoned();
             let cut = self.cut_off(place.conn().pid());

@@ -23,6 +23,7 @@ use crate::listen::Listener;
 use crate::log::Log;
 use crate::params::Param;
 use crate::query::{self, EarlyRows, QueryOptions};
+use crate::quick::Quick;
 use crate::redact::Redactor;
 use crate::result::ResultSet;
 use crate::share::{self, Lane, Lanes, Place};
@@ -65,6 +66,8 @@ pub struct Pool {
     filling: tokio::sync::Mutex<()>,
     /// Connections handed out to manager queries that others may join.
     lanes: Lanes,
+    /// The statements quick enough to queue behind each other while connections are idle.
+    quick: Quick,
     /// Waits for a connection that their query gave up for a place on a lane: deadpool counts
     /// them as waiting, but no call waits for them.
     forsaken: AtomicUsize,
@@ -184,6 +187,7 @@ impl Pool {
             in_use: Mutex::new(HashMap::new()),
             filling: tokio::sync::Mutex::new(()),
             lanes: Lanes::default(),
+            quick: Quick::default(),
             forsaken: AtomicUsize::new(0),
             fill_retry: Mutex::new((None, FILL_RETRY_FIRST)),
             holding_waiters: AtomicUsize::new(0),
