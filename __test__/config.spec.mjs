@@ -179,6 +179,7 @@ test('a type error in an option is INVALID_CONFIG naming the option', () => {
   assert.match(configError({}, { max: '10' }).message, /^`max` must be a number \(got "10"\)/)
   assert.match(configError({}, { host: 5432 }).message, /^`host` must be a string/)
   assert.match(configError({}, { statementCache: 'yes' }).message, /^`statementCache` must be true or false/)
+  assert.match(configError({}, { pipelineQuickQueries: 1 }).message, /^`pipelineQuickQueries` must be true or false/)
   assert.match(configError({}, { nope: 1 }).message, /^unknown option `nope`/)
   const e = configError({}, { password: 1234567 })
   assert.match(e.message, /^`password` must be a string \(got number\)/)

@@ -1,9 +1,11 @@
 // Issue 7: when no connection is free, manager queries share one that other manager queries run
 // on, pipelined (sent before the ones ahead have answered), eight at most per hand-out; never a
 // client's or a transaction's connection, never a string of several statements or transaction
-// control, never with statementCache: false. A TCP proxy in front of the server counts round
-// trips; the backend pid in each result shows where it ran; short connectionTimeoutMillis show
-// who waited for a connection of its own instead of sharing.
+// control, never with statementCache: false. Issue 27: a query of a statement known to be quick
+// queues behind other quick ones before it takes an idle connection (pipelineQuickQueries); a
+// slow statement never does. A TCP proxy in front of the server counts round trips; the backend
+// pid in each result shows where it ran; short connectionTimeoutMillis show who waited for a
+// connection of its own instead of sharing.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DatabaseManager, withManager, observed, rejectsWith, roundTripCounter, uniqueName, clientElsewhere, sleep } from './helpers.mjs'
@@ -154,5 +156,57 @@ test('concurrent queries that prepare the same statement leave one prepared stat
     assert.equal(r.rows[0].n, 1)
     const all = await db.query('SELECT count(*)::int AS n FROM pg_prepared_statements')
     assert.ok(all.rows[0].n <= 5, `${all.rows[0].n} statements prepared`)
+  })
+})
+
+const QUICK = 'SELECT $1::int AS i, pg_backend_pid() AS pid'
+
+/** The backends eight concurrent runs of QUICK ran on. */
+async function burst(db) {
+  const results = await Promise.all(Array.from({ length: 8 }, (_, i) => db.query(QUICK, [i])))
+  assert.deepEqual(results.map((r) => r.rows[0].i), [0, 1, 2, 3, 4, 5, 6, 7])
+  return new Set(results.map((r) => r.rows[0].pid)).size
+}
+
+test('quick statements queue on a connection in use while others are idle; slow ones never do', async () => {
+  await withManager({ max: 10 }, async (db) => {
+    // Seen quick once (a run under 2 ms; a loaded machine may need a few), a burst shares.
+    let backends = 8
+    for (let tries = 0; tries < 50 && backends > 2; tries++) backends = await burst(db)
+    assert.ok(backends <= 2, `eight quick queries ran on ${backends} backends`)
+    const { connectionsCreated } = db.getPoolStatistics()
+    assert.ok(connectionsCreated >= 8, 'the first burst, of a statement never seen, opened a connection per query')
+    // A statement that takes 200 ms runs on a connection of its own each time, idle ones first.
+    for (let round = 0; round < 2; round++) {
+      const slow = await Promise.all(Array.from({ length: 8 }, (_, i) => db.query('SELECT pg_sleep(0.2), $1::int AS i, pg_backend_pid() AS pid', [i])))
+      assert.equal(new Set(slow.map((r) => r.rows[0].pid)).size, 8)
+    }
+  })
+})
+
+test('a quick statement\'s first slow run holds up those queued behind it, and the next burst no longer queues', async () => {
+  await withManager({ max: 10 }, async (db) => {
+    const sleepy = 'SELECT pg_sleep($1), pg_backend_pid() AS pid'
+    let backends = 8
+    for (let tries = 0; tries < 50 && backends > 2; tries++) {
+      const results = await Promise.all(Array.from({ length: 8 }, () => db.query(sleepy, [0])))
+      backends = new Set(results.map((r) => r.rows[0].pid)).size
+    }
+    assert.ok(backends <= 2, `eight quick queries ran on ${backends} backends`)
+    // One slow run first, then quick ones: the order in which they finish.
+    const finishOrder = async () => {
+      const order = []
+      await Promise.all([0.3, 0, 0, 0, 0, 0, 0, 0].map((s, i) => db.query(sleepy, [s]).then(() => order.push(i))))
+      return order
+    }
+    await finishOrder() // those queued behind the slow run finish after it
+    const order = await finishOrder()
+    assert.equal(order.at(-1), 0, `the slow run finished last (${order}): the quick ones did not wait behind it`)
+  })
+})
+
+test('with pipelineQuickQueries: false a query takes an idle or new connection before sharing one', async () => {
+  await withManager({ max: 10, pipelineQuickQueries: false }, async (db) => {
+    for (let round = 0; round < 5; round++) assert.equal(await burst(db), 8)
   })
 })

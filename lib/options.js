@@ -13,7 +13,7 @@ const NUMBER = ['port', 'max', 'min', 'connectionTimeoutMillis', 'statementTimeo
   'idleTimeoutMillis', 'maxLifetimeSeconds', 'maxUses', 'keepAliveInitialDelayMillis', 'slowQueryMillis',
   'leakDetectionThreshold', 'busyPollMicros', 'queryTimeoutMillis', 'cancelTimeoutMillis',
   'tcpUserTimeoutMillis', 'maxReplicaLagMillis']
-const BOOLEAN = ['statementCache', 'pgbouncer', 'keepAlive', 'logParameters']
+const BOOLEAN = ['statementCache', 'pgbouncer', 'pipelineQuickQueries', 'keepAlive', 'logParameters']
 const KNOWN = new Set([...STRING, ...NUMBER, ...BOOLEAN, 'types', 'int8', 'options', 'logger', 'ssl', 'query_timeout', 'circuitBreaker',
   'hosts', 'replicas'])
 // node-postgres's `ssl` object: the tls.connect options it passes on that mean something here.

@@ -9,6 +9,8 @@ pub const USER: &str = "postgres";
 pub const APPLICATION_NAME: &str = "pg-rust-pool";
 /// On: a repeated query then costs one round trip instead of two.
 pub const STATEMENT_CACHE: bool = true;
+/// On: where quick queries come in bursts the server answers several per wake-up (see `quick`).
+pub const PIPELINE_QUICK_QUERIES: bool = true;
 /// Off: with a server of its own each connection keeps prepared statements, a round trip saved
 /// per query; PgBouncer's transaction mode, which cannot keep them, is asked for (`pgbouncer`).
 pub const PGBOUNCER: bool = false;

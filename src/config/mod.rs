@@ -19,6 +19,7 @@
 //! | statement timeout | `statementTimeout` | `DB_STATEMENT_TIMEOUT` | the server's |
 //! | statement cache | `statementCache` | — | on (off with `pgbouncer`) |
 //! | PgBouncer's transaction mode | `pgbouncer` | `DB_PGBOUNCER` | off |
+//! | quick queries queue before idle connections are taken | `pipelineQuickQueries` | — | on |
 //! | its size per connection | `maxPreparedStatements` | — | 256 |
 //! | log level | `logLevel` | `LOG_LEVEL` | `warn` |
 //! | slow query threshold | `slowQueryMillis` | — | off |
@@ -97,6 +98,8 @@ pub struct Options {
     /// PgBouncer's transaction mode: no named statement outside a transaction block, no session
     /// settings.
     pub pgbouncer: Option<bool>,
+    /// Whether quick manager queries queue behind each other before taking an idle connection.
+    pub pipeline_quick_queries: Option<bool>,
     /// Size of each connection's statement cache.
     pub max_prepared_statements: Option<f64>,
     /// Close idle connections above `min` after this many ms (0 = never).
@@ -173,6 +176,9 @@ pub struct Config {
     pub pgbouncer: bool,
     /// Size of each connection's statement cache (with `pgbouncer`: of its descriptions).
     pub max_prepared_statements: usize,
+    /// Whether a manager query of a statement known to be quick queues behind other such
+    /// queries on a connection in use before it takes an idle one (`pipelineQuickQueries`).
+    pub pipeline_quick: bool,
     /// Idle connections above `min` close after this; `None` keeps them.
     pub idle_timeout: Option<Duration>,
     /// Connections retire after this age; `None` for no limit.
@@ -426,6 +432,9 @@ pub fn resolve(options: &Options, env: &HashMap<String, String>) -> Result<Confi
             && options.statement_cache.unwrap_or(defaults::STATEMENT_CACHE),
         pgbouncer: pgbouncer.is_some(),
         max_prepared_statements,
+        pipeline_quick: options
+            .pipeline_quick_queries
+            .unwrap_or(defaults::PIPELINE_QUICK_QUERIES),
         idle_timeout: (idle_timeout > 0).then(|| Duration::from_millis(idle_timeout)),
         max_lifetime: (max_lifetime > 0).then(|| Duration::from_secs(max_lifetime)),
         max_uses,

@@ -53,6 +53,8 @@ pub struct PoolOptions {
     /// See `index.d.ts`.
     pub pgbouncer: Option<bool>,
     /// See `index.d.ts`.
+    pub pipeline_quick_queries: Option<bool>,
+    /// See `index.d.ts`.
     pub max_prepared_statements: Option<f64>,
     /// See `index.d.ts`.
     pub idle_timeout_millis: Option<f64>,
@@ -179,6 +181,7 @@ impl From<&PoolOptions> for config::Options {
             statement_timeout: o.statement_timeout,
             statement_cache: o.statement_cache,
             pgbouncer: o.pgbouncer,
+            pipeline_quick_queries: o.pipeline_quick_queries,
             max_prepared_statements: o.max_prepared_statements,
             idle_timeout_millis: o.idle_timeout_millis,
             max_lifetime_seconds: o.max_lifetime_seconds,

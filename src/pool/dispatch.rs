@@ -326,7 +326,7 @@ impl Pool {
         let small = request_bytes(sql, &params) <= SMALL_REQUEST;
         let shareable =
             self.query_options.statement_cache && limit.is_none() && small && share::shareable(sql);
-        let quick = shareable && self.quick.is_quick(sql);
+        let quick = shareable && self.config.pipeline_quick && self.quick.is_quick(sql);
         let mut retried = false;
         // Connections found dead under a request that never left them: each is retired, so this
         // many tries reach a live one or a new one.

@@ -16,6 +16,7 @@ fn defaults_apply_when_nothing_is_set() {
     assert_eq!(c.profile, "development");
     assert_eq!(c.connection_timeout, Some(Duration::from_secs(30)));
     assert!(c.statement_cache);
+    assert!(c.pipeline_quick);
     assert_eq!(c.max_prepared_statements, 256);
     assert_eq!(c.leak_detection_threshold, None);
     assert_eq!(c.busy_poll, Duration::from_micros(100));
@@ -49,6 +50,7 @@ fn every_option_is_used() {
         statement_timeout: Some(250.0),
         statement_cache: Some(false),
         pgbouncer: Some(false),
+        pipeline_quick_queries: Some(false),
         max_prepared_statements: Some(32.0),
         leak_detection_threshold: Some(5000.0),
         connection_string: None,
@@ -101,6 +103,7 @@ fn every_option_is_used() {
     assert_eq!((c.max, c.min), (20, 2));
     assert_eq!(c.connection_timeout, Some(Duration::from_millis(1500)));
     assert!(!c.statement_cache);
+    assert!(!c.pipeline_quick);
     assert_eq!(c.max_prepared_statements, 32);
     assert_eq!(c.leak_detection_threshold, Some(Duration::from_secs(5)));
     assert_eq!(c.busy_poll, Duration::ZERO);
