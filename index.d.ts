@@ -968,7 +968,7 @@ export declare class LeakWarning extends Error {
 export interface DatabaseManagerEvents {
   /** A new physical connection was opened. */
   connect: [info: ConnectionInfo]
-  /** A connection was handed out: to a client, or to manager queries (up to eight share one). */
+  /** A connection was handed out: to a client, or to manager queries (up to eight share one, 32 quick ones). */
   acquire: [info: ConnectionInfo]
   /** A connection came back to the pool. */
   release: [info: ConnectionInfo]
@@ -1034,7 +1034,8 @@ export declare class DatabaseManager extends EventEmitter<DatabaseManagerEvents>
    * Runs one query on a pooled connection. A string without values that holds several
    * statements resolves to an array of results, one per statement. With every connection busy,
    * a single statement may share one that other manager queries run on (pipelined, at most eight
-   * per hand-out) rather than wait. `options.readOnly` (or `readOnly` in the config) sends it
+   * per hand-out, 32 for quick ones) rather than wait; a quick one may before an idle connection
+   * is taken (see `pipelineQuickQueries`). `options.readOnly` (or `readOnly` in the config) sends it
    * to a replica (see `replicas`).
    */
   query<R = any>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>

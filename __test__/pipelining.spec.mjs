@@ -2,10 +2,10 @@
 // on, pipelined (sent before the ones ahead have answered), eight at most per hand-out; never a
 // client's or a transaction's connection, never a string of several statements or transaction
 // control, never with statementCache: false. Issue 27: a query of a statement known to be quick
-// queues behind other quick ones before it takes an idle connection (pipelineQuickQueries); a
-// slow statement never does. A TCP proxy in front of the server counts round trips; the backend
-// pid in each result shows where it ran; short connectionTimeoutMillis show who waited for a
-// connection of its own instead of sharing.
+// queues behind other quick ones before it takes an idle connection (pipelineQuickQueries), and
+// up to 32 of them when every connection is busy; a slow statement never does. A TCP proxy in
+// front of the server counts round trips; the backend pid in each result shows where it ran;
+// short connectionTimeoutMillis show who waited for a connection of its own instead of sharing.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DatabaseManager, withManager, observed, rejectsWith, roundTripCounter, uniqueName, clientElsewhere, sleep } from './helpers.mjs'
@@ -202,6 +202,17 @@ test('a quick statement\'s first slow run holds up those queued behind it, and t
     await finishOrder() // those queued behind the slow run finish after it
     const order = await finishOrder()
     assert.equal(order.at(-1), 0, `the slow run finished last (${order}): the quick ones did not wait behind it`)
+  })
+})
+
+test('with every connection busy, quick queries queue up to 32 on one hand-out; others eight', async () => {
+  await withManager({ max: 1 }, async (db) => {
+    for (let i = 0; i < 5; i++) await db.query(QUICK, [i])
+    const acquires = countAcquires(db)
+    const results = await Promise.all(Array.from({ length: 32 }, (_, i) => db.query(QUICK, [i])))
+    assert.deepEqual(results.map((r) => r.rows[0].i), Array.from({ length: 32 }, (_, i) => i))
+    // Eight a hand-out would be four; the first hand-out may end before the last query is placed.
+    assert.ok(acquires.n <= 2, `32 quick queries took ${acquires.n} hand-outs of the connection`)
   })
 })
 

@@ -80,7 +80,7 @@ impl Pool {
     async fn place_for(self: &Arc<Self>, shareable: bool, quick: bool) -> Result<Place> {
         let started = Instant::now();
         if quick {
-            if let Some(place) = self.lanes.join(true, true) {
+            if let Some(place) = self.lanes.join(true, true, false) {
                 self.stats.acquire.record(started.elapsed());
                 return Ok(place);
             }
@@ -126,7 +126,7 @@ impl Pool {
     ) -> Result<std::result::Result<Place, Object>> {
         let mut room = pin!(self.lanes.room());
         room.as_mut().enable();
-        if let Some(place) = self.lanes.join(quick, false) {
+        if let Some(place) = self.lanes.join(quick, false, true) {
             return Ok(Ok(place));
         }
         // It waits, as an acquire that found no idle connection.
@@ -143,7 +143,7 @@ impl Pool {
             }
             room.set(self.lanes.room());
             room.as_mut().enable();
-            if let Some(place) = self.lanes.join(quick, false) {
+            if let Some(place) = self.lanes.join(quick, false, true) {
                 // The connection it waited for goes straight back; `close()` waits for that.
                 let lease = self.lease();
                 self.forsaken.fetch_add(1, Ordering::Relaxed);
