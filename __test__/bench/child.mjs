@@ -3,13 +3,16 @@
 // path of the CA certificate to verify the server with; BENCH_CONCURRENCY and BENCH_POOL change
 // the workload's operations in flight and the pool's size, and BENCH_LATENCY=1 times each
 // operation (the scale runs, scale.mjs: timing costs W2 about a microsecond of CPU per query, so
-// the other workloads do not). Prints one JSON line: { ops, seconds, rate, cpuMicrosPerOp,
-// cpuSeconds, p50Ms?, p99Ms?, peakRssMB?, loopDelayP99Ms? } or { unavailable }.
+// the other workloads do not); BENCH_SERVER_PID, the pid of the server's postmaster on this
+// machine, adds the server's CPU per operation over the same window (cores.mjs). Prints one JSON
+// line: { ops, seconds, rate, cpuMicrosPerOp, cpuSeconds, serverMicrosPerOp?, p50Ms?, p99Ms?,
+// peakRssMB?, loopDelayP99Ms? } or { unavailable }.
 // The CPU is this process's, user + system, of all its threads (the engine's too:
 // process.cpuUsage() is getrusage(RUSAGE_SELF)), over the measured window only. A `once`
 // workload (W6) runs its operation exactly once, without warm-up, so that the process's peak RSS
 // is that one operation's; its CPU is per row.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { serverCpuMicros } from './server-cpu.mjs'
 import { connect, expectTls, rng, WORKLOADS } from './workloads.mjs'
 
 const [client, name] = process.argv.slice(2)
@@ -68,9 +71,12 @@ if (workload.transaction && !db.transaction) {
   latencies = []
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()
+  const server = Number(process.env.BENCH_SERVER_PID) || null
+  const serverBefore = server && serverCpuMicros(server)
   const cpuBefore = process.cpuUsage()
   const { ops, seconds } = await runFor(Number(process.env.BENCH_SECONDS))
   const cpu = process.cpuUsage(cpuBefore)
+  const serverMicros = server && serverCpuMicros(server) - serverBefore
   loop.disable()
   const cpuSeconds = (cpu.user + cpu.system) / 1e6
   // Per operation, as the rate of W3 is not: per query, not per row.
@@ -79,6 +85,7 @@ if (workload.transaction && !db.transaction) {
   const result = {
     ops, seconds, rate: (ops * (workload.rows ?? 1)) / seconds, cpuMicrosPerOp: (cpuSeconds / ops) * 1e6, cpuSeconds,
     ...(timed && { p50Ms: at(0.5), p99Ms: at(0.99) }),
+    ...(server && { serverMicrosPerOp: serverMicros / ops }),
   }
   if (workload.measureProcess) {
     result.peakRssMB = process.resourceUsage().maxRSS / 1024 // the warm-up ran the same workload
