@@ -25,9 +25,9 @@ use tokio::sync::Notify;
 /// Eight rather than four because the server then reads and answers more queries per wake-up:
 /// with 64 point queries in flight on 10 connections (bench W2, alternating runs on 2 cores) the
 /// machine spent about 18 % less CPU per query and ran about 15 % more of them. Deeper, every
-/// slow query would hold more queries up behind it (postgres.js allows 100). And since a hand-out ends after eight queries, the connection goes
-/// back to the pool in bounded time, where clients waiting for it, `maxLifetimeSeconds` and
-/// `maxUses` see it again.
+/// slow query would hold more queries up behind it (postgres.js allows 100). And since a hand-out
+/// ends after eight queries, the connection goes back to the pool in bounded time, where clients
+/// waiting for it, `maxLifetimeSeconds` and `maxUses` see it again.
 pub const SHARE_LIMIT: usize = 8;
 
 /// How many quick queries (see `quick`) one hand-out of a connection serves at most when every
@@ -220,6 +220,7 @@ impl Place {
     /// that saw the connection close waits until every query on the lane is settled (promptly:
     /// its connection is gone) before it decides.
     pub(crate) async fn settle(&mut self, outcome: &Result<Vec<ResultSet>>) -> bool {
+        self.note_answer();
         let lane = &self.lane;
         if let Err(e) = outcome {
             if e.is_connection_fatal() {
@@ -230,8 +231,6 @@ impl Place {
             }
         }
         self.settled = true;
-        self.note_answer();
-        let lane = &self.lane;
         lane.leave();
         if !matches!(outcome, Err(Error::ConnectionClosed(_))) {
             return false;
