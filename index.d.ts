@@ -246,7 +246,7 @@ export interface DatabaseManagerOptions {
    * It saves the two thread wake-ups of a lone query's round trip (about a fifth of it), at the
    * cost of keeping one core busy while queries run one after another, and for this long after
    * the last. A busy pool never polls. 0 turns it off; at most 10000.
-   * @default 100
+   * @default 200
    */
   busyPollMicros?: number
   /**

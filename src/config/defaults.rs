@@ -18,10 +18,13 @@ pub const PGBOUNCER: bool = false;
 pub const MAX_PREPARED_STATEMENTS: usize = 256;
 /// Off, as in HikariCP: how long is too long depends on the application.
 pub const LEAK_DETECTION_THRESHOLD_MILLIS: u64 = 0;
-/// Long enough to span a query's round trip on a local network and the JS code that makes the
-/// next one (about 40 µs each in the benchmark's W1); short enough that an application making
-/// a query now and then spends next to nothing on it.
-pub const BUSY_POLL_MICROS: u64 = 100;
+/// Long enough to span a lone point query's round trip on a local network (the window starts with
+/// the call): 100 µs spanned W1's `SELECT $1::int` (about 40 µs) but not W2's primary-key lookup,
+/// whose answer then came to a sleeping engine; with 200, one-at-a-time W2 queries ran at
+/// 10,104–10,955/s against 7,294–9,434/s (2 cores, alternating runs, W1 unchanged or better,
+/// CPU per query no higher). Short enough that an application making a query now and then spends
+/// little on it.
+pub const BUSY_POLL_MICROS: u64 = 200;
 /// On: a connection through a NAT or firewall that dropped it is noticed, not kept forever.
 pub const KEEP_ALIVE: bool = true;
 /// One minute, well under the idle timeouts of common NATs and load balancers (several

@@ -19,7 +19,7 @@ fn defaults_apply_when_nothing_is_set() {
     assert!(c.pipeline_quick);
     assert_eq!(c.max_prepared_statements, 256);
     assert_eq!(c.leak_detection_threshold, None);
-    assert_eq!(c.busy_poll, Duration::from_micros(100));
+    assert_eq!(c.busy_poll, Duration::from_micros(200));
 }
 
 #[test]
