@@ -8,32 +8,17 @@
 //
 //   node __test__/bench/cores.mjs                 # W1,W2,W4,W5
 //   node __test__/bench/cores.mjs W2,W5
-import { spawn } from 'node:child_process'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { startCluster } from '../harness/cluster.mjs'
+import { measureInChild } from './measure-child.mjs'
 import { findPgbench, measurePgbench } from './pgbench.mjs'
 import { serverCpuMicros } from './server-cpu.mjs'
 import { LOAD, WORKLOADS } from './workloads.mjs'
 
-const here = dirname(fileURLToPath(import.meta.url))
 const require = createRequire(import.meta.url)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
 const NAMES = (process.argv[2] ?? 'W1,W2,W4,W5').split(',')
 const CLIENTS = ['pg-rust-pool', 'pg', 'postgres.js']
-
-function child(client, name, url, postmaster) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [join(here, 'child.mjs'), client, name], {
-      env: { ...process.env, BENCH_URL: url, BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: '1', BENCH_SERVER_PID: String(postmaster) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    let out = ''
-    proc.stdout.on('data', (d) => { out += d })
-    proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`${client} ${name} exited with ${code}`))))
-  })
-}
 
 const cluster = await startCluster()
 try {
@@ -47,7 +32,8 @@ try {
   const lines = ['| workload | client | queries/s | client CPU/op µs | server CPU/op µs | machine µs/op |', '|---|---|--:|--:|--:|--:|']
   for (const name of NAMES) {
     for (const client of CLIENTS) {
-      const r = await child(client, name, cluster.url, cluster.pid)
+      const env = { BENCH_URL: cluster.url, BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: '1', BENCH_SERVER_PID: String(cluster.pid) }
+      const r = await measureInChild(client, name, env, (SECONDS + 61) * 1000)
       if (r.unavailable) continue
       lines.push(`| ${name} | ${client} | ${Math.round(r.rate)} | ${fixed(r.cpuMicrosPerOp)} | ${fixed(r.serverMicrosPerOp)} | ${fixed(r.cpuMicrosPerOp + r.serverMicrosPerOp)} |`)
       console.error(lines.at(-1))

@@ -12,7 +12,7 @@
 //
 //   BENCH_SECONDS=5 BENCH_WARMUP=1 BENCH_REPS=3 BENCH_WORKLOADS=W1,W3,W8 npm run bench
 //   BENCH_WORKLOADS=W6,W6-20k npm run bench    (streams only: 2 runs each, 2,000,000 and 20,000 rows)
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -24,6 +24,7 @@ import { startTlsServer } from './tls.mjs'
 import { COPY_CLIENTS, COPY_LOAD, findPsql, measureCopy, writeCopyFile } from './copy.mjs'
 import { CLIENTS, LOAD, LOAD_STREAM, POOL_SIZE, STREAM_TABLE, WORKLOADS } from './workloads.mjs'
 import { measureExpress, W8_APPS, W8_ROUTES } from './express.mjs'
+import { measureInChild } from './measure-child.mjs'
 import { runScale, scaleTables } from './scale.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -83,26 +84,10 @@ function measure(client, name, server, env = {}) {
   if (WORKLOADS[name].copy) return measureCopy(client, server.url, copyFile, psql)
   if (client === 'pgbench' && !WORKLOADS[name].pgbench) return Promise.resolve({ unavailable: 'no pgbench script for this workload' })
   if (client === 'pgbench') return measurePgbench(pgbench, WORKLOADS[name], server, PGBENCH_SECONDS)
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'child.mjs'), client, name], {
-      env: {
-        ...process.env, BENCH_URL: server.url, BENCH_SSLROOTCERT: server.ca ?? '',
-        BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: String(WARMUP), ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => { out += d })
-    child.stderr.on('data', (d) => { err += d })
-    const timer = setTimeout(() => child.kill('SIGKILL'), (WARMUP + SECONDS + 60) * 1000)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const line = out.trim().split('\n').pop()
-      if (code === 0 && line) resolve(JSON.parse(line))
-      else reject(new Error(`${client} ${name} exited with ${signal ?? `code ${code}`}:\n${err.trim().replace(/^/gm, '  ')}`))
-    })
-  })
+  return measureInChild(client, name, {
+    BENCH_URL: server.url, BENCH_SSLROOTCERT: server.ca ?? '',
+    BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: String(WARMUP), ...env,
+  }, (WARMUP + SECONDS + 60) * 1000)
 }
 
 /** What a workload's CPU figure is per. */
