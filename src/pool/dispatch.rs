@@ -359,7 +359,11 @@ impl Pool {
             // connection, never left (`connect::Noted::turns`); any query may then run elsewhere.
             let never_left = small && place.conn().turns() == turns;
             let ended_before = place.settle(&outcome).await;
-            if let (true, Ok(_), Some(served)) = (shareable, &outcome, place.served()) {
+            if let (true, Ok(_), Some(served)) = (
+                shareable && self.config.pipeline_quick,
+                &outcome,
+                place.served(),
+            ) {
                 self.quick.observe(sql, served);
             }
             let unsent = place.conn().ended_between_requests();
