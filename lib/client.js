@@ -45,7 +45,7 @@ class Client {
   #released = null
   /** Set when the transaction timed out: what every failure becomes. */
   #timedOut = null
-  /** Whether this is a transaction's client (see #kept). */
+  /** Whether this is a transaction's client (see #failed). */
   #transaction
   /** A plain BEGIN asked for and not sent yet: it goes with the next query. */
   #begin = null
@@ -76,32 +76,34 @@ class Client {
   /** Runs a query on this client's connection, after the queries called before it. */
   query(textOrConfig, values) {
     if (this.#defers(textOrConfig, values)) return this.#defer(textOrConfig)
-    const result = this.#released === null
-      ? runQuery(this.#send, this.#parsers, textOrConfig, values)
-      : Promise.reject(this.#releasedError())
-    if (!this.#transaction) return result
-    const kept = { promise: undefined }
-    kept.promise = this.#kept(result, kept)
-    return kept.promise
+    if (this.#released !== null) {
+      const rejected = Promise.reject(this.#releasedError())
+      // A transaction's query never becomes an unhandled rejection (see #failed).
+      if (this.#transaction) rejected.catch(ignore)
+      return rejected
+    }
+    if (!this.#transaction) return runQuery(this.#send, this.#parsers, textOrConfig, values)
+    let promise
+    const failed = (e) => {
+      queueMicrotask(() => promise.catch(ignore))
+      return this.#failed(e)
+    }
+    promise = runQuery(this.#send, this.#parsers, textOrConfig, values, failed)
+    return promise
   }
 
   /**
-   * A transaction's query: a timeout replaces its failure, a server error is kept as what may
-   * have aborted the transaction, and it never becomes an unhandled rejection: a callback may
-   * not await its queries, and executeTransaction reports the failure that aborted it instead.
-   * The handler that says so is attached only once the query has failed, in a microtask (before
-   * Node looks for unhandled rejections): V8 follows a promise for the async stack trace only
-   * while it has one handler, the caller's await.
+   * What a transaction's failed query rejects with: a timeout replaces its failure, and a server
+   * error is kept as what may have aborted the transaction. The query never becomes an unhandled
+   * rejection: a callback may not await its queries, and executeTransaction reports the failure
+   * that aborted it instead. The handler that says so is attached only once the query has failed,
+   * in a microtask (before Node looks for unhandled rejections): V8 follows a promise for the
+   * async stack trace only while it has one handler, the caller's await.
    */
-  async #kept(result, kept) {
-    try {
-      return await result
-    } catch (e) {
-      queueMicrotask(() => kept.promise.catch(ignore))
-      if (this.#timedOut !== null) throw again(this.#timedOut)
-      if (e.severity !== undefined && e.code !== '25P02') this.#failure = e
-      throw e
-    }
+  #failed(e) {
+    if (this.#timedOut !== null) return again(this.#timedOut)
+    if (e.severity !== undefined && e.code !== '25P02') this.#failure = e
+    return e
   }
 
   /** `COPY … FROM STDIN` on this client's connection, after its earlier queries: a Writable. */

@@ -4,6 +4,11 @@
 // called it. A manager asked for a connection by code that holds one of its own checks out
 // without waiting: when none is free, waiting could mean waiting for itself, so it fails at once
 // with POOL_DEADLOCK. Code that holds nothing only pays for one getStore().
+//
+// The price: on Node 20, AsyncLocalStorage runs async hooks for every promise of the process
+// from its first use on. They cost W4 of the benchmark (a transaction of two queries) about 10 µs
+// of CPU and a tenth of its rate (docs/internals.md), which is why the transaction path makes
+// as few promises as it can.
 
 const { AsyncLocalStorage } = require('node:async_hooks')
 
@@ -52,8 +57,8 @@ function enterHold(hold) {
 }
 
 /** Runs `fn` with `hold` in force for it and all it starts. */
-function runHolding(hold, fn) {
-  return storage.run(hold, fn)
+function runHolding(hold, fn, ...args) {
+  return storage.run(hold, fn, ...args)
 }
 
 module.exports = { holds, newHold, enterHold, runHolding }

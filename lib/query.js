@@ -74,30 +74,36 @@ function checkText(text) {
  * to its outcome, `{ meta, texts }` or `{ error }`; a long result's rows may reach `early.add`
  * before it (lib/delivery.js), and are decoded then, while the server still sends the rest.
  * Bad arguments reject with INVALID_ARGUMENT before anything is sent; `send` is called
- * synchronously, so calls keep their order. Errors take V8's async stack trace (lib/errors.js).
+ * synchronously, so calls keep their order. Errors take V8's async stack trace (lib/errors.js);
+ * with `failed`, the query rejects with what `failed(error)` returns instead (a transaction's
+ * client, lib/client.js: a wrapper of its own was two more promises per query).
  */
-async function runQuery(send, parsers, textOrConfig, values) {
-  let args
-  let prepared
+async function runQuery(send, parsers, textOrConfig, values, failed) {
   try {
-    args = queryArguments(textOrConfig, values)
-    prepared = prepareValues(args.values)
+    let args
+    let prepared
+    try {
+      args = queryArguments(textOrConfig, values)
+      prepared = prepareValues(args.values)
+    } catch (e) {
+      if (e instanceof ValueError) throw clientError('INVALID_ARGUMENT', e.message)
+      throw e
+    }
+    const signal = args.limit?.signal
+    if (signal?.aborted) throw abortedBefore(signal)
+    if (args.types !== undefined) parsers = new QueryParsers(args.types)
+    const early = new EarlyRows(parsers)
+    const outcome = await send(args.text, prepared, early, args.limit)
+    if (outcome.error) {
+      const error = fromNative(outcome.error)
+      throw error.code === 'ABORT_ERR' ? asAbortError(error, signal) : error
+    }
+    const results = readResults(outcome.meta, outcome.texts, parsers)
+    if (results.length !== 1) return results.map((result) => buildResult(result, args.rowMode))
+    return buildResult(early.prepend(results[0]), args.rowMode)
   } catch (e) {
-    if (e instanceof ValueError) throw clientError('INVALID_ARGUMENT', e.message)
-    throw e
+    throw failed === undefined ? e : failed(e)
   }
-  const signal = args.limit?.signal
-  if (signal?.aborted) throw abortedBefore(signal)
-  if (args.types !== undefined) parsers = new QueryParsers(args.types)
-  const early = new EarlyRows(parsers)
-  const outcome = await send(args.text, prepared, early, args.limit)
-  if (outcome.error) {
-    const error = fromNative(outcome.error)
-    throw error.code === 'ABORT_ERR' ? asAbortError(error, signal) : error
-  }
-  const results = readResults(outcome.meta, outcome.texts, parsers)
-  if (results.length !== 1) return results.map((result) => buildResult(result, args.rowMode))
-  return buildResult(early.prepend(results[0]), args.rowMode)
 }
 
 /**

@@ -82,6 +82,18 @@ function listCallback(list) {
   }
 }
 
+/**
+ * The callback's promise, or a rejected one if it throws: what an async arrow around it gave,
+ * with fewer promises (with AsyncLocalStorage on, each costs a few hooks; see lib/hold.js).
+ */
+function callback(fn, client) {
+  try {
+    return Promise.resolve(fn(client))
+  } catch (e) {
+    return Promise.reject(e)
+  }
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const TIMED_OUT = Symbol('timed out')
 const ABORTED = Symbol('aborted')
@@ -96,9 +108,10 @@ async function attempt(shared, trace, fn, begin, timeoutMillis, signal) {
   const hold = newHold(shared.manager)
   const client = transactionClient(shared, hold, trace, begin)
   let timer
+  let committing = false
   let stopWatching = () => {}
   try {
-    let work = (async () => runHolding(hold, () => fn(client)))()
+    let work = runHolding(hold, callback, fn, client)
     const limits = []
     if (timeoutMillis > 0) limits.push(new Promise((resolve, reject) => { timer = setTimeout(reject, timeoutMillis, TIMED_OUT) }))
     if (signal !== undefined) limits.push(new Promise((resolve, reject) => { stopWatching = onAbort(signal, () => reject(ABORTED)) }))
@@ -117,12 +130,14 @@ async function attempt(shared, trace, fn, begin, timeoutMillis, signal) {
     }
     clearTimeout(timer)
     stopWatching()
+    // Once kCommit settles the connection is back, whatever it did: no kFinish to wait for.
+    committing = true
     await client[kCommit](trace)
     return value
   } finally {
     clearTimeout(timer)
     stopWatching()
-    await client[kFinish]()
+    if (!committing) await client[kFinish]()
   }
 }
 
