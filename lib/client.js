@@ -16,8 +16,13 @@ const { RowStream, streamArguments, streamCalls } = require('./stream')
 const kCommit = Symbol('commit')
 const kAbort = Symbol('abort')
 const kFinish = Symbol('finish')
+/** The release pg-rust-pool/pg's clients use; not part of the public client. */
+const kLetGo = Symbol('letGo')
 
 const ignore = () => {}
+
+/** What #released is after kLetGo, which learns nothing. */
+const NOT_LOST = Promise.resolve(false)
 
 /** A release's outcome: whether a transaction was open and did not survive. */
 const lostTransaction = (outcome) => outcome.value === 1
@@ -260,14 +265,34 @@ class Client {
     this.#leaks.forget(this.#lease)
   }
 
-  #release(destroy) {
+  /** The JS side of a release, before the engine's. */
+  #letGo() {
     // A BEGIN not sent yet opened nothing on the server.
     this.#begin = null
     this.#stopCopy('the client was released while a COPY on it was open: the COPY was stopped, and nothing it loaded stays; end its stream (and wait for \'finish\') first')
     this.#end()
+  }
+
+  #release(destroy) {
+    this.#letGo()
     this.#released = this.#turn(() => this.#delivery.call((id) => this.#native.clientRelease(this.#handle, id, destroy)))
       .then(lostTransaction)
     return this.#released
+  }
+
+  /**
+   * release() for pg-rust-pool/pg, whose callers learn nothing from it (pg's release() returns
+   * nothing): no promise, and no outcome crosses back to JS. Throws CLIENT_RELEASED as release()
+   * does.
+   */
+  [kLetGo](destroy) {
+    if (this.#released !== null) throw this.#releasedError(captureTrace(this[kLetGo]))
+    this.#letGo()
+    this.#released = NOT_LOST
+    const release = () => this.#native.clientReleaseQuietly(this.#handle, destroy)
+    // After the calls JS has not handed to the engine yet, which would find the handle gone.
+    if (this.#pending === 0) release()
+    else this.#tail.then(release)
   }
 
   #releasedError(trace) {
@@ -380,4 +405,4 @@ function getClient(shared, trace) {
   return checkout(shared, hold, trace, 'getClient()')
 }
 
-module.exports = { Client, getClient, transactionClient, kCommit, kAbort, kFinish }
+module.exports = { Client, getClient, transactionClient, kCommit, kAbort, kFinish, kLetGo }

@@ -390,6 +390,18 @@ impl NativePool {
         Ok(())
     }
 
+    /// Releases a client as `client_release` does, with no outcome: for pg-rust-pool/pg, whose
+    /// `release()` tells its caller nothing. Nothing crosses back to JS, which through the module
+    /// was a promise and an outcome to deliver per transaction.
+    #[napi]
+    pub fn client_release_quietly(&self, handle: u32, destroy: bool) {
+        if let Some(client) = self.clients.remove(handle) {
+            spawn(async move {
+                client.release(destroy).await;
+            });
+        }
+    }
+
     /// Cancels what a client runs, rolls back, and releases it.
     #[napi]
     pub async fn client_abort(&self, handle: u32) -> bool {

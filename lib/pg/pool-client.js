@@ -6,6 +6,7 @@
 
 const { EventEmitter } = require('node:events')
 const { clientError } = require('../errors')
+const { kLetGo } = require('../client')
 const { query } = require('./query')
 const { pgClientError } = require('./errors')
 const { escapeIdentifier, escapeLiteral } = require('./escape')
@@ -70,8 +71,8 @@ class PoolClient extends EventEmitter {
     }
     this.#lease = null
     this[kReleaseError] = err instanceof Error ? err : undefined
-    // The manager's release never rejects; it resolves once the connection is back or closed.
-    lease.release(Boolean(err))
+    // pg's release() tells its caller nothing: nor does this one, and no outcome comes back.
+    lease[kLetGo](Boolean(err))
   }
 
   /** Takes the manager client of a new checkout of this connection. */
