@@ -5,7 +5,7 @@
 // reads its CPU and peak RSS with getrusage(RUSAGE_CHILDREN)); the rate is rows/s over the load
 // alone (the table emptied before, the rows counted after; psql's by its \timing), the CPU the
 // loading process's, per row (psql's less its start-up).
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { findBinDir } from '../harness/cluster.mjs'
+import { runChild } from './run-child.mjs'
 
 const require = createRequire(import.meta.url)
 const here = dirname(fileURLToPath(import.meta.url))
@@ -99,22 +100,10 @@ sys.exit(code)`
 
 /** Runs psql with `args` against `url` under the wrapper: { out, cpuSeconds, maxRssKB }. */
 async function runPsql(psql, url, args) {
-  const { code, out, err } = await run('python3', ['-c', WRAPPER, psql.path, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...args, url])
-  if (code !== 0) throw new Error(`psql exited with ${code}:\n${`${out}${err}`.trim()}`)
+  const { code, signal, out, err } = await runChild('python3', ['-c', WRAPPER, psql.path, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...args, url])
+  if (code !== 0) throw new Error(`psql exited with ${signal ?? code}:\n${`${out}${err}`.trim()}`)
   const [cpuSeconds, maxRssKB] = out.trim().split('\n').pop().split(' ').map(Number)
   return { out, cpuSeconds, maxRssKB }
-}
-
-/** Runs `command` to its end; resolves to { code, out, err }. */
-function run(command, args, env = process.env) {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => { out += d })
-    child.stderr.on('data', (d) => { err += d })
-    child.on('close', (code, signal) => resolve({ code: code ?? signal, out, err }))
-  })
 }
 
 /**
@@ -138,8 +127,9 @@ export async function measureCopy(client, url, { path: file, hash }, psql) {
     const cpuSeconds = copy.cpuSeconds - start.cpuSeconds
     result = { rows: COPY_ROWS, seconds, rate: COPY_ROWS / seconds, cpuMicrosPerOp: (cpuSeconds / COPY_ROWS) * 1e6, cpuSeconds, peakRssMB: copy.maxRssKB / 1024 }
   } else {
-    const { code, out, err } = await run(process.execPath, [join(here, 'copy-child.mjs'), client, file], { ...process.env, BENCH_URL: url, BENCH_COPY_SHA256: hash })
-    if (code !== 0) throw new Error(`${client} W7 exited with ${code}:\n${err.trim().replace(/^/gm, '  ')}`)
+    const { code, signal, out, err } = await runChild(process.execPath, [join(here, 'copy-child.mjs'), client, file],
+      { env: { ...process.env, BENCH_URL: url, BENCH_COPY_SHA256: hash } })
+    if (code !== 0) throw new Error(`${client} W7 exited with ${signal ?? code}:\n${err.trim().replace(/^/gm, '  ')}`)
     result = JSON.parse(out.trim().split('\n').pop())
     if (result.unavailable) return result
   }

@@ -10,12 +10,13 @@
 // one connection and 106 ms with ten on this project's machine, against 0.4–0.5 s for a whole 1 s
 // run: so the same command is first run with one transaction per connection (-t 1), and its CPU
 // and transactions are taken from the timed run's.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { findBinDir } from '../harness/cluster.mjs'
 import { POOL_SIZE } from './workloads.mjs'
+import { runChild } from './run-child.mjs'
 
 // Prints pgbench's output, then on a line of its own the CPU (user + sys, seconds) it used.
 const WRAPPER = `import resource, subprocess, sys
@@ -46,25 +47,15 @@ export const PGBENCH_THREADS = 1
 export const pgbenchShape = (workload) => ({ clients: Math.min(workload.concurrency, POOL_SIZE), threads: PGBENCH_THREADS })
 
 /** Runs the wrapped pgbench once against `url`: { cpu (s), processed, tps }; rejects with its output if it fails. */
-function run(pgbench, args, url, env, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', WRAPPER, pgbench.path, ...args, url], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => { out += d })
-    child.stderr.on('data', (d) => { err += d })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const field = (pattern) => Number(out.match(pattern)?.[1])
-      const processed = field(/^number of transactions actually processed: (\d+)/m)
-      const failed = field(/^number of failed transactions: (\d+)/m)
-      const tps = field(/^tps = ([\d.]+) \(without initial connection time\)/m)
-      const cpu = Number(out.trim().split('\n').pop())
-      if (code === 0 && processed > 0 && failed === 0 && tps > 0 && cpu > 0) resolve({ cpu, processed, tps })
-      else reject(new Error(`pgbench ${args.join(' ')} exited with ${signal ?? `code ${code}`}:\n${`${out}${err}`.trim().replace(/^/gm, '  ')}`))
-    })
-  })
+async function run(pgbench, args, url, env, timeoutMs) {
+  const { code, signal, out, err } = await runChild('python3', ['-c', WRAPPER, pgbench.path, ...args, url], { env, timeoutMs })
+  const field = (pattern) => Number(out.match(pattern)?.[1])
+  const processed = field(/^number of transactions actually processed: (\d+)/m)
+  const failed = field(/^number of failed transactions: (\d+)/m)
+  const tps = field(/^tps = ([\d.]+) \(without initial connection time\)/m)
+  const cpu = Number(out.trim().split('\n').pop())
+  if (code === 0 && processed > 0 && failed === 0 && tps > 0 && cpu > 0) return { cpu, processed, tps }
+  throw new Error(`pgbench ${args.join(' ')} exited with ${signal ?? `code ${code}`}:\n${`${out}${err}`.trim().replace(/^/gm, '  ')}`)
 }
 
 /**
