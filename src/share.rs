@@ -120,16 +120,16 @@ impl Lane {
         }
     }
 
-    /// Whether one more query may join, up to `depth`: the connection works, is not past its
-    /// lifetime, and has uses left; this hand-out has room.
-    fn admits(&self, depth: usize) -> bool {
+    /// How many queries this hand-out admitted; `None` when no more may join at any depth: the
+    /// connection is broken, past its lifetime, or out of uses.
+    fn admitted_if_usable(&self) -> Option<usize> {
         let admitted = self.admitted.load(Ordering::SeqCst);
-        admitted < depth
-            && !self.broken.load(Ordering::SeqCst)
+        let usable = !self.broken.load(Ordering::SeqCst)
             && self
                 .conn()
                 .retirement(admitted as u64, self.pool.max_uses())
-                .is_none()
+                .is_none();
+        usable.then_some(admitted)
     }
 
     /// One query's outcome is known (or never will be).
@@ -306,12 +306,15 @@ impl Lanes {
         let mut best: Option<Arc<Lane>> = None;
         lanes.retain(|weak| {
             // A lane whose queries are all done, or that admits no more, never will again.
-            let Some(lane) = weak.upgrade().filter(|lane| lane.admits(lane.depth(true))) else {
+            let Some((lane, admitted)) = weak.upgrade().and_then(|lane| {
+                let admitted = lane.admitted_if_usable()?;
+                (admitted < lane.depth(true)).then_some((lane, admitted))
+            }) else {
                 return false;
             };
             // Each query on a lane holds one reference.
             if (!only_quick || lane.quick.load(Ordering::SeqCst))
-                && lane.admits(lane.depth(deep))
+                && admitted < lane.depth(deep)
                 && best
                     .as_ref()
                     .is_none_or(|b| Arc::strong_count(&lane) < Arc::strong_count(b))

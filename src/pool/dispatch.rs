@@ -326,7 +326,9 @@ impl Pool {
         let small = request_bytes(sql, &params) <= SMALL_REQUEST;
         let shareable =
             self.query_options.statement_cache && limit.is_none() && small && share::shareable(sql);
-        let quick = shareable && self.config.pipeline_quick && self.quick.is_quick(sql);
+        // Only shareable statements are timed for `quick`, and only while it is used.
+        let timed = shareable && self.config.pipeline_quick;
+        let quick = timed && self.quick.is_quick(sql);
         let mut retried = false;
         // Connections found dead under a request that never left them: each is retired, so this
         // many tries reach a live one or a new one.
@@ -359,11 +361,7 @@ impl Pool {
             // connection, never left (`connect::Noted::turns`); any query may then run elsewhere.
             let never_left = small && place.conn().turns() == turns;
             let ended_before = place.settle(&outcome).await;
-            if let (true, Ok(_), Some(served)) = (
-                shareable && self.config.pipeline_quick,
-                &outcome,
-                place.served(),
-            ) {
+            if let (true, Ok(_), Some(served)) = (timed, &outcome, place.served()) {
                 self.quick.observe(sql, served);
             }
             let unsent = place.conn().ended_between_requests();
