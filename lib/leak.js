@@ -49,7 +49,7 @@ class Leaks {
    * must not reference the client, or the client could never be collected.
    */
   watch(client, lease) {
-    lease.since = Date.now()
+    lease.since = performance.now()
     if (this.#threshold > 0) lease.timer = setTimeout(() => this.#held(lease), this.#threshold).unref()
     this.#registry.register(client, lease, lease)
   }
@@ -61,7 +61,13 @@ class Leaks {
   }
 
   #held(lease) {
-    const held = Date.now() - lease.since
+    const held = Math.floor(performance.now() - lease.since)
+    // A timer counts from the event loop's cached clock, which can lag the real one by a
+    // millisecond or more: it may fire just short of the threshold. Wait out the rest instead.
+    if (held < this.#threshold) {
+      lease.timer = setTimeout(() => this.#held(lease), this.#threshold - held).unref()
+      return
+    }
     this.#report(lease, 'held', held, `a client from ${lease.what} has been held for ${held} ms, ` +
       `longer than leakDetectionThreshold (${this.#threshold} ms), without release(): release it in a ` +
       `finally block, or raise leakDetectionThreshold if this is expected; acquired at ${acquiredAt(lease)}`)
@@ -72,7 +78,7 @@ class Leaks {
     this.#native.dropClient(lease.handle)
     lease.hold.released()
     this.collected += 1
-    this.#report(lease, 'unreachable', Date.now() - lease.since, `a client from ${lease.what} was ` +
+    this.#report(lease, 'unreachable', Math.floor(performance.now() - lease.since), `a client from ${lease.what} was ` +
       'garbage-collected without release(): its connection went back to the pool (or was closed, ' +
       `being inside a transaction); release it in a finally block; acquired at ${acquiredAt(lease)}`)
   }
