@@ -55,8 +55,9 @@ pub trait Home: Send + Sync {
     /// The `maxUses` in force (0: no limit).
     fn max_uses(&self) -> u64;
 
-    /// Takes back a connection that served `uses` queries, retiring it for `retire`.
-    fn take_back(&self, conn: Object, retire: Option<Reason>, uses: u64);
+    /// Takes back a connection that served `uses` queries, retiring it for `retire`; one that
+    /// served a query not known to be quick may be kept for the next caller (`pool::warm`).
+    fn take_back(&self, conn: Object, retire: Option<Reason>, uses: u64, quick: bool);
 }
 
 /// A connection handed out for manager queries. Each query holds it through its [`Place`]; when
@@ -144,7 +145,8 @@ impl Drop for Lane {
         if let Some(conn) = self.conn.take() {
             let retire = self.broken.load(Ordering::SeqCst).then_some(Reason::Broken);
             let uses = self.admitted.load(Ordering::SeqCst) as u64;
-            self.pool.take_back(conn, retire, uses);
+            let quick = self.quick.load(Ordering::SeqCst);
+            self.pool.take_back(conn, retire, uses, quick);
         }
     }
 }

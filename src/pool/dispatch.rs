@@ -85,8 +85,8 @@ impl Pool {
                 return Ok(place);
             }
         }
-        let idle = self.pool.status().available > 0;
-        let conn = match self.pool.timeout_get(&self.no_wait()).await {
+        let idle = self.pool.status().available > 0 || self.warm.parked() > 0;
+        let conn = match self.get_now().await {
             Ok(conn) => {
                 if !idle {
                     // It waited for a new connection.
@@ -106,7 +106,9 @@ impl Pool {
             }
             Err(PoolError::Timeout(TimeoutType::Wait)) => {
                 self.stats.exhausted.fetch_add(1, Ordering::Relaxed);
-                self.pool.get().await.map_err(|e| self.acquire_error(e))?
+                self.get_waiting()
+                    .await
+                    .map_err(|e| self.acquire_error(e))?
             }
             Err(e) => return Err(self.acquire_error(e)),
         };
@@ -133,8 +135,7 @@ impl Pool {
         self.stats.exhausted.fetch_add(1, Ordering::Relaxed);
         // Owned, so that it can finish on its own if the query leaves for a place on a lane:
         // dropped half way, deadpool's get() would discard a connection it was checking, uncounted.
-        let pool = self.pool.clone();
-        let mut get = Box::pin(async move { pool.get().await });
+        let mut get = Box::pin(self.get_waiting());
         loop {
             tokio::select! {
                 biased;

@@ -111,6 +111,7 @@ impl Pool {
         let Ok(_call) = self.enter() else {
             return;
         };
+        self.tend_parked();
         let status = self.pool.status();
         let mut removable = status.available.saturating_sub(self.config.min);
         let idle_timeout = self.config.idle_timeout;
@@ -179,7 +180,7 @@ impl Pool {
             // Each attempt is a probe: it goes through an open circuit breaker, and closes it.
             self.pool.manager().circuit.probe_now();
             let left = deadline.saturating_duration_since(Instant::now());
-            let attempt = tokio::time::timeout(left, self.pool.get()).await;
+            let attempt = tokio::time::timeout(left, self.get_waiting()).await;
             let error = match attempt {
                 Ok(Ok(conn)) => {
                     conn.set_idle(true);
@@ -228,6 +229,7 @@ impl Pool {
                     let _ = tokio::time::timeout(CUT_CALLS_WAIT, self.drained()).await;
                 }
                 self.state.store(CLOSED, Ordering::SeqCst);
+                self.unpark();
                 let removed = self.pool.retain(|_, _| false).removed;
                 self.pool.close();
                 pids.extend(removed.iter().map(|c| c.pid()));

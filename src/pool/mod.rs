@@ -1,11 +1,15 @@
 //! The pool: deadpool's managed pool of [`Conn`]s, the lifecycle state every entry point checks,
-//! what happens when a connection is handed out and comes back (events, retirement), where a
-//! manager query runs (a connection of its own or a place on a shared one, see `share`), the
-//! maintenance that keeps `min` connections and closes idle ones, a graceful close, and the
-//! entry points of LISTEN/NOTIFY (`channels`, over `listen::Listener`).
+//! and checking connections out. What happens when a connection is handed out and comes back
+//! (events, retirement) is in `handout`; the connection kept for the next lone call in `warm`;
+//! where a manager query runs (a connection of its own or a place on a shared one, see `share`)
+//! in `dispatch`; the maintenance that keeps `min` connections and closes idle ones, and a
+//! graceful close, in `lifecycle`; the entry points of LISTEN/NOTIFY in `channels` (over
+//! `listen::Listener`).
 mod channels;
 mod dispatch;
+mod handout;
 mod lifecycle;
+mod warm;
 
 pub(crate) use dispatch::refuse_open_blocks;
 pub use lifecycle::maintain;
@@ -64,6 +68,8 @@ pub struct Pool {
     /// once it is open, so two concurrent fills (initialize() and maintenance) would each open
     /// the missing ones.
     filling: tokio::sync::Mutex<()>,
+    /// The connection a lone call gave back, for the next call (see `warm`).
+    warm: warm::Warm,
     /// Connections handed out to manager queries that others may join.
     lanes: Lanes,
     /// The statements quick enough to queue behind each other while connections are idle.
@@ -186,6 +192,7 @@ impl Pool {
             closed: OnceCell::new(),
             in_use: Mutex::new(HashMap::new()),
             filling: tokio::sync::Mutex::new(()),
+            warm: Default::default(),
             lanes: Lanes::default(),
             quick: Quick::default(),
             forsaken: AtomicUsize::new(0),
@@ -219,12 +226,13 @@ impl Pool {
     /// Sizes from one consistent look at the pool, and the counters.
     pub fn snapshot(&self) -> Snapshot {
         let status = self.pool.status();
+        let idle = status.available + self.warm.parked();
         let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
         let s = &self.stats;
         Snapshot {
             total: status.size as u64,
-            idle: status.available as u64,
-            active: status.size.saturating_sub(status.available) as u64,
+            idle: idle as u64,
+            active: status.size.saturating_sub(idle) as u64,
             waiting: self.waiting(&status) as u64,
             max: self.config.max as u64,
             min: self.config.min as u64,
@@ -277,10 +285,13 @@ impl Pool {
     pub(crate) async fn acquire(&self) -> Result<Object> {
         let started = Instant::now();
         // No idle connection: this acquire waits, for a release or for a new connection.
-        if self.pool.status().available == 0 {
+        if self.pool.status().available == 0 && self.warm.parked() == 0 {
             self.stats.exhausted.fetch_add(1, Ordering::Relaxed);
         }
-        let conn = self.pool.get().await.map_err(|e| self.acquire_error(e))?;
+        let conn = self
+            .get_waiting()
+            .await
+            .map_err(|e| self.acquire_error(e))?;
         Ok(self.handed_out(conn, started))
     }
 
@@ -297,7 +308,7 @@ impl Pool {
     /// one, so waiting for another could wait for itself.
     async fn acquire_now(self: &Arc<Self>) -> Result<Object> {
         let started = Instant::now();
-        let conn = match self.pool.timeout_get(&self.no_wait()).await {
+        let conn = match self.get_now().await {
             Ok(conn) => conn,
             Err(PoolError::Timeout(TimeoutType::Wait)) => self.wait_holding().await?,
             Err(e) => return Err(self.acquire_error(e)),
@@ -314,8 +325,7 @@ impl Pool {
         let _waiting = HoldingWaiter::enter(self);
         // Owned, so that it can finish on its own if the caller leaves as a deadlock: dropped
         // half way, deadpool's get() would discard a connection it was checking, uncounted.
-        let pool = self.pool.clone();
-        let mut get = Box::pin(async move { pool.get().await });
+        let mut get = Box::pin(self.get_waiting());
         loop {
             let changed = self.holding_changed.notified();
             tokio::pin!(changed);
@@ -357,50 +367,6 @@ impl Pool {
         self.pool.status().size >= self.config.max && waiting >= self.config.max
     }
 
-    /// Records a connection handed out: statistics, log, the in-use registry, the event.
-    fn handed_out(&self, conn: Object, started: Instant) -> Object {
-        self.stats.acquire.record(started.elapsed());
-        let pid = conn.pid();
-        self.log.acquired(pid, started.elapsed());
-        self.in_use().insert(pid, conn.stopper());
-        self.events.emit(kind::ACQUIRE, || Event::Acquire { pid });
-        conn
-    }
-
-    /// What a failed checkout means to the user.
-    fn acquire_error(&self, e: PoolError<Error>) -> Error {
-        let millis = self.config.connection_timeout.map_or(0, |d| d.as_millis());
-        match e {
-            PoolError::Timeout(TimeoutType::Wait) => {
-                let status = self.pool.status();
-                Error::PoolTimeout(format!(
-                    "timed out after {millis} ms waiting for a connection: all {} connections \
-                     (`max`) are in use and {} requests are waiting; raise `max`, release clients \
-                     sooner, or raise `connectionTimeoutMillis`",
-                    status.max_size,
-                    self.waiting(&status),
-                ))
-            }
-            PoolError::Timeout(_) => Error::ConnectTimeout(format!(
-                "could not connect to the server within {millis} ms (`connectionTimeoutMillis`) \
-                 (connecting as {}): check that it is running and reachable",
-                crate::config::describe(&self.config)
-            )),
-            // Only the pool knows where it tried to connect; the password is never part of it.
-            PoolError::Backend(Error::Connect { code, message }) => Error::Connect {
-                code,
-                message: format!(
-                    "{message} (connecting as {}): check that PostgreSQL is running there and \
-                     that `host`, `port` and `database` are right",
-                    crate::config::describe(&self.config)
-                ),
-            },
-            PoolError::Backend(e) => e,
-            PoolError::Closed => Error::PoolClosed,
-            other => Error::Internal(format!("could not get a connection: {other}")),
-        }
-    }
-
     /// A claim for a client (`getClient()`, `executeTransaction`), which then checks out its
     /// connection ([`Pool::connect`]): `POOL_CLOSED` once `close()` has begun, which then waits
     /// for the claim to drop.
@@ -427,63 +393,8 @@ impl Pool {
         Lease(Arc::clone(self))
     }
 
-    fn in_use(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Stopper>> {
-        self.in_use.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Takes back a connection after use. It returns to the pool unless it is broken, used up,
-    /// past its lifetime, or the pool is closing, in which case it is closed (`remove`).
-    /// Returns whether a closing pool had cut the connection while it was out.
-    pub(crate) fn give_back(&self, conn: Object, broken: bool) -> bool {
-        self.take_back(conn, broken.then_some(Reason::Broken), 1)
-    }
-
-    /// Closes a checked-out connection for good (`client.release(true)`, a failed rollback).
-    pub(crate) fn destroy(&self, conn: Object, reason: Reason) {
-        self.take_back(conn, Some(reason), 1);
-    }
-
-    /// Whether a closing pool cut the connection of backend `pid` while it was out.
-    pub(crate) fn cut_off(&self, pid: i32) -> bool {
-        self.state.load(Ordering::SeqCst) != OPEN && !self.in_use().contains_key(&pid)
-    }
-
-    /// Takes back a connection that served `uses` uses (see [`Pool::give_back`]).
-    pub(crate) fn take_back(&self, mut conn: Object, retire: Option<Reason>, uses: u64) -> bool {
-        let pid = conn.pid();
-        let state = self.state.load(Ordering::SeqCst);
-        let cut = self.in_use().remove(&pid).is_none() && state != OPEN;
-        self.events.emit(kind::RELEASE, || Event::Release { pid });
-        self.log.released(pid);
-        // While closing, connections go back to the pool for the calls admitted before close()
-        // (close() closes them all at the end); after it, nothing is left to use them.
-        let reason = if cut || state == CLOSED {
-            Some(Reason::Closed)
-        } else {
-            retire.or_else(|| conn.used(uses, self.config.max_uses))
-        };
-        match reason {
-            Some(reason) => {
-                self.pool.manager().retired(pid, reason);
-                close_soon(managed::Object::take(conn));
-            }
-            None => conn.set_idle(true),
-        }
-        cut
-    }
-
     /// Whether the last attempt to reach the server succeeded (`isConnected`).
     pub fn is_connected(&self) -> bool {
         self.stats.connected()
-    }
-}
-
-impl share::Home for Pool {
-    fn max_uses(&self) -> u64 {
-        self.config.max_uses
-    }
-
-    fn take_back(&self, conn: Object, retire: Option<Reason>, uses: u64) {
-        Pool::take_back(self, conn, retire, uses);
     }
 }
