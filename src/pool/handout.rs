@@ -91,10 +91,7 @@ impl Pool {
             retire.or_else(|| conn.used(uses, self.config.max_uses))
         };
         match reason {
-            Some(reason) => {
-                self.pool.manager().retired(pid, reason);
-                close_soon(managed::Object::take(conn));
-            }
+            Some(reason) => self.retire(managed::Object::take(conn), reason),
             None if park => self.park_or_idle(conn),
             None => conn.set_idle(true),
         }

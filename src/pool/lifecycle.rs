@@ -33,7 +33,7 @@ const RETRY_CAP: Duration = Duration::from_millis(500);
 /// Closes a connection in the background. Without a runtime (a client collected by the garbage
 /// collector drops its connection on the JS thread) dropping it is enough: the connection task
 /// still says Terminate.
-pub(super) fn close_soon(conn: Conn) {
+fn close_soon(conn: Conn) {
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => drop(runtime.spawn(conn.close())),
         Err(_) => drop(conn),
@@ -52,6 +52,13 @@ pub async fn maintain(pool: Weak<Pool>) {
 }
 
 impl Pool {
+    /// Closes a connection that leaves the pool for `reason`: counted, its `remove` event, and
+    /// closed in the background.
+    pub(super) fn retire(&self, conn: Conn, reason: Reason) {
+        self.pool.manager().retired(conn.pid(), reason);
+        close_soon(conn);
+    }
+
     /// Waits until no call is in flight.
     async fn drained(&self) {
         loop {
@@ -131,8 +138,7 @@ impl Pool {
             }
         });
         for (conn, reason) in removed.removed.into_iter().zip(reasons) {
-            self.pool.manager().retired(conn.pid(), reason);
-            close_soon(conn);
+            self.retire(conn, reason);
         }
         if self.config.min > 0 && self.may_fill() {
             let filled = BACKGROUND.scope(true, self.fill_to(self.config.min)).await;

@@ -13,7 +13,7 @@ mod warm;
 
 pub(crate) use dispatch::refuse_open_blocks;
 pub use lifecycle::maintain;
-use lifecycle::{close_soon, FILL_RETRY_FIRST};
+use lifecycle::FILL_RETRY_FIRST;
 
 use crate::circuit::Circuit;
 use crate::config::Config;

@@ -92,15 +92,13 @@ impl Pool {
     /// The parked connection, if any, and fit for use (one that is not is retired).
     pub(super) fn take_parked(&self) -> Option<Object> {
         let Parked { conn, .. } = self.warm.slot().take()?;
-        let manager = self.pool.manager();
-        match manager.unfit(&conn) {
+        match self.pool.manager().unfit(&conn) {
             None => {
                 conn.set_idle(false);
                 Some(conn)
             }
             Some(reason) => {
-                manager.retired(conn.pid(), reason);
-                close_soon(managed::Object::take(conn));
+                self.retire(managed::Object::take(conn), reason);
                 None
             }
         }
@@ -149,8 +147,7 @@ impl Pool {
         };
         drop(slot);
         if let Some(reason) = unfit {
-            self.pool.manager().retired(conn.pid(), reason);
-            close_soon(managed::Object::take(conn));
+            self.retire(managed::Object::take(conn), reason);
         }
     }
 
